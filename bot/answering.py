@@ -1,0 +1,318 @@
+"""The answer policy: decides for each message whether to answer, clarify, decline, escalate to
+a lawyer or make small talk, and builds the reply in the user's language.
+
+Plain Python over the `index` package; nothing here imports `telegram`. Every score compared
+below is on the retriever's 0-to-1 scale, and every threshold is a named field of Thresholds.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Protocol
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from bot.content import Content
+from bot.faq import FaqEntry
+from bot.reply import Citation, Reply, Suggestion
+from index import Hit, Retriever, RetrieverDocument, SpellingRepair, detect_language, normalize
+from index.synonyms import Thesaurus
+from index.text import Language, cjk_bigrams, words
+
+OUT_OF_SCOPE_KEY = "~out-of-scope"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The policy's calibrated cut-offs (see tests/eval/ and `rwa-bot eval`)."""
+
+    answer: float = 0.50  # the best FAQ entry must score this much to be answered...
+    margin: float = 0.04  # ...and lead the runner-up by this much, else we ask which one
+    clarify: float = 0.33  # below `answer`, but this high: offer the best entries to pick from
+    passage: float = 0.40  # no FAQ entry fits, but one passage matches this well: quote it
+    decline_margin: float = 0.0  # an out-of-scope example this close to the best FAQ declines
+    unknown_penalty: float = 0.12  # taken off the score per word the content never uses
+    fuzzy_weight: float = 0.2  # rapidfuzz's share of an FAQ question's score
+    profile_weight: float = 0.6  # share of the whole-entry match (questions and answer)
+
+
+class AnswerEngine(Protocol):
+    """What front ends need of the engine: one reply per message."""
+
+    def reply(self, message: str, language_hint: Language | None = None) -> Reply:
+        """Decide and build the reply to `message`."""
+        ...
+
+
+_HAS_TEXT = re.compile(r"[\w\u3400-\u9fff]")
+_STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {
+    "can",
+    "could",
+    "would",
+    "should",
+    "does",
+    "did",
+    "pls",
+    "please",
+    "tell",
+    "know",
+    "want",
+    "like",
+    "just",
+    "really",
+    "also",
+    "still",
+    "now",
+    "ok",
+}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the policy found out about a message, for the reply and for diagnostics."""
+
+    language: Language
+    text: str  # normalised, typo-repaired, greeting stripped
+    faq: tuple[Hit, ...]
+    out_of_scope: float
+    passage: Hit | None
+    unknown: tuple[str, ...]
+
+
+class Answerer:
+    """The real answer engine over checked content; build once, ask many times."""
+
+    def __init__(self, content: Content, thresholds: Thresholds | None = None) -> None:
+        """Index `content` (milliseconds for the shipped FAQ and article)."""
+        self.content = content
+        self.thresholds = thresholds or Thresholds()
+        self._thesaurus = Thesaurus(content.synonyms, content.ignored_words)
+        entries = list(content.entries.values())
+        in_scope_texts = [
+            *(normalize(q) for e in entries for qs in e.questions.values() for q in qs),
+            *(normalize(a) for e in entries for a in e.answer.values()),
+            *(normalize(p.text) for p in content.passages.values()),
+            *(normalize(s.title) for s in content.sources.values()),
+            *(normalize(f"{s.author} {s.publisher}") for s in content.sources.values()),
+            *(normalize(p) for p in content.intents.all_phrases()),
+            *(normalize(t) for t in self._thesaurus.terms()),
+        ]
+        declined = [normalize(q) for qs in content.out_of_scope.values() for q in qs]
+        self._spelling = SpellingRepair([*in_scope_texts, *declined])
+        folded = [self._thesaurus.fold(self._spelling.repair(t)) for t in in_scope_texts]
+        self._known_words = frozenset(w for t in folded for w in words(t))
+        self._known_words |= frozenset(w for t in in_scope_texts for w in words(t))
+        self._known_bigrams = frozenset(g for t in folded for g in cjk_bigrams(t))
+        self._known_bigrams |= frozenset(g for t in in_scope_texts for g in cjk_bigrams(t))
+        prepare = self.prepare
+        questions = [
+            RetrieverDocument(e.id, prepare(q))
+            for e in entries
+            for qs in e.questions.values()
+            for q in qs
+        ]
+        profiles = [
+            RetrieverDocument(e.id, prepare(" ".join([*e.questions[lang], e.answer[lang]])))
+            for e in entries
+            for lang in e.questions
+        ]
+        examples = [
+            RetrieverDocument(OUT_OF_SCOPE_KEY, prepare(q))
+            for qs in content.out_of_scope.values()
+            for q in qs
+        ]
+        self._by_question = Retriever(
+            [*questions, *examples], fuzzy_weight=self.thresholds.fuzzy_weight
+        )
+        self._by_profile = Retriever([*profiles, *examples])
+        body = [p for p in content.passages.values() if p.kind == "body"]
+        self._passages = Retriever([RetrieverDocument(p.ref, prepare(p.text)) for p in body])
+
+    def prepare(self, text: str) -> str:
+        """Return `text` as it is indexed and matched: normalised, typo-repaired, folded."""
+        return self._thesaurus.fold(self._spelling.repair(normalize(text)))
+
+    # -- analysis ---------------------------------------------------------------------------
+
+    def unknown_words(self, text: str) -> tuple[str, ...]:
+        """Return the content words of `text` (normalised) that no content file ever uses."""
+        unknown = [
+            w
+            for w in words(text)
+            if len(w) >= 3 and w.isalpha() and w not in _STOP_WORDS and w not in self._known_words
+        ]
+        grams = cjk_bigrams(text)
+        unknown += [g for g in grams if len(g) == 2 and g not in self._known_bigrams]
+        return tuple(unknown)
+
+    def analyse(self, text: str, language: Language) -> Analysis:
+        """Retrieve for an already normalised and repaired question."""
+        weight = self.thresholds.profile_weight
+        blended: dict[str, float] = {}
+        for retriever, share in ((self._by_question, 1.0 - weight), (self._by_profile, weight)):
+            for hit in retriever.search(text, k=12):
+                blended[hit.key] = blended.get(hit.key, 0.0) + share * hit.score
+        declined = blended.pop(OUT_OF_SCOPE_KEY, 0.0)
+        ranked = sorted(blended.items(), key=lambda kv: kv[1], reverse=True)
+        faq = tuple(Hit(key, round(score, 6), "") for key, score in ranked)
+        passages = self._passages.search(text, k=1)
+        return Analysis(
+            language,
+            text,
+            faq[:3],
+            declined,
+            passages[0] if passages else None,
+            self.unknown_words(text),
+        )
+
+    # -- the policy -------------------------------------------------------------------------
+
+    def reply(self, message: str, language_hint: Language | None = None) -> Reply:
+        """Decide and build the reply to `message`, in the language it is written in."""
+        language = detect_language(message[:2000], default=language_hint or "en")
+        normalized = normalize(message)
+        if not _HAS_TEXT.search(normalized):
+            has_symbols = any(unicodedata.category(c) == "So" for c in message[:200])
+            kind = "acknowledgement" if has_symbols else "empty"
+            return self._smalltalk(message, language, kind)
+        repaired = self._spelling.repair(normalized)
+        intents = self.content.intents
+        if intents.is_consultation(repaired):
+            return self._escalate(message, language)
+        smalltalk = intents.smalltalk_kind(repaired)
+        if smalltalk is not None:
+            return self._smalltalk(message, language, smalltalk)
+        question = intents.strip_greeting(repaired) or repaired
+        return self.decide(message, self.analyse(self._thesaurus.fold(question), language))
+
+    def decide(self, message: str, found: Analysis) -> Reply:
+        """Choose answer, clarify or out_of_scope from the retrieval results."""
+        t = self.thresholds
+        penalty = t.unknown_penalty * len(found.unknown)
+        best = found.faq[0] if found.faq else None
+        best_score = best.score - penalty if best else 0.0
+        runner_up = found.faq[1].score - penalty if len(found.faq) > 1 else 0.0
+        declined = (
+            found.out_of_scope >= best_score + penalty + t.decline_margin and found.out_of_scope > 0
+        )
+        if best is not None and not declined:
+            if best_score >= t.answer and best_score - runner_up >= t.margin:
+                return self._answer(message, found.language, best, best_score)
+            if best_score >= t.clarify:
+                if best_score >= t.answer or runner_up >= t.clarify:
+                    close = [h for h in found.faq if h.score - penalty >= t.clarify]
+                    return self._clarify(message, found.language, close[:3], best_score)
+                return (
+                    self._answer(message, found.language, best, best_score)
+                    if best_score >= t.answer
+                    else self._clarify(message, found.language, [best], best_score)
+                )
+        passage = found.passage
+        if passage is not None and not declined and passage.score - penalty >= t.passage:
+            return self._passage_answer(message, found.language, passage, passage.score - penalty)
+        confidence = max(found.out_of_scope, 1.0 - max(best_score, 0.0))
+        return self._out_of_scope(message, found.language, confidence)
+
+    # -- building replies -------------------------------------------------------------------
+
+    def _frame(self, language: Language, refs: list[str]) -> tuple[tuple[str, ...], str]:
+        """The source line of each cited document and the standing disclaimer."""
+        content = self.content
+        sources = (
+            list(dict.fromkeys(content.passages[r].source_id for r in refs))
+            or list(content.sources)[:1]
+        )
+        lines = tuple(
+            content.message(
+                language,
+                "source_line",
+                title=s.title,
+                author=s.author,
+                publisher=s.publisher,
+                published=s.published.isoformat(),
+            )
+            for s in (content.sources[i] for i in sources)
+        )
+        published = min(content.sources[i].published for i in sources).isoformat()
+        return lines, content.message(language, "disclaimer", published=published)
+
+    def _citations(self, refs: list[str]) -> tuple[Citation, ...]:
+        passages = (self.content.passages[r] for r in refs)
+        return tuple(Citation(p.source_id, p.passage_id, p.section_title, p.text) for p in passages)
+
+    def _suggest(self, language: Language, entry_ids: list[str]) -> tuple[Suggestion, ...]:
+        entries = (self.content.entries[i] for i in entry_ids if i in self.content.entries)
+        return tuple(Suggestion(e.id, e.questions[language][0]) for e in entries)
+
+    def _answer(self, message: str, language: Language, hit: Hit, score: float) -> Reply:
+        entry: FaqEntry = self.content.entries[hit.key]
+        refs = list(entry.cites)
+        lines, disclaimer = self._frame(language, refs)
+        return Reply(
+            message,
+            "answer",
+            language,
+            entry.answer[language],
+            score,
+            entry.id,
+            self._citations(refs),
+            self._suggest(language, list(entry.related)[:3]),
+            self.content.message(language, "related_heading"),
+            lines,
+            disclaimer,
+        )
+
+    def _passage_answer(self, message: str, language: Language, hit: Hit, score: float) -> Reply:
+        lines, disclaimer = self._frame(language, [hit.key])
+        return Reply(
+            message,
+            "answer",
+            language,
+            self.content.message(language, "passage_answer_intro"),
+            score,
+            None,
+            self._citations([hit.key]),
+            (),
+            "",
+            lines,
+            disclaimer,
+        )
+
+    def _clarify(self, message: str, language: Language, hits: list[Hit], score: float) -> Reply:
+        return Reply(
+            message,
+            "clarify",
+            language,
+            self.content.message(language, "clarify"),
+            score,
+            None,
+            (),
+            self._suggest(language, [h.key for h in hits]),
+            "",
+        )
+
+    def _out_of_scope(self, message: str, language: Language, confidence: float) -> Reply:
+        source = next(iter(self.content.sources.values()))
+        body = self.content.message(
+            language,
+            "out_of_scope",
+            title=source.title,
+            publisher=source.publisher,
+            published=source.published.isoformat(),
+        )
+        return Reply(message, "out_of_scope", language, body, confidence)
+
+    def _escalate(self, message: str, language: Language) -> Reply:
+        return Reply(message, "escalate", language, self.content.message(language, "escalate"), 1.0)
+
+    def _smalltalk(self, message: str, language: Language, kind: str) -> Reply:
+        source = next(iter(self.content.sources.values()))
+        body = self.content.message(
+            language,
+            f"smalltalk.{kind}",
+            title=source.title,
+            publisher=source.publisher,
+            published=source.published.isoformat(),
+        )
+        return Reply(message, "smalltalk", language, body, 1.0)
+

@@ -1,0 +1,163 @@
+"""The `rwa-bot` command: ask, chat, faq check, eval.
+
+Thin: it reads arguments, loads settings and content, calls the engine, prints. Every failure a
+user can cause ends in one clear message and a non-zero exit status, never a traceback.
+"""
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.answering import Answerer
+from bot.chat import run_chat
+from bot.config import ConfigError, Settings, load_settings
+from bot.content import Content, read_content
+from bot.evaluation import EvalFileError, evaluate, format_report
+from bot.problems import Problem
+from bot.reply import render_plain, to_json
+
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rwa-bot",
+        description="Answers questions about one article on RWA tokenization in mainland China "
+        "and Hong Kong, quoting its own words; hands real cases to a lawyer.",
+    )
+    parser.add_argument("--config", type=Path, help="a config file (default: $RWA_BOT_CONFIG)")
+    parser.add_argument(
+        "--content",
+        type=Path,
+        metavar="DIR",
+        help="the content folder to answer from (default: the shipped faq/)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ask = commands.add_parser("ask", help="answer a question, or one per line of standard input")
+    ask.add_argument("question", nargs="*", help="the question (omit to read standard input)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument(
+        "--lang",
+        choices=["en", "zh"],
+        help="language for messages without words (default: detected)",
+    )
+
+    commands.add_parser("chat", help="talk with the bot in the terminal (no token needed)")
+
+    faq = commands.add_parser("faq", help="work with the FAQ content")
+    faq_commands = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True)
+    faq_commands.add_parser("check", help="check every file of the content folder")
+
+    evaluation = commands.add_parser("eval", help="run an evaluation set and report accuracy")
+    evaluation.add_argument("file", type=Path, help="a YAML evaluation set")
+    evaluation.add_argument("--quiet", action="store_true", help="do not list the failures")
+    return parser
+
+
+def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
+    for problem in problems:
+        print(problem, file=out)
+
+
+def _load(settings: Settings, err: TextIO) -> Content | None:
+    content, problems = read_content(settings.content_dir)
+    if content is None:
+        _print_problems([p for p in problems if p.severity == "error"], err)
+        print(
+            f"rwa-bot: the content in {settings.content_dir} has errors; "
+            "run 'rwa-bot faq check' for the full list.",
+            file=err,
+        )
+    return content
+
+
+def _faq_check(settings: Settings, out: TextIO) -> int:
+    content, problems = read_content(settings.content_dir, dt.date.today())
+    _print_problems(problems, out)
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    files = len({p.file for p in problems})
+    if content is not None:
+        print(
+            f"ok: {len(content.sources)} source(s), {len(content.passages)} passages, "
+            f"{len(content.entries)} FAQ entries; {warnings} warning(s).",
+            file=out,
+        )
+        return EXIT_OK
+    print(f"{errors} error(s) and {warnings} warning(s) in {files} file(s).", file=out)
+    return EXIT_FAILED
+
+
+def _ask(engine: Answerer, args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    questions = (
+        [" ".join(args.question)] if args.question else [line.rstrip("\r\n") for line in stdin]
+    )
+    for number, question in enumerate(questions):
+        reply = engine.reply(question, args.lang)
+        if args.json:
+            print(json.dumps(to_json(reply), ensure_ascii=False), file=out, flush=True)
+        else:
+            if len(questions) > 1:
+                print(("\n" if number else "") + f"» {question}", file=out)
+            print(render_plain(reply), file=out, flush=True)
+    return EXIT_OK
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run the command line; return the exit status (0 ok, 1 failed check, 2 unusable)."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    err = err or sys.stderr
+    for stream in (out, err):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        print(f"rwa-bot: {error}", file=err)
+        return EXIT_UNUSABLE
+    if args.content is not None:
+        settings = Settings(content_dir=args.content, data_dir=settings.data_dir)
+
+    if args.command == "faq":
+        return _faq_check(settings, out)
+    content = _load(settings, err)
+    if content is None:
+        return EXIT_UNUSABLE
+    engine = Answerer(content)
+    if args.command == "ask":
+        return _ask(engine, args, stdin, out)
+    if args.command == "chat":
+
+        def write(text: str) -> None:
+            out.write(text)
+            out.flush()
+
+        try:
+            return run_chat(engine, stdin, write, interactive=stdin.isatty())
+        except KeyboardInterrupt:
+            write("\nGoodbye.\n")
+            return EXIT_OK
+    try:
+        report = evaluate(engine, args.file)
+    except EvalFileError as error:
+        print(f"rwa-bot: {error}", file=err)
+        return EXIT_UNUSABLE
+    print(format_report(report, show_failures=not args.quiet), file=out)
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

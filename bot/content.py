@@ -1,0 +1,473 @@
+"""Loads and checks everything under faq/: sources, FAQ entries, intents, examples, messages.
+
+`read_content` returns the content and every problem found; `load_content` refuses content with
+errors (raising ContentError); `rwa-bot faq check` prints the problems.
+"""
+
+import datetime as dt
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.faq import LANGUAGES, FaqEntry, parse_faq_file
+from bot.intents import SMALLTALK_KINDS, Intents, PhraseSet
+from bot.problems import ContentError, Problem
+from bot.sources import Passage, SourceDocument, parse_source
+from bot.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
+
+MESSAGE_KEYS = (
+    "language_name",
+    "source_line",
+    "disclaimer",
+    "passage_answer_intro",
+    "quoted_from",
+    "clarify",
+    "out_of_scope",
+    "escalate",
+    "related_heading",
+)
+_PUNCTUATION = re.compile(r"[\s\W_]+")
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything the engine answers from, checked and cross-referenced."""
+
+    directory: Path
+    sources: dict[str, SourceDocument]
+    passages: dict[str, Passage]  # by full reference, "source:passage"
+    entries: dict[str, FaqEntry]
+    intents: Intents
+    out_of_scope: dict[str, tuple[str, ...]]  # example questions by language
+    messages: dict[str, dict[str, Any]]  # by language
+    synonyms: tuple[tuple[str, ...], ...] = ()  # groups of equivalent terms, canonical first
+    ignored_words: tuple[str, ...] = ()  # words dropped before matching
+
+    def message(self, language: str, key: str, **fields: object) -> str:
+        """Return the message `key` (a dotted path such as "smalltalk.thanks") in `language`."""
+        value: Any = self.messages[language]
+        for part in key.split("."):
+            value = value[part]
+        return str(value).format(**fields) if fields else str(value)
+
+
+def question_key(question: str) -> str:
+    """The form in which two questions count as the same: no case, spaces or punctuation."""
+    return _PUNCTUATION.sub("", question.lower())
+
+
+def _load_yaml(path: Path, problems: list[Problem]) -> LocatedYaml | None:
+    try:
+        return load_located_file(path)
+    except YamlSyntaxError as error:
+        problems.append(
+            Problem(
+                path,
+                error.line,
+                error.message,
+                "correct the YAML (indentation, quotes, colons) at that line",
+            )
+        )
+    except UnicodeDecodeError:
+        problems.append(Problem(path, 1, "the file is not UTF-8 text", "save it as UTF-8"))
+    return None
+
+
+def _string_list(
+    doc: LocatedYaml, path: Path, keys: tuple[str, ...], problems: list[Problem]
+) -> list[str]:
+    value: Any = doc.data
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        problems.append(
+            Problem(
+                path,
+                doc.line(*keys),
+                f"'{'.'.join(keys)}' must be a list of phrases",
+                f"write '{keys[-1]}: [phrase, ...]' with at least one phrase",
+            )
+        )
+        return []
+    return [str(v) for v in value]
+
+
+def _read_intents(path: Path, problems: list[Problem]) -> Intents | None:
+    doc = _load_yaml(path, problems)
+    if doc is None:
+        return None
+    before = len(problems)
+
+    def both(*keys: str) -> PhraseSet:
+        return PhraseSet.of(
+            [
+                *_string_list(doc, path, (*keys, "en"), problems),
+                *_string_list(doc, path, (*keys, "zh"), problems),
+            ]
+        )
+
+    intents = Intents(
+        consultation=both("consultation", "phrases"),
+        lawyer_words=both("consultation", "lawyer_words"),
+        request_words=both("consultation", "request_words"),
+        smalltalk={kind: both("smalltalk", kind) for kind in SMALLTALK_KINDS},
+        filler=both("smalltalk", "filler"),
+    )
+    return intents if len(problems) == before else None
+
+
+def _read_synonyms(
+    path: Path, problems: list[Problem]
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    if not path.is_file():
+        return (), ()
+    doc = _load_yaml(path, problems)
+    if doc is None:
+        return (), ()
+    groups: list[tuple[str, ...]] = []
+    first_seen: dict[str, int] = {}
+    data = doc.data if isinstance(doc.data, dict) else {}
+    raw_groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
+    for lang in LANGUAGES:
+        listed = raw_groups.get(lang) if isinstance(raw_groups, dict) else None
+        if not isinstance(listed, list):
+            problems.append(
+                Problem(
+                    path,
+                    doc.line("groups"),
+                    f"'groups.{lang}' is not a list of groups",
+                    f"write 'groups: {lang}: - [term, variant]'",
+                )
+            )
+            continue
+        for i, group in enumerate(listed):
+            line = doc.line("groups", lang, i)
+            if (
+                not isinstance(group, list)
+                or len(group) < 2
+                or not all(isinstance(t, str) and t.strip() for t in group)
+            ):
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        "a synonym group needs two or more terms",
+                        "write it as [canonical, variant, ...]",
+                    )
+                )
+                continue
+            for term in group:
+                key = " ".join(term.lower().split())
+                if key in first_seen:
+                    problems.append(
+                        Problem(
+                            path,
+                            line,
+                            f"'{term}' is also in the group on line {first_seen[key]}",
+                            "keep each term in one group",
+                        )
+                    )
+                first_seen.setdefault(key, line)
+            groups.append(tuple(str(t) for t in group))
+    ignored: list[str] = []
+    if isinstance(data.get("ignore"), dict):
+        for lang, listed in data["ignore"].items():
+            if not isinstance(listed, list) or not all(isinstance(w, str) for w in listed):
+                problems.append(
+                    Problem(
+                        path,
+                        doc.line("ignore", lang),
+                        f"'ignore.{lang}' is not a list of words",
+                        f"write 'ignore: {lang}: [word, ...]'",
+                    )
+                )
+                continue
+            for i, word in enumerate(listed):
+                if " ".join(word.lower().split()) in first_seen:
+                    problems.append(
+                        Problem(
+                            path,
+                            doc.line("ignore", lang, i),
+                            f"'{word}' is both ignored and in a synonym group",
+                            "keep it in one",
+                        )
+                    )
+                ignored.append(word)
+    return tuple(groups), tuple(ignored)
+
+
+def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[str, Any]]:
+    messages: dict[str, dict[str, Any]] = {}
+    for lang in LANGUAGES:
+        path = directory / "messages" / f"{lang}.yaml"
+        if not path.is_file():
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    f"the messages for '{lang}' are missing",
+                    f"create messages/{lang}.yaml like messages/en.yaml",
+                )
+            )
+            continue
+        doc = _load_yaml(path, problems)
+        if doc is None:
+            continue
+        data = doc.data if isinstance(doc.data, dict) else {}
+        keys = [*MESSAGE_KEYS, *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty"))]
+        for key in keys:
+            value: Any = data
+            for part in key.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if not isinstance(value, str) or not value.strip():
+                problems.append(
+                    Problem(
+                        path,
+                        doc.line(*key.split(".")),
+                        f"message '{key}' is missing or empty",
+                        f"add '{key}:' with the sentence in this language",
+                    )
+                )
+                continue
+            try:
+                value.format_map(_AnyFields())
+            except (ValueError, IndexError) as error:
+                problems.append(
+                    Problem(
+                        path,
+                        doc.line(*key.split(".")),
+                        f"message '{key}' has a broken placeholder: {error}",
+                        "write placeholders as {name}; double a literal brace",
+                    )
+                )
+        messages[lang] = data
+    return messages
+
+
+class _AnyFields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def read_content(
+    directory: Path, today: dt.date | None = None
+) -> tuple[Content | None, list[Problem]]:
+    """Read and check every file under `directory`; return the content (None on any error)
+    and the problems found, errors and warnings, in file order."""
+    today = today or dt.date.today()
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        problems.append(
+            Problem(
+                directory,
+                1,
+                "the content folder does not exist",
+                "point RWA_BOT_CONTENT_DIR (or content_dir) at a faq/ folder",
+            )
+        )
+        return None, problems
+
+    sources: dict[str, SourceDocument] = {}
+    source_files = sorted((directory / "sources").glob("*.md"))
+    if not source_files:
+        problems.append(
+            Problem(
+                directory / "sources",
+                1,
+                "there are no source documents",
+                "add the article as sources/<id>.md (see faq/README.md)",
+            )
+        )
+    for path in source_files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(path, 1, "the file is not UTF-8 text", "save it as UTF-8"))
+            continue
+        document, found = parse_source(path, text)
+        problems.extend(found)
+        if document is None:
+            continue
+        if document.id in sources:
+            problems.append(
+                Problem(
+                    path,
+                    2,
+                    f"source id '{document.id}' is also used by {sources[document.id].file.name}",
+                    "give it another id",
+                )
+            )
+            continue
+        sources[document.id] = document
+    passages = {p.ref: p for s in sources.values() for p in s.passages}
+
+    entries: dict[str, FaqEntry] = {}
+    seen_questions: dict[str, tuple[Path, int, str]] = {}
+    faq_files = sorted((directory / "entries").glob("*.yaml"))
+    if not faq_files:
+        problems.append(
+            Problem(
+                directory / "entries",
+                1,
+                "there are no FAQ files",
+                "add entries/<topic>.yaml (see faq/README.md)",
+            )
+        )
+    located: dict[str, LocatedYaml] = {}
+    declared_ids: set[str] = set()  # also of entries with errors, so "related" can name them
+    for path in faq_files:
+        doc = _load_yaml(path, problems)
+        if doc is None:
+            continue
+        raw_entries = doc.data.get("entries") if isinstance(doc.data, dict) else None
+        if isinstance(raw_entries, list):
+            declared_ids |= {str(e["id"]) for e in raw_entries if isinstance(e, dict) and "id" in e}
+        parsed, found = parse_faq_file(path, doc)
+        problems.extend(found)
+        for entry in parsed:
+            if entry.id in entries:
+                other = entries[entry.id]
+                problems.append(
+                    Problem(
+                        path,
+                        entry.line,
+                        f"entry id '{entry.id}' is also used at {other.file.name}:{other.line}",
+                        "give one of them another id",
+                    )
+                )
+                continue
+            entries[entry.id] = entry
+            located[entry.id] = doc
+
+    for entry in entries.values():
+        doc = located[entry.id]
+        index = next(
+            i
+            for i, e in enumerate(doc.data["entries"])
+            if isinstance(e, dict) and e.get("id") == entry.id
+        )
+        where = ("entries", index)
+        for i, ref in enumerate(entry.cites):
+            if ref not in passages:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        doc.line(*where, "cites", i),
+                        f"entry '{entry.id}' cites {ref}, which does not exist",
+                        "cite a passage id written in a sources/*.md file",
+                    )
+                )
+        for i, related_id in enumerate(entry.related):
+            if related_id not in declared_ids:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        doc.line(*where, "related", i),
+                        f"entry '{entry.id}' relates to '{related_id}', which does not exist",
+                        "name an existing entry id",
+                    )
+                )
+            elif related_id == entry.id:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        doc.line(*where, "related", i),
+                        f"entry '{entry.id}' lists itself as related",
+                        "remove it from 'related'",
+                    )
+                )
+        for lang, questions in entry.questions.items():
+            for i, question in enumerate(questions):
+                key = question_key(question)
+                line = doc.line(*where, "questions", lang, i)
+                if key in seen_questions:
+                    file, first_line, first_id = seen_questions[key]
+                    problems.append(
+                        Problem(
+                            entry.file,
+                            line,
+                            f"question '{question}' already stands in entry "
+                            f"'{first_id}' ({file.name}:{first_line})",
+                            "remove one of the two, or reword it",
+                        )
+                    )
+                else:
+                    seen_questions[key] = (entry.file, line, entry.id)
+        if entry.review_due < today:
+            problems.append(
+                Problem(
+                    entry.file,
+                    doc.line(*where, "review_due"),
+                    f"entry '{entry.id}' was due for review on {entry.review_due}",
+                    "have a lawyer review it, then update reviewed_at and review_due",
+                    "warning",
+                )
+            )
+
+    intents = _read_intents(directory / "intents.yaml", problems)
+    out_of_scope: dict[str, tuple[str, ...]] = {}
+    oos_path = directory / "out_of_scope.yaml"
+    oos_doc = _load_yaml(oos_path, problems) if oos_path.is_file() else None
+    if oos_doc is not None:
+        for lang in LANGUAGES:
+            examples = _string_list(oos_doc, oos_path, ("examples", lang), problems)
+            for i, example in enumerate(examples):
+                key = question_key(example)
+                if key in seen_questions:
+                    file, first_line, first_id = seen_questions[key]
+                    problems.append(
+                        Problem(
+                            oos_path,
+                            oos_doc.line("examples", lang, i),
+                            f"'{example}' is also a question of entry "
+                            f"'{first_id}' ({file.name}:{first_line})",
+                            "a question is either answered or declined: remove one",
+                        )
+                    )
+            out_of_scope[lang] = tuple(" ".join(e.split()) for e in examples)
+    synonyms, ignored_words = _read_synonyms(directory / "synonyms.yaml", problems)
+    messages = _read_messages(directory, problems)
+    if "en" in messages and "zh" in messages:
+        for key in MESSAGE_KEYS:
+            en, zh = messages["en"].get(key), messages["zh"].get(key)
+            if (
+                isinstance(en, str)
+                and isinstance(zh, str)
+                and _placeholders(en) != _placeholders(zh)
+            ):
+                problems.append(
+                    Problem(
+                        directory / "messages" / "zh.yaml",
+                        1,
+                        f"message '{key}' uses other placeholders than in en.yaml",
+                        "use the same {names} in both languages",
+                    )
+                )
+
+    if any(p.severity == "error" for p in problems) or intents is None:
+        return None, problems
+    return Content(
+        directory,
+        sources,
+        passages,
+        entries,
+        intents,
+        out_of_scope,
+        messages,
+        synonyms,
+        ignored_words,
+    ), problems
+
+
+def load_content(directory: Path, today: dt.date | None = None) -> Content:
+    """Return the checked content of `directory`; raise ContentError if it has errors."""
+    content, problems = read_content(directory, today)
+    if content is None:
+        raise ContentError(problems)
+    return content

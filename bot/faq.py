@@ -1,0 +1,194 @@
+"""Curated FAQ entries: questions and answers in English and Chinese, citing source passages.
+
+`parse_faq_file` checks one file's schema; checks that need every file at once (duplicate ids
+and questions, citations, related entries) live in `bot.content`.
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.problems import Problem
+from bot.yaml_lines import LocatedYaml
+
+LANGUAGES = ("en", "zh")
+MAX_ANSWER_CHARS = {"en": 600, "zh": 300}
+MIN_QUESTIONS = 2
+_ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ENTRY_FIELDS = (
+    "id",
+    "questions",
+    "answer",
+    "cites",
+    "related",
+    "reviewed_at",
+    "law_as_of",
+    "review_due",
+)
+_DATE_FIELDS = ("reviewed_at", "law_as_of", "review_due")
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    """One curated question with its answers and the passages they rest on."""
+
+    id: str
+    questions: dict[str, tuple[str, ...]]
+    answer: dict[str, str]
+    cites: tuple[str, ...]  # full passage references, "source:passage"
+    related: tuple[str, ...]
+    reviewed_at: dt.date
+    law_as_of: dt.date
+    review_due: dt.date
+    file: Path
+    line: int
+
+
+def passage_ref(cite: str, default_source: str) -> str:
+    """Return a citation as a full reference: "s1.p2" in source "x" becomes "x:s1.p2"."""
+    return cite if ":" in cite else f"{default_source}:{cite}"
+
+
+def parse_faq_file(path: Path, doc: LocatedYaml) -> tuple[list[FaqEntry], list[Problem]]:
+    """Return the well-formed entries of one FAQ file and the problems of the rest."""
+    problems: list[Problem] = []
+
+    def problem(where: tuple[str | int, ...], message: str, fix: str) -> None:
+        problems.append(Problem(path, doc.line(*where), message, fix))
+
+    data = doc.data
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        problem(
+            (),
+            "an FAQ file needs a list under 'entries:'",
+            "start the file with 'source: <id>' and 'entries:' (see faq/README.md)",
+        )
+        return [], problems
+    source = data.get("source")
+    if not isinstance(source, str) or not source:
+        problem(
+            ("source",),
+            "the file does not say which source its citations refer to",
+            "add 'source: <source id>' at the top",
+        )
+        source = ""
+    entries: list[FaqEntry] = []
+    for index, raw in enumerate(data["entries"]):
+        where = ("entries", index)
+        if not isinstance(raw, dict):
+            problem(where, "an entry is not a mapping", "write each entry as '- id: ...'")
+            continue
+        before = len(problems)
+        entry = _parse_entry(raw, where, source, problem)
+        if entry is not None and len(problems) == before:
+            entries.append(FaqEntry(**entry, file=path, line=doc.line(*where)))
+    return entries, problems
+
+
+def _parse_entry(
+    raw: dict[str, Any], where: tuple[str | int, ...], source: str, problem: Any
+) -> dict[str, Any] | None:
+    label = f"entry {raw.get('id', '#' + str(int(where[-1]) + 1))!r}"
+    for name in _ENTRY_FIELDS:
+        if name not in raw:
+            problem(where, f"{label} lacks '{name}'", f"add '{name}:' (see faq/README.md)")
+    for name in raw:
+        if name not in _ENTRY_FIELDS:
+            problem(
+                (*where, name),
+                f"{label} has an unknown field '{name}'",
+                f"remove it or correct its name (known: {', '.join(_ENTRY_FIELDS)})",
+            )
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not _ENTRY_ID.match(entry_id):
+        problem(
+            (*where, "id"),
+            f"{label} has an invalid id",
+            "use lowercase letters, digits and dashes, e.g. 'three-obstacles'",
+        )
+
+    questions: dict[str, tuple[str, ...]] = {}
+    raw_questions = raw.get("questions")
+    answers: dict[str, str] = {}
+    raw_answer = raw.get("answer")
+    for lang in LANGUAGES:
+        asked = raw_questions.get(lang) if isinstance(raw_questions, dict) else None
+        if not isinstance(asked, list) or len(asked) < MIN_QUESTIONS:
+            problem(
+                (*where, "questions", lang)
+                if isinstance(raw_questions, dict) and lang in raw_questions
+                else (*where, "questions"),
+                f"{label} needs at least {MIN_QUESTIONS} questions in '{lang}'",
+                f"add questions under 'questions: {lang}:'",
+            )
+        else:
+            texts = []
+            for i, q in enumerate(asked):
+                if not isinstance(q, str) or not q.strip():
+                    problem(
+                        (*where, "questions", lang, i),
+                        f"{label} has an empty question",
+                        "write the question as text or remove the item",
+                    )
+                else:
+                    texts.append(" ".join(q.split()))
+            questions[lang] = tuple(texts)
+        said = raw_answer.get(lang) if isinstance(raw_answer, dict) else None
+        if not isinstance(said, str) or not said.strip():
+            problem(
+                (*where, "answer"),
+                f"{label} has no answer in '{lang}'",
+                f"add 'answer: {lang}: ...'",
+            )
+        else:
+            said = " ".join(said.split())
+            if len(said) > MAX_ANSWER_CHARS[lang]:
+                problem(
+                    (*where, "answer", lang),
+                    f"{label}: the '{lang}' answer has {len(said)} characters, more than "
+                    f"{MAX_ANSWER_CHARS[lang]}",
+                    "shorten it; the citations carry the detail",
+                )
+            answers[lang] = said
+
+    cites = raw.get("cites")
+    if not isinstance(cites, list) or not cites or not all(isinstance(c, str) for c in cites):
+        problem(
+            (*where, "cites"),
+            f"{label} cites no passages",
+            "list the passage ids the answer rests on, e.g. 'cites: [s1.p2]'",
+        )
+        cites = []
+    related = raw.get("related")
+    if related is None:
+        related = []
+    if not isinstance(related, list) or not all(isinstance(r, str) for r in related):
+        problem(
+            (*where, "related"),
+            f"{label}: 'related' is not a list of entry ids",
+            "write 'related: [other-id, ...]' or 'related: []'",
+        )
+        related = []
+    dates: dict[str, dt.date] = {}
+    for name in _DATE_FIELDS:
+        value = raw.get(name)
+        if name in raw and not (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+            problem(
+                (*where, name),
+                f"{label}: '{name}' is not a date",
+                "write it as YYYY-MM-DD, e.g. 2026-11-25",
+            )
+        elif isinstance(value, dt.date):
+            dates[name] = value
+    if not isinstance(entry_id, str) or len(dates) != len(_DATE_FIELDS):
+        return None
+    return {
+        "id": entry_id,
+        "questions": questions,
+        "answer": answers,
+        "cites": tuple(passage_ref(c.strip(), source) for c in cites),
+        "related": tuple(related),
+        **dates,
+    }

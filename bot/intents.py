@@ -1,0 +1,112 @@
+"""Recognises consultation requests and small talk from the phrase lists in faq/intents.yaml.
+
+Phrases are matched against normalised, typo-repaired text: English on whole words, Chinese as
+substrings. Plain Python: the dialogue layer calls it before any retrieval.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+SmalltalkKind = Literal["greeting", "thanks", "goodbye", "about", "acknowledgement"]
+SMALLTALK_KINDS: tuple[SmalltalkKind, ...] = (
+    "greeting",
+    "thanks",
+    "goodbye",
+    "about",
+    "acknowledgement",
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_NOT_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
+
+
+def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex that finds any of `phrases`: whole words for Latin text, substrings for CJK."""
+    parts = []
+    for phrase in sorted({p.lower().strip() for p in phrases if p.strip()}, key=len, reverse=True):
+        escaped = r"\s+".join(re.escape(w) for w in phrase.split())
+        parts.append(escaped if _CJK.search(phrase) else rf"(?<![a-z0-9']){escaped}(?![a-z0-9'])")
+    return re.compile("|".join(parts)) if parts else None
+
+
+@dataclass(frozen=True)
+class PhraseSet:
+    """A list of phrases and the regex that finds them."""
+
+    phrases: tuple[str, ...]
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, phrases: Iterable[str]) -> "PhraseSet":
+        """Build a phrase set from English and Chinese phrases together."""
+        kept = tuple(p for p in phrases if p.strip())
+        return cls(kept, _pattern(kept))
+
+    def search(self, text: str) -> bool:
+        """Whether `text` contains one of the phrases."""
+        return self.pattern is not None and self.pattern.search(text) is not None
+
+    def remove(self, text: str) -> str:
+        """Return `text` with every occurrence of the phrases blanked out."""
+        return self.pattern.sub(" ", text) if self.pattern is not None else text
+
+
+@dataclass(frozen=True)
+class Intents:
+    """The phrase lists of faq/intents.yaml, ready to match."""
+
+    consultation: PhraseSet
+    lawyer_words: PhraseSet
+    request_words: PhraseSet
+    smalltalk: dict[SmalltalkKind, PhraseSet]
+    filler: PhraseSet
+
+    def all_phrases(self) -> list[str]:
+        """Every phrase, for building the spelling vocabulary."""
+        sets = [
+            self.consultation,
+            self.lawyer_words,
+            self.request_words,
+            self.filler,
+            *self.smalltalk.values(),
+        ]
+        return [p for s in sets for p in s.phrases]
+
+    def is_consultation(self, text: str) -> bool:
+        """Whether normalised `text` asks for a lawyer (a phrase, or lawyer word + request)."""
+        if self.consultation.search(text):
+            return True
+        return self.lawyer_words.search(text) and self.request_words.search(text)
+
+    def smalltalk_kind(self, text: str) -> SmalltalkKind | None:
+        """Return the kind of small talk when `text` is nothing but small talk, else None."""
+        found: list[SmalltalkKind] = []
+        rest = text
+        for kind in SMALLTALK_KINDS:
+            if self.smalltalk[kind].search(rest):
+                found.append(kind)
+                rest = self.smalltalk[kind].remove(rest)
+        if not found or _NOT_WORD.sub("", self.filler.remove(rest)):
+            return None
+        # "hi, who are you?" is about the bot; "thanks, bye" is goodbye: the most specific wins.
+        for kind in ("about", "goodbye", "thanks", "greeting", "acknowledgement"):
+            if kind in found:
+                return kind
+        return found[0]
+
+    def strip_greeting(self, text: str) -> str:
+        """Return `text` without greetings, thanks and fillers at its start ("hi, what is RWA")."""
+        leading = re.compile(r"^[\s\W]*")
+        changed = True
+        while changed:
+            changed = False
+            for kind in ("greeting", "thanks", "acknowledgement"):
+                pattern = self.smalltalk[kind].pattern
+                if pattern is None:
+                    continue
+                match = pattern.match(leading.sub("", text))
+                if match:
+                    text = leading.sub("", text)[match.end() :]
+                    changed = True
+        return text.strip(" ,.!?;:，。！？；：~")
