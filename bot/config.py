@@ -64,7 +64,12 @@ def load_settings(
                 f"cannot read the config file {config_path}: {error.strerror}"
             ) from None
         except yaml.YAMLError as error:
-            raise ConfigError(f"the config file {config_path} is not valid YAML: {error}") from None
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(error, "problem", None) or "it cannot be parsed"
+            raise ConfigError(
+                f"the config file {config_path} is not valid YAML{where}: {problem}"
+            ) from None
         if not isinstance(data, dict):
             raise ConfigError(f"the config file {config_path} must be a mapping of settings")
         base = config_path.resolve().parent

@@ -4,7 +4,7 @@ Several documents may share a key (the alternative questions of one FAQ entry); 
 is that of its best document. Both signals are 0-to-1 and are blended into one score.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +12,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from index.hits import Hit
-from index.tfidf import TermMajorTfidf
+from index.tfidf import NgramCounts, TermMajorTfidf
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +32,19 @@ class Retriever:
             raise ValueError("fuzzy_weight must be between 0 and 1")
         self._documents = tuple(documents)
         self._texts = [d.text for d in self._documents]
-        self._keys = np.array([d.key for d in self._documents], dtype=object)
+        self._keys = [d.key for d in self._documents]
         self._tfidf = TermMajorTfidf(self._texts)
         self._fuzzy_weight = fuzzy_weight
 
     def __len__(self) -> int:
         return len(self._documents)
 
-    def scores(self, query: str) -> npt.NDArray[np.float64]:
-        """Return the blended score of `query` (normalised) against every document."""
-        cosine = self._tfidf.scores(query).astype(np.float64)
+    def scores(self, query: str, counts: NgramCounts | None = None) -> npt.NDArray[np.float64]:
+        """Return the blended score of `query` (normalised) against every document.
+
+        `counts` are the query's n-grams (`index.tfidf.count_ngrams`), when already computed.
+        """
+        cosine = self._tfidf.scores(query, counts).astype(np.float64)
         if self._fuzzy_weight == 0.0 or not query:
             return cosine
         # QRatio compares whole questions: a shared stop word does not make two questions alike
@@ -51,17 +54,29 @@ class Retriever:
         )[0]
         return (1.0 - self._fuzzy_weight) * cosine + self._fuzzy_weight * fuzzy / 100.0
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
+    def search(self, query: str, k: int = 5, counts: NgramCounts | None = None) -> list[Hit]:
         """Return the best `k` keys for `query` (normalised), best first, one hit per key."""
-        scores = self.scores(query)
+        if self._fuzzy_weight == 0.0:
+            # Several documents may share a key: ask for more until k keys are found.
+            wanted = k
+            while True:
+                ranked = self._tfidf.top(query, wanted, counts)
+                hits = self._distinct(ranked, k)
+                if len(hits) == k or len(ranked) < wanted:
+                    return hits
+                wanted *= 4
+        scores = self.scores(query, counts)
         order = np.argsort(-scores, kind="stable")
+        return self._distinct(((int(i), float(scores[i])) for i in order), k)
+
+    def _distinct(self, ranked: Iterable[tuple[int, float]], k: int) -> list[Hit]:
         hits: list[Hit] = []
         seen: set[str] = set()
-        for i in order:
-            if scores[i] <= 0.0 or len(hits) == k:
+        for i, score in ranked:
+            if score <= 0.0 or len(hits) == k:
                 break
-            key = str(self._keys[i])
+            key = self._keys[i]
             if key not in seen:
                 seen.add(key)
-                hits.append(Hit(key=key, score=round(float(scores[i]), 6), text=self._texts[i]))
+                hits.append(Hit(key=key, score=round(score, 6), text=self._texts[i]))
         return hits

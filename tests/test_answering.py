@@ -1,0 +1,225 @@
+"""The answer policy: what kind of reply each message gets, in which language, citing what."""
+
+import re
+
+import pytest
+
+from bot.answering import Analysis, Answerer, Thresholds
+from bot.content import Content
+from index import Hit
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_an_english_question_gets_a_cited_answer_with_source_and_disclaimer(
+    engine: Answerer, content: Content
+) -> None:
+    reply = engine.reply("Has any RWA project been approved by regulators in mainland China?")
+    assert reply.kind == "answer"
+    assert reply.language == "en"
+    assert reply.faq_id is not None
+    assert reply.citations
+    for citation in reply.citations:
+        passage = content.passages[f"{citation.source}:{citation.passage_id}"]
+        assert citation.text == passage.text
+        assert citation.section == passage.section_title
+    assert any(
+        "have not approved any real-world asset tokenization" in c.text for c in reply.citations
+    )
+    assert reply.source_lines == (
+        "Source: “Thirteen Ministries and Seven Associations Issue "
+        "Document to Prevent Virtual Currency Risks, Where is the Path "
+        "for RWA?” by Crypto Salad, MarsBit, 2025-12-29.",
+    )
+    assert "not legal advice" in reply.disclaimer
+    assert "2025-12-29" in reply.disclaimer
+
+
+def test_a_chinese_question_is_answered_in_chinese_with_the_original_passages(
+    engine: Answerer,
+) -> None:
+    reply = engine.reply("在国内做RWA会坐牢吗？")
+    assert reply.kind == "answer"
+    assert reply.language == "zh"
+    assert CJK.search(reply.body)
+    assert "不构成法律意见" in reply.disclaimer
+    assert any("how many years in prison" in c.text for c in reply.citations)
+
+
+def test_typos_do_not_stop_an_answer(engine: Answerer) -> None:
+    reply = engine.reply("wat r the thre legal obstacels for rwa in chnia")
+    assert reply.kind == "answer"
+    assert any("three great mountains" in c.text for c in reply.citations)
+
+
+def test_an_answer_offers_related_questions_in_the_users_language(
+    engine: Answerer, content: Content
+) -> None:
+    reply = engine.reply("What are the three legal obstacles to RWA in mainland China?")
+    assert reply.faq_id is not None
+    related = content.entries[reply.faq_id].related
+    assert [s.faq_id for s in reply.suggestions] == list(related[:3])
+    chinese = engine.reply("国内做RWA有哪些法律障碍？")
+    assert all(CJK.search(s.question) for s in chinese.suggestions)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I want to talk to a lawyer",
+        "Can I book a consultation about moving my factory's income rights to Hong Kong?",
+        "please have someone contact me about an offshore SPV",
+        "i need a lawer",
+        "我想咨询律师",
+        "能帮我联系律师吗？想做香港RWA",
+        "预约一下深度咨询",
+    ],
+)
+def test_consultation_requests_escalate_even_when_they_name_a_topic(
+    engine: Answerer, message: str
+) -> None:
+    reply = engine.reply(message)
+    assert reply.kind == "escalate"
+    assert reply.citations == ()
+
+
+def test_naming_the_lawyer_is_not_asking_for_one(engine: Answerer) -> None:
+    assert engine.reply("Who is Lawyer Sha?").kind != "escalate"
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("hello", "en"),
+        ("Thanks a lot!", "en"),
+        ("who are you?", "en"),
+        ("bye", "en"),
+        ("你好", "zh"),
+        ("谢谢", "zh"),
+        ("ok", "en"),
+        ("👍", "en"),
+    ],
+)
+def test_small_talk_gets_small_talk(engine: Answerer, message: str, language: str) -> None:
+    reply = engine.reply(message)
+    assert reply.kind == "smalltalk"
+    assert reply.language == language
+    assert reply.body
+
+
+def test_a_greeting_before_a_question_still_gets_the_answer(engine: Answerer) -> None:
+    reply = engine.reply("Hi there! Is RWA dead in mainland China?")
+    assert reply.kind == "answer"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "How do I file for divorce in Shanghai?",
+        "What is the bitcoin price today?",
+        "Is RWA tokenization legal in the United States under SEC rules?",
+        "How does Cerebras compare with Nvidia?",
+        "今天北京天气怎么样？",
+        "香港VASP牌照需要多少注册资本？",
+    ],
+)
+def test_questions_the_source_does_not_cover_are_declined_with_a_lawyer_offered(
+    engine: Answerer, message: str
+) -> None:
+    reply = engine.reply(message)
+    assert reply.kind == "out_of_scope"
+    assert reply.citations == ()
+    assert reply.faq_id is None
+    assert "lawyer" in reply.body or "律师" in reply.body
+
+
+def test_an_empty_message_asks_for_a_question_in_the_hinted_language(engine: Answerer) -> None:
+    assert engine.reply("   ", "zh").language == "zh"
+    assert engine.reply("").kind == "smalltalk"
+
+
+# -- the decision rule, on hand-made retrieval results --------------------------------------
+
+
+def analysis(
+    faq: list[tuple[str, float]],
+    out_of_scope: float = 0.0,
+    passage: tuple[str, float] | None = None,
+    unknown: tuple[str, ...] = (),
+) -> Analysis:
+    return Analysis(
+        "en",
+        "q",
+        tuple(Hit(k, s, "") for k, s in faq),
+        out_of_scope,
+        Hit(*passage, "") if passage else None,
+        unknown,
+    )
+
+
+RULES = Thresholds(
+    answer=0.30,
+    margin=0.03,
+    confident=0.45,
+    clarify=0.22,
+    passage=0.40,
+    decline_margin=0.0,
+    unknown_penalty=0.06,
+    unknown_share_penalty=0.2,
+)
+
+
+@pytest.fixture
+def policy(content: Content) -> Answerer:
+    return Answerer(content, RULES)
+
+
+def test_a_clear_best_entry_is_answered(policy: Answerer) -> None:
+    reply = policy.decide("q", analysis([("three-obstacles", 0.5), ("approval-status", 0.3)]))
+    assert (reply.kind, reply.faq_id) == ("answer", "three-obstacles")
+    assert reply.confidence == pytest.approx(0.5)
+
+
+def test_two_entries_neck_and_neck_ask_which_one(policy: Answerer) -> None:
+    reply = policy.decide(
+        "q", analysis([("three-obstacles", 0.35), ("approval-status", 0.34), ("is-rwa-dead", 0.10)])
+    )
+    assert reply.kind == "clarify"
+    assert [s.faq_id for s in reply.suggestions] == ["three-obstacles", "approval-status"]
+
+
+def test_a_near_tie_at_high_confidence_is_still_answered(policy: Answerer) -> None:
+    reply = policy.decide("q", analysis([("three-obstacles", 0.60), ("approval-status", 0.59)]))
+    assert reply.kind == "answer"
+
+
+def test_a_weak_match_asks_did_you_mean(policy: Answerer) -> None:
+    reply = policy.decide("q", analysis([("three-obstacles", 0.25), ("approval-status", 0.1)]))
+    assert reply.kind == "clarify"
+    assert [s.faq_id for s in reply.suggestions] == ["three-obstacles"]
+
+
+def test_closer_to_an_out_of_scope_example_is_declined(policy: Answerer) -> None:
+    reply = policy.decide("q", analysis([("three-obstacles", 0.5)], out_of_scope=0.6))
+    assert reply.kind == "out_of_scope"
+
+
+def test_words_the_content_never_uses_lower_the_score(policy: Answerer) -> None:
+    known = policy.decide("q", analysis([("three-obstacles", 0.38)]))
+    unknown = policy.decide(
+        "q", analysis([("three-obstacles", 0.38)], unknown=("divorce", "custody", "alimony"))
+    )
+    assert known.kind == "answer"
+    assert unknown.kind == "out_of_scope"
+
+
+def test_a_passage_that_clearly_fits_is_quoted_when_no_entry_does(policy: Answerer) -> None:
+    reply = policy.decide("q", analysis([], passage=("rwa-path:s3.p6", 0.5)))
+    assert reply.kind == "answer"
+    assert reply.faq_id is None
+    assert [c.passage_id for c in reply.citations] == ["s3.p6"]
+    assert reply.source_lines
+
+
+def test_nothing_close_is_declined(policy: Answerer) -> None:
+    assert policy.decide("q", analysis([("three-obstacles", 0.1)])).kind == "out_of_scope"

@@ -1,0 +1,215 @@
+"""The `rwa-bot` command: ask (text and the JSON contract), chat, eval, settings."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import REPO
+
+KEYS = {"question", "kind", "language", "text", "faq_id", "confidence", "citations", "suggestions"}
+
+
+def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), stdin=io.StringIO(stdin), out=out, err=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_ask_prints_the_answer_with_its_quoted_passages_and_source() -> None:
+    status, out, _ = run("ask", "Has", "any", "RWA", "project", "been", "approved", "in", "China?")
+    assert status == 0
+    assert '  > The "Risk Warning" clearly states' in out
+    assert "Source: “Thirteen Ministries" in out
+    assert "not legal advice" in out
+
+
+def test_ask_json_follows_the_contract() -> None:
+    status, out, _ = run("ask", "--json", "在国内做RWA会坐牢吗？")
+    assert status == 0
+    [line] = out.splitlines()
+    reply = json.loads(line)
+    assert set(reply) == KEYS
+    assert reply["question"] == "在国内做RWA会坐牢吗？"
+    assert reply["kind"] == "answer"
+    assert reply["language"] == "zh"
+    assert isinstance(reply["faq_id"], str)
+    assert 0.0 <= reply["confidence"] <= 1.0
+    assert reply["citations"]
+    for citation in reply["citations"]:
+        assert set(citation) == {"source", "passage_id", "section", "text"}
+        assert citation["source"] == "rwa-path"
+        assert citation["text"] in reply["text"]
+    for suggestion in reply["suggestions"]:
+        assert set(suggestion) == {"faq_id", "question"}
+
+
+def test_ask_reads_one_question_per_line_and_answers_each_in_order() -> None:
+    questions = ["hello", "What is RWA?", "", "How do I file for divorce?", "talk to a lawyer"]
+    status, out, _ = run("ask", "--json", stdin="\n".join(questions) + "\n")
+    assert status == 0
+    replies = [json.loads(line) for line in out.splitlines()]
+    assert [r["question"] for r in replies] == questions
+    assert [r["kind"] for r in replies] == [
+        "smalltalk",
+        "answer",
+        "smalltalk",
+        "out_of_scope",
+        "escalate",
+    ]
+    assert all(
+        r["faq_id"] is None and r["citations"] == [] for r in replies if r["kind"] != "answer"
+    )
+
+
+def test_ask_in_text_mode_marks_each_question_of_a_batch() -> None:
+    status, out, _ = run("ask", stdin="What is RWA?\nhi\n")
+    assert status == 0
+    assert out.startswith("» What is RWA?\n")
+    assert "\n» hi\n" in out
+
+
+def test_chat_holds_a_conversation_and_a_number_picks_a_suggestion() -> None:
+    status, out, _ = run("chat", stdin="What are the three obstacles?\n1\n我想找律师\nquit\n")
+    assert status == 0
+    assert out.startswith("Hello!")
+    assert "  1. " in out  # suggestions are numbered
+    assert "» " in out  # the picked suggestion is echoed, then answered
+    assert "您希望与律师沟通" in out
+    assert out.rstrip().endswith("Goodbye.")
+
+
+def test_chat_ends_cleanly_at_end_of_input() -> None:
+    status, out, _ = run("chat", stdin="")
+    assert status == 0
+    assert out.rstrip().endswith("Goodbye.")
+
+
+def test_eval_reports_groups_confusion_and_citations_and_sets_the_exit_status(
+    tmp_path: Path,
+) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        "thresholds: {group_accuracy: 0.95, citation_hit_rate: 0.9}\ncases:\n"
+        "  - {q: 'What is RWA?', group: english, expect: answer,"
+        " cite_contains: ['tokenize offline assets']}\n"
+        "  - {q: 'hello', group: smalltalk, expect: smalltalk}\n",
+        encoding="utf-8",
+    )
+    status, out, _ = run("eval", str(cases))
+    assert status == 0, out
+    assert "english" in out and "smalltalk" in out
+    assert "confusion of kinds" in out
+    assert "citation hit rate: 1/1" in out
+    failing = tmp_path / "failing.yaml"
+    failing.write_text(
+        "cases:\n  - {q: 'hello', group: english, expect: answer}\n", encoding="utf-8"
+    )
+    status, out, _ = run("eval", str(failing))
+    assert status == 1
+    assert "BELOW" in out and "FAIL" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cases: [", "cannot read"),
+        ("just: text", "expected 'thresholds:'"),
+        ("cases:\n  - {q: hi, expect: maybe}\n", "case 1 needs"),
+    ],
+)
+def test_eval_refuses_a_broken_file_clearly(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    status, out, err = run("eval", str(path))
+    assert status == 2
+    assert message in err
+    assert "Traceback" not in err + out
+
+
+def test_eval_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    status, _, err = run("eval", str(tmp_path / "none.yaml"))
+    assert status == 2
+    assert "cannot read the evaluation set" in err
+
+
+def test_the_content_folder_can_come_from_the_environment(
+    content_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (content_copy / "entries" / "obstacles.yaml").write_text("entries: [", encoding="utf-8")
+    monkeypatch.setenv("RWA_BOT_CONTENT_DIR", str(content_copy))
+    status, _, err = run("ask", "What is RWA?")
+    assert status == 2
+    assert "obstacles.yaml" in err
+
+
+def test_a_config_file_sets_the_content_folder_relative_to_itself(
+    content_copy: Path, tmp_path: Path
+) -> None:
+    (content_copy / "entries" / "obstacles.yaml").write_text("entries: [", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("content_dir: faq\ndata_dir: var\n", encoding="utf-8")
+    status, _, err = run("--config", str(config), "ask", "hi")
+    assert status == 2
+    assert str(content_copy / "entries" / "obstacles.yaml") in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("content_dir: [", "not valid YAML"),
+        ("colour: blue", "unknown setting(s)"),
+        ("- a list", "must be a mapping"),
+    ],
+)
+def test_a_bad_config_file_is_a_one_line_error(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    status, _, err = run("--config", str(config), "ask", "hi")
+    assert status == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_example_config_is_valid_and_comments_every_key() -> None:
+    example = REPO / "config.example.yaml"
+    status, _, err = run("--config", str(example), "faq", "check")
+    assert status == 0, err
+    lines = example.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if line and not line.startswith((" ", "#")):
+            assert lines[number - 1].startswith("#"), f"no comment above {line!r}"
+
+
+def test_the_installed_command_runs_from_any_directory(tmp_path: Path) -> None:
+    command = Path(sys.executable).parent / "rwa-bot"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RWA_BOT_")}
+    result = subprocess.run(
+        [str(command), "ask", "--json", "What is RWA?"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["kind"] == "answer"
+
+
+def test_python_dash_m_bot_is_the_same_command(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "faq", "check"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok:") or "\nok:" in result.stdout

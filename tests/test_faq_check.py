@@ -1,0 +1,169 @@
+"""`rwa-bot faq check` finds content mistakes and names the file and line of each."""
+
+import io
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+GOOD_ENTRY = """\
+source: rwa-path
+entries:
+  - id: test-entry
+    questions:
+      en:
+        - What does the test entry say?
+        - Is this the test entry?
+      zh:
+        - 测试条目说了什么？
+        - 这是测试条目吗？
+    answer:
+      en: The article says what the test entry says.
+      zh: 文章说了测试条目的内容。
+    cites: [s1.p1]
+    related: [three-obstacles]
+    reviewed_at: 2026-11-25
+    law_as_of: 2025-12-29
+    review_due: 2099-01-01
+"""
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), stdin=io.StringIO(""), out=out, err=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def check(content_dir: Path, entry_text: str) -> tuple[int, str]:
+    path = content_dir / "entries" / "zz-test.yaml"
+    path.write_text(entry_text, encoding="utf-8")
+    status, out, _ = run("--content", str(content_dir), "faq", "check")
+    return status, out
+
+
+def test_the_shipped_content_passes() -> None:
+    status, out, _ = run("faq", "check")
+    assert status == 0
+    assert "ok:" in out
+    assert "error" not in out
+
+
+def test_a_valid_new_entry_passes(content_copy: Path) -> None:
+    status, out = check(content_copy, GOOD_ENTRY)
+    assert status == 0, out
+
+
+@pytest.mark.parametrize(
+    ("mistake", "broken", "line", "words"),
+    [
+        (
+            "YAML syntax",
+            GOOD_ENTRY.replace("    cites: [s1.p1]", "    cites: [s1.p1"),
+            15,
+            "YAML syntax",
+        ),
+        (
+            "a field missing",
+            GOOD_ENTRY.replace("      zh: 文章说了测试条目的内容。\n", ""),
+            11,
+            "no answer in 'zh'",
+        ),
+        (
+            "a language missing",
+            GOOD_ENTRY.replace(
+                "      zh:\n        - 测试条目说了什么？\n        - 这是测试条目吗？\n", ""
+            ),
+            4,
+            "needs at least 2 questions in 'zh'",
+        ),
+        (
+            "a citation of no passage",
+            GOOD_ENTRY.replace("[s1.p1]", "[s1.p1, s9.p9]"),
+            14,
+            "cites rwa-path:s9.p9, which does not exist",
+        ),
+        (
+            "a duplicate id",
+            GOOD_ENTRY.replace("id: test-entry", "id: three-obstacles"),
+            3,
+            "entry id 'three-obstacles' is also used",
+        ),
+        (
+            "a duplicate question",
+            GOOD_ENTRY.replace("Is this the test entry?", "what does the TEST entry say"),
+            7,
+            "already stands in entry 'test-entry'",
+        ),
+        (
+            "an overlong answer",
+            GOOD_ENTRY.replace("The article says what the test entry says.", "Too long. " * 70),
+            12,
+            "more than 600",
+        ),
+        (
+            "a related entry that does not exist",
+            GOOD_ENTRY.replace("[three-obstacles]", "[no-such-entry]"),
+            15,
+            "relates to 'no-such-entry'",
+        ),
+        (
+            "an unknown field",
+            GOOD_ENTRY.replace("    cites:", "    citations: []\n    cites:"),
+            14,
+            "unknown field 'citations'",
+        ),
+        (
+            "a date that is not a date",
+            GOOD_ENTRY.replace("reviewed_at: 2026-11-25", "reviewed_at: last week"),
+            16,
+            "'reviewed_at' is not a date",
+        ),
+    ],
+)
+def test_each_mistake_is_reported_with_file_line_and_fix(
+    content_copy: Path, mistake: str, broken: str, line: int, words: str
+) -> None:
+    status, out = check(content_copy, broken)
+    assert status == 1, mistake
+    location = f"{content_copy / 'entries' / 'zz-test.yaml'}:{line}: error:"
+    matching = [x for x in out.splitlines() if x.startswith(location)]
+    assert matching, f"{mistake}: expected a line starting {location!r} in:\n{out}"
+    assert words in matching[0]
+    assert "(fix: " in matching[0]
+
+
+def test_a_review_date_in_the_past_is_a_warning_not_an_error(content_copy: Path) -> None:
+    status, out = check(content_copy, GOOD_ENTRY.replace("2099-01-01", "2020-01-01"))
+    assert status == 0
+    assert f"{content_copy / 'entries' / 'zz-test.yaml'}:18: warning:" in out
+    assert "due for review" in out
+
+
+def test_a_broken_message_file_is_reported(content_copy: Path) -> None:
+    path = content_copy / "messages" / "zh.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("clarify:", "clarfy:"), encoding="utf-8"
+    )
+    status, out, _ = run("--content", str(content_copy), "faq", "check")
+    assert status == 1
+    assert "message 'clarify' is missing" in out
+
+
+def test_other_commands_refuse_invalid_content_with_the_same_messages(
+    content_copy: Path,
+) -> None:
+    broken = GOOD_ENTRY.replace("[s1.p1]", "[s9.p9]")
+    _, check_out = check(content_copy, broken)
+    status, out, err = run("--content", str(content_copy), "ask", "What is RWA?")
+    assert status == 2
+    assert out == ""
+    problem = next(x for x in check_out.splitlines() if "s9.p9" in x)
+    assert problem in err
+    assert "rwa-bot faq check" in err
+
+
+def test_a_missing_content_folder_is_a_clear_error(tmp_path: Path) -> None:
+    status, _, err = run("--content", str(tmp_path / "nowhere"), "ask", "hi")
+    assert status == 2
+    assert "the content folder does not exist" in err
