@@ -31,13 +31,13 @@ class Thresholds:
     words of the message that no content file uses ("divorce", "SEC"), before any comparison.
     """
 
-    answer: float = 0.20  # the best entry, after penalties, must score this much to be answered
-    margin: float = 0.02  # ...and lead the runner-up by this much, unless it is `confident`
+    answer: float = 0.14  # the best entry, after penalties, must score this much to be answered
+    margin: float = 0.0  # ...and lead the runner-up by this much, unless it is `confident`
     confident: float = 0.45  # a score this high is answered even when an entry is close behind
-    clarify: float = 0.17  # below `answer` but this high: offer the closest entries to pick from
+    clarify: float = 0.10  # below `answer` but this high: offer the closest entries to pick from
     passage: float = 0.40  # no entry fits, but one passage matches this well: quote it
-    decline_margin: float = 0.10  # an out-of-scope example within this of the best declines
-    unknown_penalty: float = 0.05  # per English word the content never uses
+    decline_margin: float = 0.15  # an out-of-scope example within this of the best declines
+    unknown_penalty: float = 0.08  # per English word the content never uses
     unknown_share_penalty: float = 0.10  # times the share of unknown Chinese character pairs
     fuzzy_weight: float = 0.20  # rapidfuzz's share of an FAQ question's score
     profile_weight: float = 0.60  # share of the whole-entry match (questions and answer)
@@ -171,6 +171,7 @@ class Answerer:
         ranked = sorted(blended.items(), key=lambda kv: kv[1], reverse=True)
         faq = tuple(Hit(key, round(score, 6), "") for key, score in ranked)
         passages = self._passages.search(text, k=1, counts=counts)
+        pairs = sum(1 for gram in cjk_bigrams(text) if len(gram) == 2)
         return Analysis(
             language,
             text,
@@ -178,6 +179,7 @@ class Answerer:
             declined,
             passages[0] if passages else None,
             self.unknown_words(text),
+            pairs,
         )
 
     # -- the policy -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ user can cause ends in one clear message and a non-zero exit status, never a tra
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from bot.evaluation import EvalFileError, evaluate, format_report
 from bot.problems import Problem
 from bot.reply import render_plain, to_json
 
-EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,7 +115,26 @@ def main(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Run the command line; return the exit status (0 ok, 1 failed check, 2 unusable)."""
+    """Run the command line; return the exit status (0 ok, 1 failed check, 2 unusable).
+
+    A reader that goes away (`rwa-bot ask ... | head -1`) or Ctrl-C ends the command quietly.
+    """
+    try:
+        return _main(argv, stdin, out, err)
+    except BrokenPipeError:
+        # Whatever is still buffered for the closed pipe must not raise again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _main(
+    argv: Sequence[str] | None,
+    stdin: TextIO | None,
+    out: TextIO | None,
+    err: TextIO | None,
+) -> int:
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     err = err or sys.stderr

@@ -146,6 +146,7 @@ def analysis(
     out_of_scope: float = 0.0,
     passage: tuple[str, float] | None = None,
     unknown: tuple[str, ...] = (),
+    pairs: int = 0,
 ) -> Analysis:
     return Analysis(
         "en",
@@ -154,6 +155,7 @@ def analysis(
         out_of_scope,
         Hit(*passage, "") if passage else None,
         unknown,
+        pairs,
     )
 
 
@@ -211,6 +213,22 @@ def test_words_the_content_never_uses_lower_the_score(policy: Answerer) -> None:
     )
     assert known.kind == "answer"
     assert unknown.kind == "out_of_scope"
+
+
+def test_the_share_of_unknown_chinese_pairs_lowers_the_score(policy: Answerer) -> None:
+    familiar = analysis([("hk-vasp-licence", 0.38)], unknown=("迪拜",), pairs=10)
+    foreign = analysis(
+        [("hk-vasp-licence", 0.38)], unknown=("迪拜", "拜做", "要申", "申请", "请什"), pairs=6
+    )
+    assert familiar.penalty(RULES) == pytest.approx(0.02)
+    assert policy.decide("q", familiar).kind == "answer"
+    assert policy.decide("q", foreign).kind == "out_of_scope"
+
+
+def test_the_analysis_of_a_real_message_counts_its_chinese_pairs(engine: Answerer) -> None:
+    found = engine.analyse(engine.prepare("迪拜做RWA需要申请什么牌照"), "zh")
+    assert found.pairs > 0
+    assert "迪拜" in found.unknown
 
 
 def test_a_passage_that_clearly_fits_is_quoted_when_no_entry_does(policy: Answerer) -> None:

@@ -213,3 +213,23 @@ def test_python_dash_m_bot_is_the_same_command(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok:") or "\nok:" in result.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_command_without_a_traceback(tmp_path: Path) -> None:
+    command = Path(sys.executable).parent / "rwa-bot"
+    with subprocess.Popen(
+        [str(command), "ask", "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(b"What is RWA?\n" * 2000)
+        process.stdin.close()
+        process.stdout.readline()
+        process.stdout.close()  # the reader goes away, like `| head -1`
+        assert process.stderr is not None
+        error = process.stderr.read().decode()
+        assert process.wait(timeout=60) in (0, 1)
+    assert "Traceback" not in error
