@@ -21,6 +21,8 @@ from index.text import Language, cjk_bigrams, words
 from index.tfidf import count_ngrams
 
 OUT_OF_SCOPE_KEY = "~out-of-scope"
+# Small talk may carry a few more words ("thanks, that was very clear"); more is a question.
+MAX_CHATTER_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -31,14 +33,16 @@ class Thresholds:
     words of the message that no content file uses ("divorce", "SEC"), before any comparison.
     """
 
-    answer: float = 0.14  # the best entry, after penalties, must score this much to be answered
+    answer: float = 0.10  # the best entry, after penalties, must score this much to be answered
     margin: float = 0.0  # ...and lead the runner-up by this much, unless it is `confident`
     confident: float = 0.45  # a score this high is answered even when an entry is close behind
-    clarify: float = 0.10  # below `answer` but this high: offer the closest entries to pick from
+    clarify: float = 0.08  # below `answer` but this high: offer the closest entries to pick from
     passage: float = 0.40  # no entry fits, but one passage matches this well: quote it
     decline_margin: float = 0.15  # an out-of-scope example within this of the best declines
-    unknown_penalty: float = 0.08  # per English word the content never uses
-    unknown_share_penalty: float = 0.10  # times the share of unknown Chinese character pairs
+    unknown_penalty: float = 0.02  # per English word the content never uses
+    unknown_share_penalty: float = 0.10  # times the share of unknown words and Chinese pairs
+    declined_word_penalty: float = 0.10  # per unknown word that out-of-scope examples use
+    chatter: float = 0.30  # besides small talk, a match below this is no question
     fuzzy_weight: float = 0.20  # rapidfuzz's share of an FAQ question's score
     profile_weight: float = 0.60  # share of the whole-entry match (questions and answer)
 
@@ -85,12 +89,20 @@ class Analysis:
     passage: Hit | None
     unknown: tuple[str, ...]  # English words and Chinese character pairs no content file uses
     pairs: int = 0  # Chinese character pairs in the message
+    english_words: int = 0  # English content words (not stop words) in the message
+    declined_words: int = 0  # unknown words that out-of-scope examples use ("dubai", "sfc")
 
     def penalty(self, thresholds: Thresholds) -> float:
-        """How much the unknown words lower the message's scores."""
+        """How much the unknown words lower the message's scores: a little for each English
+        one, and in proportion to their share of all the message's content words and pairs,
+        so that a long question with a few unfamiliar names is not declined for them."""
         english = sum(1 for u in self.unknown if u.isascii())
-        chinese = (len(self.unknown) - english) / self.pairs if self.pairs else 0.0
-        return thresholds.unknown_penalty * english + thresholds.unknown_share_penalty * chinese
+        share = len(self.unknown) / max(self.english_words + self.pairs, len(self.unknown), 1)
+        return (
+            thresholds.unknown_penalty * english
+            + thresholds.unknown_share_penalty * share
+            + thresholds.declined_word_penalty * self.declined_words
+        )
 
 
 class Answerer:
@@ -118,6 +130,17 @@ class Answerer:
         self._known_words |= frozenset(w for t in in_scope_texts for w in words(t))
         self._known_bigrams = frozenset(g for t in folded for g in cjk_bigrams(t))
         self._known_bigrams |= frozenset(g for t in in_scope_texts for g in cjk_bigrams(t))
+        # What the out-of-scope examples talk about and the content never does: naming one of
+        # these ("Dubai", "SFC", "divorce") says more than an unfamiliar word ("genuinely").
+        declined_units = {
+            u
+            for q in declined
+            for t in (q, self._thesaurus.fold(q))
+            for u in (*words(t), *cjk_bigrams(t))
+        }
+        self._declined_units = frozenset(
+            declined_units - self._known_words - self._known_bigrams - _STOP_WORDS
+        )
         prepare = self.prepare
         questions = [
             RetrieverDocument(e.id, prepare(q))
@@ -148,13 +171,15 @@ class Answerer:
 
     # -- analysis ---------------------------------------------------------------------------
 
+    @staticmethod
+    def content_words(text: str) -> list[str]:
+        """Return the English words of `text` that carry meaning (three letters or more, not
+        stop words)."""
+        return [w for w in words(text) if len(w) >= 3 and w.isalpha() and w not in _STOP_WORDS]
+
     def unknown_words(self, text: str) -> tuple[str, ...]:
         """Return the content words of `text` (normalised) that no content file ever uses."""
-        unknown = [
-            w
-            for w in words(text)
-            if len(w) >= 3 and w.isalpha() and w not in _STOP_WORDS and w not in self._known_words
-        ]
+        unknown = [w for w in self.content_words(text) if w not in self._known_words]
         grams = cjk_bigrams(text)
         unknown += [g for g in grams if len(g) == 2 and g not in self._known_bigrams]
         return tuple(unknown)
@@ -172,14 +197,17 @@ class Answerer:
         faq = tuple(Hit(key, round(score, 6), "") for key, score in ranked)
         passages = self._passages.search(text, k=1, counts=counts)
         pairs = sum(1 for gram in cjk_bigrams(text) if len(gram) == 2)
+        unknown = self.unknown_words(text)
         return Analysis(
             language,
             text,
             faq[:3],
             declined,
             passages[0] if passages else None,
-            self.unknown_words(text),
+            unknown,
             pairs,
+            len(self.content_words(text)),
+            sum(1 for u in unknown if u in self._declined_units),
         )
 
     # -- the policy -------------------------------------------------------------------------
@@ -196,11 +224,22 @@ class Answerer:
         intents = self.content.intents
         if intents.is_consultation(repaired):
             return self._escalate(message, language)
-        smalltalk = intents.smalltalk_kind(repaired)
-        if smalltalk is not None:
+        smalltalk, rest = intents.smalltalk_parts(repaired)
+        if smalltalk is not None and self._is_chatter(rest, language):
             return self._smalltalk(message, language, smalltalk)
         question = intents.strip_greeting(repaired) or repaired
         return self.decide(message, self.analyse(self._thesaurus.fold(question), language))
+
+    def _is_chatter(self, rest: str, language: Language) -> bool:
+        """Whether what a message says besides its small talk ("thanks, that was clear") asks
+        nothing: no words at all, or a few that match no FAQ entry."""
+        if not _HAS_TEXT.search(rest):
+            return True
+        if len(self.content_words(rest)) + len(cjk_bigrams(rest)) // 2 > MAX_CHATTER_WORDS:
+            return False
+        found = self.analyse(self._thesaurus.fold(rest), language)
+        best = found.faq[0].score - found.penalty(self.thresholds) if found.faq else 0.0
+        return best < self.thresholds.chatter
 
     def decide(self, message: str, found: Analysis) -> Reply:
         """Choose answer, clarify or out_of_scope from the retrieval results."""

@@ -81,19 +81,26 @@ class Intents:
 
     def smalltalk_kind(self, text: str) -> SmalltalkKind | None:
         """Return the kind of small talk when `text` is nothing but small talk, else None."""
+        kind, rest = self.smalltalk_parts(text)
+        return kind if kind is not None and not _NOT_WORD.sub("", rest) else None
+
+    def smalltalk_parts(self, text: str) -> tuple[SmalltalkKind | None, str]:
+        """Return the kind of small talk `text` contains (None if none) and what it says
+        besides small talk and filler words."""
         found: list[SmalltalkKind] = []
         rest = text
         for kind in SMALLTALK_KINDS:
             if self.smalltalk[kind].search(rest):
                 found.append(kind)
                 rest = self.smalltalk[kind].remove(rest)
-        if not found or _NOT_WORD.sub("", self.filler.remove(rest)):
-            return None
+        rest = " ".join(self.filler.remove(rest).split())
+        if not found:
+            return None, text
         # "hi, who are you?" is about the bot; "thanks, bye" is goodbye: the most specific wins.
         for kind in ("about", "goodbye", "thanks", "greeting", "acknowledgement"):
             if kind in found:
-                return kind
-        return found[0]
+                return kind, rest
+        return found[0], rest
 
     def strip_greeting(self, text: str) -> str:
         """Return `text` without greetings, thanks and fillers at its start ("hi, what is RWA")."""

@@ -1,6 +1,7 @@
 """The answer policy: what kind of reply each message gets, in which language, citing what."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -147,6 +148,8 @@ def analysis(
     passage: tuple[str, float] | None = None,
     unknown: tuple[str, ...] = (),
     pairs: int = 0,
+    english_words: int = 0,
+    declined_words: int = 0,
 ) -> Analysis:
     return Analysis(
         "en",
@@ -156,6 +159,8 @@ def analysis(
         Hit(*passage, "") if passage else None,
         unknown,
         pairs,
+        english_words,
+        declined_words,
     )
 
 
@@ -229,6 +234,19 @@ def test_the_analysis_of_a_real_message_counts_its_chinese_pairs(engine: Answere
     found = engine.analyse(engine.prepare("迪拜做RWA需要申请什么牌照"), "zh")
     assert found.pairs > 0
     assert "迪拜" in found.unknown
+    assert found.declined_words >= 1  # Dubai is named by out-of-scope examples
+
+
+def test_naming_what_only_declined_examples_talk_about_weighs_more(policy: Answerer) -> None:
+    strict = Answerer(policy.content, replace(RULES, declined_word_penalty=0.1))
+    # One unfamiliar word among eight ("genuinely") costs little; one that only out-of-scope
+    # examples use ("dubai") costs more.
+    unfamiliar = analysis([("hk-vasp-licence", 0.40)], unknown=("genuinely",), english_words=8)
+    declined = analysis(
+        [("hk-vasp-licence", 0.40)], unknown=("dubai",), english_words=8, declined_words=1
+    )
+    assert strict.decide("q", unfamiliar).kind == "answer"
+    assert strict.decide("q", declined).kind != "answer"
 
 
 def test_a_passage_that_clearly_fits_is_quoted_when_no_entry_does(policy: Answerer) -> None:
