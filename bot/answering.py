@@ -258,7 +258,8 @@ class Answerer:
         if passage is not None and passage.score - penalty >= t.passage:
             return self._passage_answer(message, found.language, passage, passage.score - penalty)
         if best is not None and score >= t.clarify:
-            return self._clarify(message, found.language, close[:3], score)
+            # A weak match: offer the closest entries (two or three) to pick from.
+            return self._clarify(message, found.language, list(found.faq[:3]), score)
         return self._out_of_scope(message, found.language, 1.0 - max(score, 0.0))
 
     # -- building replies -------------------------------------------------------------------

@@ -201,9 +201,16 @@ def test_a_near_tie_at_high_confidence_is_still_answered(policy: Answerer) -> No
 
 
 def test_a_weak_match_asks_did_you_mean(policy: Answerer) -> None:
-    reply = policy.decide("q", analysis([("three-obstacles", 0.25), ("approval-status", 0.1)]))
+    reply = policy.decide(
+        "q",
+        analysis([("three-obstacles", 0.25), ("approval-status", 0.1), ("is-rwa-dead", 0.05)]),
+    )
     assert reply.kind == "clarify"
-    assert [s.faq_id for s in reply.suggestions] == ["three-obstacles"]
+    assert [s.faq_id for s in reply.suggestions] == [
+        "three-obstacles",
+        "approval-status",
+        "is-rwa-dead",
+    ]
 
 
 def test_closer_to_an_out_of_scope_example_is_declined(policy: Answerer) -> None:
