@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.faq import LANGUAGES, FaqEntry, parse_faq_file
 from bot.intents import SMALLTALK_KINDS, Intents, PhraseSet
-from bot.problems import ContentError, Problem
+from bot.problems import ContentError, Problem, Severity
 from bot.sources import Passage, SourceDocument, parse_source
 from bot.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
 
@@ -243,6 +243,22 @@ def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[s
                     )
                 )
         messages[lang] = data
+    if "en" in messages and "zh" in messages:
+        for key in MESSAGE_KEYS:
+            en, zh = messages["en"].get(key), messages["zh"].get(key)
+            if (
+                isinstance(en, str)
+                and isinstance(zh, str)
+                and _placeholders(en) != _placeholders(zh)
+            ):
+                problems.append(
+                    Problem(
+                        directory / "messages" / "zh.yaml",
+                        1,
+                        f"message '{key}' uses other placeholders than in en.yaml",
+                        "use the same {names} in both languages",
+                    )
+                )
     return messages
 
 
@@ -272,19 +288,44 @@ def read_content(
             )
         )
         return None, problems
+    sources = _read_sources(directory / "sources", problems)
+    passages = {p.ref: p for s in sources.values() for p in s.passages}
+    entries, seen_questions = _read_entries(directory / "entries", passages, today, problems)
+    intents = _read_intents(directory / "intents.yaml", problems)
+    out_of_scope = _read_out_of_scope(directory / "out_of_scope.yaml", seen_questions, problems)
+    synonyms, ignored_words = _read_synonyms(directory / "synonyms.yaml", problems)
+    messages = _read_messages(directory, problems)
+    if any(p.severity == "error" for p in problems) or intents is None:
+        return None, problems
+    content = Content(
+        directory,
+        sources,
+        passages,
+        entries,
+        intents,
+        out_of_scope,
+        messages,
+        synonyms,
+        ignored_words,
+    )
+    return content, problems
 
+
+def _missing(folder: Path, what: str, fix: str, problems: list[Problem]) -> None:
+    problems.append(Problem(folder, 1, f"there are no {what}", fix))
+
+
+def _read_sources(folder: Path, problems: list[Problem]) -> dict[str, SourceDocument]:
     sources: dict[str, SourceDocument] = {}
-    source_files = sorted((directory / "sources").glob("*.md"))
-    if not source_files:
-        problems.append(
-            Problem(
-                directory / "sources",
-                1,
-                "there are no source documents",
-                "add the article as sources/<id>.md (see faq/README.md)",
-            )
+    files = sorted(folder.glob("*.md"))
+    if not files:
+        _missing(
+            folder,
+            "source documents",
+            "add the article as sources/<id>.md (see faq/README.md)",
+            problems,
         )
-    for path in source_files:
+    for path in files:
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -305,29 +346,31 @@ def read_content(
             )
             continue
         sources[document.id] = document
-    passages = {p.ref: p for s in sources.values() for p in s.passages}
+    return sources
 
+
+# Where a question was first seen: file, line, entry id.
+SeenQuestions = dict[str, tuple[Path, int, str]]
+
+
+def _read_entries(
+    folder: Path, passages: dict[str, Passage], today: dt.date, problems: list[Problem]
+) -> tuple[dict[str, FaqEntry], SeenQuestions]:
     entries: dict[str, FaqEntry] = {}
-    seen_questions: dict[str, tuple[Path, int, str]] = {}
-    faq_files = sorted((directory / "entries").glob("*.yaml"))
-    if not faq_files:
-        problems.append(
-            Problem(
-                directory / "entries",
-                1,
-                "there are no FAQ files",
-                "add entries/<topic>.yaml (see faq/README.md)",
-            )
-        )
-    located: dict[str, LocatedYaml] = {}
+    located: dict[str, tuple[LocatedYaml, int]] = {}  # entry id: its file and list position
     declared_ids: set[str] = set()  # also of entries with errors, so "related" can name them
-    for path in faq_files:
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        _missing(folder, "FAQ files", "add entries/<topic>.yaml (see faq/README.md)", problems)
+    for path in files:
         doc = _load_yaml(path, problems)
         if doc is None:
             continue
-        raw_entries = doc.data.get("entries") if isinstance(doc.data, dict) else None
-        if isinstance(raw_entries, list):
-            declared_ids |= {str(e["id"]) for e in raw_entries if isinstance(e, dict) and "id" in e}
+        raw = doc.data.get("entries") if isinstance(doc.data, dict) else None
+        positions = {
+            str(e["id"]): i for i, e in enumerate(raw or []) if isinstance(e, dict) and "id" in e
+        }
+        declared_ids |= set(positions)
         parsed, found = parse_faq_file(path, doc)
         problems.extend(found)
         for entry in parsed:
@@ -343,126 +386,98 @@ def read_content(
                 )
                 continue
             entries[entry.id] = entry
-            located[entry.id] = doc
-
+            located[entry.id] = (doc, positions[entry.id])
+    seen: SeenQuestions = {}
     for entry in entries.values():
-        doc = located[entry.id]
-        index = next(
-            i
-            for i, e in enumerate(doc.data["entries"])
-            if isinstance(e, dict) and e.get("id") == entry.id
+        doc, position = located[entry.id]
+        _check_entry(
+            entry, doc, ("entries", position), passages, declared_ids, seen, today, problems
         )
-        where = ("entries", index)
-        for i, ref in enumerate(entry.cites):
-            if ref not in passages:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        doc.line(*where, "cites", i),
-                        f"entry '{entry.id}' cites {ref}, which does not exist",
-                        "cite a passage id written in a sources/*.md file",
-                    )
-                )
-        for i, related_id in enumerate(entry.related):
-            if related_id not in declared_ids:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        doc.line(*where, "related", i),
-                        f"entry '{entry.id}' relates to '{related_id}', which does not exist",
-                        "name an existing entry id",
-                    )
-                )
-            elif related_id == entry.id:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        doc.line(*where, "related", i),
-                        f"entry '{entry.id}' lists itself as related",
-                        "remove it from 'related'",
-                    )
-                )
-        for lang, questions in entry.questions.items():
-            for i, question in enumerate(questions):
-                key = question_key(question)
-                line = doc.line(*where, "questions", lang, i)
-                if key in seen_questions:
-                    file, first_line, first_id = seen_questions[key]
-                    problems.append(
-                        Problem(
-                            entry.file,
-                            line,
-                            f"question '{question}' already stands in entry "
-                            f"'{first_id}' ({file.name}:{first_line})",
-                            "remove one of the two, or reword it",
-                        )
-                    )
-                else:
-                    seen_questions[key] = (entry.file, line, entry.id)
-        if entry.review_due < today:
-            problems.append(
-                Problem(
-                    entry.file,
-                    doc.line(*where, "review_due"),
-                    f"entry '{entry.id}' was due for review on {entry.review_due}",
-                    "have a lawyer review it, then update reviewed_at and review_due",
-                    "warning",
-                )
+    return entries, seen
+
+
+def _check_entry(
+    entry: FaqEntry,
+    doc: LocatedYaml,
+    where: tuple[str | int, ...],
+    passages: dict[str, Passage],
+    declared_ids: set[str],
+    seen: SeenQuestions,
+    today: dt.date,
+    problems: list[Problem],
+) -> None:
+    """The checks of one entry that need the other files: citations, related entries,
+    questions repeated elsewhere, and the review date."""
+
+    def problem(line: int, message: str, fix: str, severity: Severity = "error") -> None:
+        problems.append(Problem(entry.file, line, message, fix, severity))
+
+    for i, ref in enumerate(entry.cites):
+        if ref not in passages:
+            problem(
+                doc.line(*where, "cites", i),
+                f"entry '{entry.id}' cites {ref}, which does not exist",
+                "cite a passage id written in a sources/*.md file",
             )
+    for i, related_id in enumerate(entry.related):
+        if related_id not in declared_ids:
+            problem(
+                doc.line(*where, "related", i),
+                f"entry '{entry.id}' relates to '{related_id}', which does not exist",
+                "name an existing entry id",
+            )
+        elif related_id == entry.id:
+            problem(
+                doc.line(*where, "related", i),
+                f"entry '{entry.id}' lists itself as related",
+                "remove it from 'related'",
+            )
+    for lang, questions in entry.questions.items():
+        for i, question in enumerate(questions):
+            key = question_key(question)
+            line = doc.line(*where, "questions", lang, i)
+            if key in seen:
+                file, first_line, first_id = seen[key]
+                problem(
+                    line,
+                    f"question '{question}' already stands in entry '{first_id}' "
+                    f"({file.name}:{first_line})",
+                    "remove one of the two, or reword it",
+                )
+            else:
+                seen[key] = (entry.file, line, entry.id)
+    if entry.review_due < today:
+        problem(
+            doc.line(*where, "review_due"),
+            f"entry '{entry.id}' was due for review on {entry.review_due}",
+            "have a lawyer review it, then update reviewed_at and review_due",
+            "warning",
+        )
 
-    intents = _read_intents(directory / "intents.yaml", problems)
+
+def _read_out_of_scope(
+    path: Path, seen: SeenQuestions, problems: list[Problem]
+) -> dict[str, tuple[str, ...]]:
     out_of_scope: dict[str, tuple[str, ...]] = {}
-    oos_path = directory / "out_of_scope.yaml"
-    oos_doc = _load_yaml(oos_path, problems) if oos_path.is_file() else None
-    if oos_doc is not None:
-        for lang in LANGUAGES:
-            examples = _string_list(oos_doc, oos_path, ("examples", lang), problems)
-            for i, example in enumerate(examples):
-                key = question_key(example)
-                if key in seen_questions:
-                    file, first_line, first_id = seen_questions[key]
-                    problems.append(
-                        Problem(
-                            oos_path,
-                            oos_doc.line("examples", lang, i),
-                            f"'{example}' is also a question of entry "
-                            f"'{first_id}' ({file.name}:{first_line})",
-                            "a question is either answered or declined: remove one",
-                        )
-                    )
-            out_of_scope[lang] = tuple(" ".join(e.split()) for e in examples)
-    synonyms, ignored_words = _read_synonyms(directory / "synonyms.yaml", problems)
-    messages = _read_messages(directory, problems)
-    if "en" in messages and "zh" in messages:
-        for key in MESSAGE_KEYS:
-            en, zh = messages["en"].get(key), messages["zh"].get(key)
-            if (
-                isinstance(en, str)
-                and isinstance(zh, str)
-                and _placeholders(en) != _placeholders(zh)
-            ):
+    doc = _load_yaml(path, problems) if path.is_file() else None
+    if doc is None:
+        return out_of_scope
+    for lang in LANGUAGES:
+        examples = _string_list(doc, path, ("examples", lang), problems)
+        for i, example in enumerate(examples):
+            if question_key(example) in seen:
+                file, first_line, first_id = seen[question_key(example)]
                 problems.append(
                     Problem(
-                        directory / "messages" / "zh.yaml",
-                        1,
-                        f"message '{key}' uses other placeholders than in en.yaml",
-                        "use the same {names} in both languages",
+                        path,
+                        doc.line("examples", lang, i),
+                        f"'{example}' is also a question of entry '{first_id}' "
+                        f"({file.name}:{first_line})",
+                        "a question is either answered or declined: remove one",
                     )
                 )
-
-    if any(p.severity == "error" for p in problems) or intents is None:
-        return None, problems
-    return Content(
-        directory,
-        sources,
-        passages,
-        entries,
-        intents,
-        out_of_scope,
-        messages,
-        synonyms,
-        ignored_words,
-    ), problems
+        out_of_scope[lang] = tuple(" ".join(e.split()) for e in examples)
+    return out_of_scope
 
 
 def load_content(directory: Path, today: dt.date | None = None) -> Content:

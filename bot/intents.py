@@ -79,11 +79,6 @@ class Intents:
             return True
         return self.lawyer_words.search(text) and self.request_words.search(text)
 
-    def smalltalk_kind(self, text: str) -> SmalltalkKind | None:
-        """Return the kind of small talk when `text` is nothing but small talk, else None."""
-        kind, rest = self.smalltalk_parts(text)
-        return kind if kind is not None and not _NOT_WORD.sub("", rest) else None
-
     def smalltalk_parts(self, text: str) -> tuple[SmalltalkKind | None, str]:
         """Return the kind of small talk `text` contains (None if none) and what it says
         besides small talk and filler words."""
