@@ -41,7 +41,7 @@ class Thresholds:
     decline_margin: float = 0.15  # an out-of-scope example within this of the best declines
     unknown_penalty: float = 0.02  # per English word the content never uses
     unknown_share_penalty: float = 0.10  # times the share of unknown words and Chinese pairs
-    declined_word_penalty: float = 0.10  # per unknown word that out-of-scope examples use
+    declined_word_penalty: float = 0.05  # per unknown word that out-of-scope examples use
     chatter: float = 0.30  # besides small talk, a match below this is no question
     fuzzy_weight: float = 0.20  # rapidfuzz's share of an FAQ question's score
     profile_weight: float = 0.60  # share of the whole-entry match (questions and answer)

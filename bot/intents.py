@@ -19,6 +19,7 @@ SMALLTALK_KINDS: tuple[SmalltalkKind, ...] = (
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NOT_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
+_EDGES = re.compile(r"^[^\w\u3400-\u9fff]+|[^\w\u3400-\u9fff]+$")
 
 
 def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
@@ -46,6 +47,15 @@ class PhraseSet:
     def search(self, text: str) -> bool:
         """Whether `text` contains one of the phrases."""
         return self.pattern is not None and self.pattern.search(text) is not None
+
+    def at_either_end(self, text: str) -> bool:
+        """Whether `text` starts or ends with one of the phrases (punctuation aside)."""
+        if self.pattern is None:
+            return False
+        core = _EDGES.sub("", text)
+        return self.pattern.match(core) is not None or any(
+            m.end() == len(core) for m in self.pattern.finditer(core)
+        )
 
     def remove(self, text: str) -> str:
         """Return `text` with every occurrence of the phrases blanked out."""
@@ -80,12 +90,16 @@ class Intents:
         return self.lawyer_words.search(text) and self.request_words.search(text)
 
     def smalltalk_parts(self, text: str) -> tuple[SmalltalkKind | None, str]:
-        """Return the kind of small talk `text` contains (None if none) and what it says
-        besides small talk and filler words."""
+        """Return the kind of small talk `text` opens or closes with (None if none) and what it
+        says besides small talk and filler words.
+
+        Only the two ends count: people greet, thank and say "ok" there, and a phrase in the
+        middle is usually part of a word (行 in 发行) or of the question itself.
+        """
         found: list[SmalltalkKind] = []
         rest = text
         for kind in SMALLTALK_KINDS:
-            if self.smalltalk[kind].search(rest):
+            if self.smalltalk[kind].at_either_end(rest):
                 found.append(kind)
                 rest = self.smalltalk[kind].remove(rest)
         rest = " ".join(self.filler.remove(rest).split())

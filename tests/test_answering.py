@@ -266,3 +266,12 @@ def test_a_passage_that_clearly_fits_is_quoted_when_no_entry_does(policy: Answer
 
 def test_nothing_close_is_declined(policy: Answerer) -> None:
     assert policy.decide("q", analysis([("three-obstacles", 0.1)])).kind == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "message", ["香港的稳定币发行人要多少资本金？", "Is it ok to tokenize a factory in China?"]
+)
+def test_a_small_talk_word_inside_a_question_does_not_make_it_small_talk(
+    engine: Answerer, message: str
+) -> None:
+    assert engine.reply(message).kind != "smalltalk"
