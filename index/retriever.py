@@ -4,7 +4,7 @@ Several documents may share a key (the alternative questions of one FAQ entry); 
 is that of its best document. Both signals are 0-to-1 and are blended into one score.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +13,16 @@ from rapidfuzz import fuzz, process
 
 from index.hits import Hit
 from index.tfidf import NgramCounts, TermMajorTfidf
+
+# Documents, by best cosine, that also get rapidfuzz's opinion.
+FUZZY_CANDIDATES = 64
+
+
+def _best_indexes(scores: npt.NDArray[np.float64], m: int) -> npt.NDArray[np.intp]:
+    """The indexes of the `m` highest scores, in no particular order."""
+    if m >= len(scores):
+        return np.arange(len(scores))
+    return np.argpartition(-scores, m - 1)[:m]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +52,22 @@ class Retriever:
     def scores(self, query: str, counts: NgramCounts | None = None) -> npt.NDArray[np.float64]:
         """Return the blended score of `query` (normalised) against every document.
 
+        The fuzzy opinion only matters near the top, so it is taken for the FUZZY_CANDIDATES
+        documents with the best cosine; the others keep their cosine share alone.
         `counts` are the query's n-grams (`index.tfidf.count_ngrams`), when already computed.
         """
         cosine = self._tfidf.scores(query, counts).astype(np.float64)
         if self._fuzzy_weight == 0.0 or not query:
             return cosine
+        candidates = _best_indexes(cosine, FUZZY_CANDIDATES)
         # QRatio compares whole questions: a shared stop word does not make two questions alike
         # (WRatio's partial matching scores ~85 for that), and typos cost only a little.
         fuzzy: npt.NDArray[np.float64] = process.cdist(
-            [query], self._texts, scorer=fuzz.QRatio, dtype=np.float64
+            [query], [self._texts[i] for i in candidates], scorer=fuzz.QRatio, dtype=np.float64
         )[0]
-        return (1.0 - self._fuzzy_weight) * cosine + self._fuzzy_weight * fuzzy / 100.0
+        blended = (1.0 - self._fuzzy_weight) * cosine
+        blended[candidates] += self._fuzzy_weight * fuzzy / 100.0
+        return blended
 
     def search(self, query: str, k: int = 5, counts: NgramCounts | None = None) -> list[Hit]:
         """Return the best `k` keys for `query` (normalised), best first, one hit per key."""
@@ -66,8 +81,16 @@ class Retriever:
                     return hits
                 wanted *= 4
         scores = self.scores(query, counts)
-        order = np.argsort(-scores, kind="stable")
-        return self._distinct(((int(i), float(scores[i])) for i in order), k)
+        hits = self._distinct(self._ranked(scores, k * 8), k)
+        if len(hits) < k and len(scores) > k * 8:  # many documents of few keys at the top
+            hits = self._distinct(self._ranked(scores, len(scores)), k)
+        return hits
+
+    @staticmethod
+    def _ranked(scores: npt.NDArray[np.float64], m: int) -> Iterator[tuple[int, float]]:
+        best = _best_indexes(scores, m)
+        for i in best[np.argsort(-scores[best], kind="stable")]:
+            yield int(i), float(scores[i])
 
     def _distinct(self, ranked: Iterable[tuple[int, float]], k: int) -> list[Hit]:
         hits: list[Hit] = []

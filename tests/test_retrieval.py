@@ -158,3 +158,14 @@ def test_language_detection(text: str, language: str) -> None:
 
 def test_language_detection_falls_back_to_the_hint() -> None:
     assert detect_language("???", default="zh") == "zh"
+
+
+def test_among_many_documents_a_typo_ridden_question_still_finds_its_own() -> None:
+    rng = random.Random(5)
+    filler = ["bank", "token", "licence", "fund", "asset", "rights", "china", "offshore"]
+    documents = [RetrieverDocument(f"d{i}", " ".join(rng.choices(filler, k=6))) for i in range(300)]
+    documents.append(RetrieverDocument("target", "can stablecoins anchor asset returns in china"))
+    hits = Retriever(documents, fuzzy_weight=0.2).search(
+        "can stablecoisn anchr aset retrns in chna"
+    )
+    assert hits[0].key == "target"
