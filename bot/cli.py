@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -149,7 +150,7 @@ def _main(
         print(f"rwa-bot: {error}", file=err)
         return EXIT_UNUSABLE
     if args.content is not None:
-        settings = Settings(content_dir=args.content, data_dir=settings.data_dir)
+        settings = replace(settings, content_dir=args.content)
 
     if args.command == "faq":
         return _faq_check(settings, out)

@@ -1,7 +1,8 @@
 """Typed configuration: a YAML file, then environment variables over it.
 
-Secrets (the Telegram token, later) come only from the environment or from a file outside the
-repository; this module never reads them from the YAML file itself.
+Secrets (the Telegram token, the webhook's secret token) come only from the environment or from
+a file named in the configuration, never from the configuration file itself, and never print:
+`Secret` hides its value from `repr`, `str` and logs.
 """
 
 import os
@@ -15,10 +16,52 @@ import yaml
 ENV_CONFIG = "RWA_BOT_CONFIG"
 ENV_CONTENT_DIR = "RWA_BOT_CONTENT_DIR"
 ENV_DATA_DIR = "RWA_BOT_DATA_DIR"
+ENV_TOKEN = "RWA_BOT_TOKEN"
+ENV_API_BASE_URL = "RWA_BOT_API_BASE_URL"
+ENV_ADMIN_IDS = "RWA_BOT_ADMIN_IDS"
+ENV_RATE_LIMIT = "RWA_BOT_RATE_LIMIT"
+ENV_WEBHOOK_URL = "RWA_BOT_WEBHOOK_URL"
+ENV_WEBHOOK_LISTEN = "RWA_BOT_WEBHOOK_LISTEN"
+ENV_WEBHOOK_PORT = "RWA_BOT_WEBHOOK_PORT"
+ENV_WEBHOOK_SECRET = "RWA_BOT_WEBHOOK_SECRET"
+
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+_FILE_KEYS = {
+    "content_dir",
+    "data_dir",
+    "token_file",
+    "api_base_url",
+    "admin_ids",
+    "rate_limit_per_minute",
+    "webhook",
+}
+_WEBHOOK_KEYS = {"url", "listen", "port", "secret_token_file"}
 
 
 class ConfigError(Exception):
     """A configuration that cannot be used; the message says what to fix."""
+
+
+class Secret:
+    """A secret value that never shows itself when printed or logged."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret itself, for the one place that needs it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
 def shipped_content_dir() -> Path:
@@ -30,11 +73,26 @@ def shipped_content_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Where `rwa-bot run --webhook` listens and the public URL Telegram calls."""
+
+    url: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret_token: Secret | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program can be configured with (see config.example.yaml)."""
 
     content_dir: Path = field(default_factory=shipped_content_dir)
     data_dir: Path = Path("var")
+    token: Secret | None = None
+    api_base_url: str = TELEGRAM_API_BASE_URL
+    admin_ids: frozenset[int] = frozenset()
+    rate_limit_per_minute: int = 20
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
 
 def _path(value: Any, key: str, base: Path) -> Path:
@@ -42,6 +100,64 @@ def _path(value: Any, key: str, base: Path) -> Path:
         raise ConfigError(f"'{key}' must be a path")
     path = Path(value).expanduser()
     return path if path.is_absolute() else base / path
+
+
+def _ids(value: Any, key: str) -> frozenset[int]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"'{key}' must be a list of Telegram user ids")
+    try:
+        return frozenset(int(str(item).strip()) for item in items if str(item).strip())
+    except ValueError:
+        raise ConfigError(f"'{key}' must hold whole numbers (Telegram user ids)") from None
+
+
+def _positive(value: Any, key: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0 or isinstance(value, bool):
+        raise ConfigError(f"'{key}' must be a whole number above 0")
+    return number
+
+
+def _secret_file(path: Path, key: str) -> Secret:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigError(f"cannot read '{key}' {path}: {error.strerror}") from None
+    if not value:
+        raise ConfigError(f"'{key}' {path} is empty")
+    return Secret(value)
+
+
+def _read_file(config_path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise ConfigError(f"cannot read the config file {config_path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "it cannot be parsed"
+        raise ConfigError(
+            f"the config file {config_path} is not valid YAML{where}: {problem}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"the config file {config_path} must be a mapping of settings")
+    if "token" in data:
+        raise ConfigError(
+            f"{config_path} holds a 'token': the token comes only from "
+            f"{ENV_TOKEN} or a file named by 'token_file'; remove it"
+        )
+    unknown = sorted(set(data) - _FILE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) in {config_path}: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(_FILE_KEYS))})"
+        )
+    return data
 
 
 def load_settings(
@@ -56,36 +172,60 @@ def load_settings(
     if config_path is None and env.get(ENV_CONFIG):
         config_path = Path(env[ENV_CONFIG])
     values: dict[str, Any] = {}
+    hook: dict[str, Any] = {}
     if config_path is not None:
-        try:
-            data = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-        except OSError as error:
-            raise ConfigError(
-                f"cannot read the config file {config_path}: {error.strerror}"
-            ) from None
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(error, "problem", None) or "it cannot be parsed"
-            raise ConfigError(
-                f"the config file {config_path} is not valid YAML{where}: {problem}"
-            ) from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"the config file {config_path} must be a mapping of settings")
+        data = _read_file(config_path)
         base = config_path.resolve().parent
-        known = {"content_dir", "data_dir"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown setting(s) in {config_path}: {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(known))})"
-            )
-        for key in known & set(data):
-            if data[key] is not None:
+        for key in ("content_dir", "data_dir"):
+            if data.get(key) is not None:
                 values[key] = _path(data[key], key, base)
+        if data.get("token_file") is not None:
+            values["token"] = _secret_file(
+                _path(data["token_file"], "token_file", base), "token_file"
+            )
+        if data.get("api_base_url") is not None:
+            values["api_base_url"] = str(data["api_base_url"])
+        if data.get("admin_ids") is not None:
+            values["admin_ids"] = _ids(data["admin_ids"], "admin_ids")
+        if data.get("rate_limit_per_minute") is not None:
+            values["rate_limit_per_minute"] = _positive(
+                data["rate_limit_per_minute"], "rate_limit_per_minute"
+            )
+        webhook = data.get("webhook") or {}
+        if not isinstance(webhook, dict) or set(webhook) - _WEBHOOK_KEYS:
+            raise ConfigError(
+                f"'webhook' in {config_path} takes only: {', '.join(sorted(_WEBHOOK_KEYS))}"
+            )
+        if webhook.get("url") is not None:
+            hook["url"] = str(webhook["url"])
+        if webhook.get("listen") is not None:
+            hook["listen"] = str(webhook["listen"])
+        if webhook.get("port") is not None:
+            hook["port"] = _positive(webhook["port"], "webhook.port")
+        if webhook.get("secret_token_file") is not None:
+            hook["secret_token"] = _secret_file(
+                _path(webhook["secret_token_file"], "webhook.secret_token_file", base),
+                "webhook.secret_token_file",
+            )
     cwd = Path.cwd()
     if env.get(ENV_CONTENT_DIR):
         values["content_dir"] = _path(env[ENV_CONTENT_DIR], ENV_CONTENT_DIR, cwd)
     if env.get(ENV_DATA_DIR):
         values["data_dir"] = _path(env[ENV_DATA_DIR], ENV_DATA_DIR, cwd)
-    return Settings(**values)
+    if env.get(ENV_TOKEN, "").strip():
+        values["token"] = Secret(env[ENV_TOKEN].strip())
+    if env.get(ENV_API_BASE_URL):
+        values["api_base_url"] = env[ENV_API_BASE_URL]
+    if env.get(ENV_ADMIN_IDS):
+        values["admin_ids"] = _ids(env[ENV_ADMIN_IDS], ENV_ADMIN_IDS)
+    if env.get(ENV_RATE_LIMIT):
+        values["rate_limit_per_minute"] = _positive(env[ENV_RATE_LIMIT], ENV_RATE_LIMIT)
+    if env.get(ENV_WEBHOOK_URL):
+        hook["url"] = env[ENV_WEBHOOK_URL]
+    if env.get(ENV_WEBHOOK_LISTEN):
+        hook["listen"] = env[ENV_WEBHOOK_LISTEN]
+    if env.get(ENV_WEBHOOK_PORT):
+        hook["port"] = _positive(env[ENV_WEBHOOK_PORT], ENV_WEBHOOK_PORT)
+    if env.get(ENV_WEBHOOK_SECRET, "").strip():
+        hook["secret_token"] = Secret(env[ENV_WEBHOOK_SECRET].strip())
+    return Settings(**values, webhook=WebhookSettings(**hook))
