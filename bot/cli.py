@@ -51,6 +51,18 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("chat", help="talk with the bot in the terminal (no token needed)")
 
+    report = commands.add_parser(
+        "report", help="unanswered questions, answers voted down, FAQ entries used"
+    )
+    report.add_argument("--limit", type=int, default=20, help="rows per section (default 20)")
+
+    run = commands.add_parser("run", help="run the Telegram bot (needs RWA_BOT_TOKEN)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve a webhook (settings: webhook.url, listen, port, secret token)",
+    )
+
     faq = commands.add_parser("faq", help="work with the FAQ content")
     faq_commands = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True)
     faq_commands.add_parser("check", help="check every file of the content folder")
@@ -110,6 +122,45 @@ def _ask(engine: Answerer, args: argparse.Namespace, stdin: TextIO, out: TextIO)
     return EXIT_OK
 
 
+def _report(settings: Settings, limit: int, out: TextIO, err: TextIO) -> int:
+    """Print what the bot could not answer, what was voted down, and what was used."""
+    import asyncio
+
+    from bot import report as store_report
+    from bot.migrations import MigrationError
+    from bot.store import sqlite_url
+
+    database = settings.data_dir / "rwa-bot.sqlite3"
+    if not database.is_file():
+        print(
+            f"rwa-bot: no database yet at {database}: the Telegram bot creates it when it "
+            "first runs (rwa-bot run); set RWA_BOT_DATA_DIR to read another.",
+            file=err,
+        )
+        return EXIT_UNUSABLE
+    try:
+        found = asyncio.run(store_report.build_report(sqlite_url(settings.data_dir), limit))
+    except MigrationError as error:
+        print(f"rwa-bot: {error}", file=err)
+        return EXIT_UNUSABLE
+    print(store_report.format_report(found), file=out)
+    return EXIT_OK
+
+
+def _run(settings: Settings, content: Content, *, webhook: bool) -> int:
+    """Run the Telegram bot until it is stopped (imports telegram only here)."""
+    import asyncio
+    import logging
+
+    from bot.telegram_app import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx logs every request URL, and the Bot API's URLs hold the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(serve(settings, content, webhook=webhook))
+    return EXIT_OK
+
+
 def main(
     argv: Sequence[str] | None = None,
     stdin: TextIO | None = None,
@@ -154,9 +205,27 @@ def _main(
 
     if args.command == "faq":
         return _faq_check(settings, out)
+    if args.command == "report":
+        return _report(settings, args.limit, out, err)
+    if args.command == "run" and settings.token is None:
+        print(
+            "rwa-bot: no Telegram token: set RWA_BOT_TOKEN (ask @BotFather for one), "
+            "or talk to the bot in the terminal with 'rwa-bot chat'.",
+            file=err,
+        )
+        return EXIT_UNUSABLE
+    if args.command == "run" and args.webhook and not settings.webhook.url:
+        print(
+            "rwa-bot: --webhook needs the public URL: set RWA_BOT_WEBHOOK_URL "
+            "(or webhook.url in the config file).",
+            file=err,
+        )
+        return EXIT_UNUSABLE
     content = _load(settings, err)
     if content is None:
         return EXIT_UNUSABLE
+    if args.command == "run":
+        return _run(settings, content, webhook=args.webhook)
     engine = Answerer(content)
     if args.command == "ask":
         return _ask(engine, args, stdin, out)

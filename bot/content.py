@@ -17,6 +17,9 @@ from bot.problems import ContentError, Problem, Severity
 from bot.sources import Passage, SourceDocument, parse_source
 from bot.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
 
+# The labels of the Telegram buttons and the command menu (bot/telegram_*.py reads them).
+BUTTON_KEYS = ("lawyer", "helpful", "not_helpful")
+COMMAND_KEYS = ("start", "help", "sources", "lawyer", "lang", "cancel")
 MESSAGE_KEYS = (
     "language_name",
     "source_line",
@@ -216,7 +219,12 @@ def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[s
         if doc is None:
             continue
         data = doc.data if isinstance(doc.data, dict) else {}
-        keys = [*MESSAGE_KEYS, *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty"))]
+        keys = [
+            *MESSAGE_KEYS,
+            *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty")),
+            *(f"buttons.{k}" for k in BUTTON_KEYS),
+            *(f"commands.{k}" for k in COMMAND_KEYS),
+        ]
         for key in keys:
             value: Any = data
             for part in key.split("."):

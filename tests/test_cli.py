@@ -233,3 +233,18 @@ def test_a_reader_that_goes_away_ends_the_command_without_a_traceback(tmp_path: 
         error = process.stderr.read().decode()
         assert process.wait(timeout=60) in (0, 1)
     assert "Traceback" not in error
+
+
+def test_run_without_a_token_explains_in_one_line_and_points_to_chat() -> None:
+    status, out, err = run("run")
+    assert status == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "RWA_BOT_TOKEN" in err and "rwa-bot chat" in err
+
+
+def test_a_webhook_needs_its_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RWA_BOT_TOKEN", "123:fake")
+    status, _, err = run("run", "--webhook")
+    assert status == 2
+    assert "RWA_BOT_WEBHOOK_URL" in err

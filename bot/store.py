@@ -1,0 +1,345 @@
+"""What the bot remembers: every question with the engine's decision, and the 👍/👎 votes.
+
+`Store` is the seam the Telegram front end depends on; `SqlStore` is the real one, over
+SQLAlchemy's asyncio engine with dialect-neutral Core, so SQLite (the default, a file in the
+data folder) or PostgreSQL can serve. `open_store` brings the schema up to date (see
+bot/migrations.py). Nothing here imports `telegram`, and nothing here logs what people wrote.
+"""
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot import migrations
+from bot.migrations import UtcDateTime
+from bot.reply import KINDS, Kind
+
+Vote = Literal["up", "down"]
+VOTES: tuple[Vote, ...] = ("up", "down")
+UNANSWERED_KINDS: tuple[Kind, ...] = ("out_of_scope", "clarify")
+DATABASE_FILE = "rwa-bot.sqlite3"
+
+# An execution option asking SQLite to take the write lock when the transaction begins.
+_BEGIN_IMMEDIATE = "rwa_bot_begin_immediate"
+
+# The current schema, as all migrations together leave it; keep in step with bot/migrations.py.
+metadata = MetaData()
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("faq_id", String(100), nullable=True),
+    Column("confidence", Float, nullable=False),
+)
+votes = Table(
+    "votes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("question_id", Integer, ForeignKey("questions.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("vote", String(4), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a maintainer reads to improve the FAQ; every list is most frequent first.
+
+    `unanswered`: (question, times asked) for questions declined or answered with "did you
+    mean", grouped ignoring case and spacing. `voted_down`: (question, faq_id or None, number
+    of 👎). `usage`: (faq_id, number of answers from it). `totals`: questions per kind.
+    """
+
+    unanswered: tuple[tuple[str, int], ...]
+    voted_down: tuple[tuple[str, str | None, int], ...]
+    usage: tuple[tuple[str, int], ...]
+    totals: dict[str, int]
+
+
+class Store(Protocol):
+    """Where the front end keeps questions and votes; `SqlStore` is the real one.
+
+    A test fake needs only these four methods.
+    """
+
+    async def record_question(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        language: str,
+        text: str,
+        kind: Kind,
+        faq_id: str | None,
+        confidence: float,
+    ) -> int:
+        """Keep one question and the engine's decision; return the question's id."""
+        ...
+
+    async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
+        """Keep a user's vote on a reply, replacing their earlier one; False if no such
+        question."""
+        ...
+
+    async def report(self, limit: int = 20) -> Report:
+        """Return the maintainer's report, at most `limit` rows per list."""
+        ...
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        ...
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _grouping_key(text: str) -> str:
+    """The form under which questions count as the same: case and spacing ignored."""
+    return " ".join(text.split()).casefold()
+
+
+def _merge_by_text(
+    rows: Iterable[tuple[str, Any, int, int]],
+) -> list[tuple[str, Any, int]]:
+    """Merge (text, extra, count, first id) rows whose texts differ only in case and spacing.
+
+    Each group is shown in its most frequent spelling (the earliest asked on a tie); groups come
+    most frequent first, then alphabetically.
+    """
+    totals: Counter[tuple[str, Any]] = Counter()
+    spellings: dict[tuple[str, Any], tuple[int, int, str]] = {}
+    for text, extra, count, first_id in rows:
+        key = (_grouping_key(text), extra)
+        totals[key] += count
+        candidate = (-count, first_id, text)
+        spellings[key] = min(spellings.get(key, candidate), candidate)
+    merged = [(spellings[key][2], key[1], total) for key, total in totals.items()]
+    merged.sort(key=lambda row: (-row[2], row[0]))
+    return merged
+
+
+class SqlStore:
+    """The store over a SQLAlchemy asyncio engine; build it with `open_store`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def record_question(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        language: str,
+        text: str,
+        kind: Kind,
+        faq_id: str | None,
+        confidence: float,
+    ) -> int:
+        """Keep one question, as written, with the engine's decision; return its id."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        statement = insert(questions).values(
+            created_at=_now(),
+            user_id=user_id,
+            chat_id=chat_id,
+            language=language,
+            text=text,
+            kind=kind,
+            faq_id=faq_id,
+            confidence=confidence,
+        )
+        async with self.engine.begin() as connection:
+            result = await connection.execute(statement)
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
+        """Keep `user_id`'s 👍 ("up") or 👎 ("down") on a question's reply, replacing their
+        earlier vote on it; return False, storing nothing, when the question does not exist.
+        """
+        if vote not in VOTES:
+            raise ValueError(f"unknown vote {vote!r}; expected 'up' or 'down'")
+        try:
+            return await self._write_vote(question_id, user_id, vote)
+        except IntegrityError:
+            # A second vote of the same user on the same question was inserted between our
+            # update and our insert; now the update finds it.
+            return await self._write_vote(question_id, user_id, vote)
+
+    async def _write_vote(self, question_id: int, user_id: int, vote: Vote) -> bool:
+        now = _now()
+        async with self.engine.begin() as connection:
+            # Writing first (rather than checking the question exists, then writing) takes
+            # SQLite's write lock at once, so concurrent votes wait instead of failing.
+            replaced = await connection.execute(
+                update(votes)
+                .where(votes.c.question_id == question_id, votes.c.user_id == user_id)
+                .values(vote=vote, created_at=now)
+            )
+            if replaced.rowcount:
+                return True
+            # Inserts one row if the question exists, none otherwise.
+            added = await connection.execute(
+                insert(votes).from_select(
+                    ["question_id", "user_id", "vote", "created_at"],
+                    select(
+                        questions.c.id,
+                        literal(user_id, BigInteger),
+                        literal(vote, String),
+                        literal(now, UtcDateTime),
+                    ).where(questions.c.id == question_id),
+                )
+            )
+            return bool(added.rowcount)
+
+    async def report(self, limit: int = 20) -> Report:
+        """Return the maintainer's report, at most `limit` rows per list."""
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        async with self.engine.connect() as connection:
+            unanswered = await connection.execute(
+                select(questions.c.text, func.count(), func.min(questions.c.id))
+                .where(questions.c.kind.in_(UNANSWERED_KINDS))
+                .group_by(questions.c.text)
+            )
+            down = func.count(votes.c.id)
+            voted_down = await connection.execute(
+                select(questions.c.text, questions.c.faq_id, down, func.min(questions.c.id))
+                .join(votes, votes.c.question_id == questions.c.id)
+                .where(votes.c.vote == "down")
+                .group_by(questions.c.text, questions.c.faq_id)
+            )
+            answers = func.count(questions.c.id)
+            usage = await connection.execute(
+                select(questions.c.faq_id, answers)
+                .where(questions.c.kind == "answer", questions.c.faq_id.is_not(None))
+                .group_by(questions.c.faq_id)
+                .order_by(answers.desc(), questions.c.faq_id)
+                .limit(limit)
+            )
+            per_kind = await connection.execute(
+                select(questions.c.kind, func.count()).group_by(questions.c.kind)
+            )
+            totals: dict[str, int] = dict.fromkeys(KINDS, 0)
+            totals.update({kind: count for kind, count in per_kind})
+            return Report(
+                unanswered=tuple(
+                    (text, count)
+                    for text, _, count in _merge_by_text(
+                        (text, None, count, first) for text, count, first in unanswered
+                    )[:limit]
+                ),
+                voted_down=tuple(_merge_by_text(voted_down)[:limit]),
+                usage=tuple((faq_id, count) for faq_id, count in usage),
+                totals=totals,
+            )
+
+    async def close(self) -> None:
+        """Close every pooled connection; the store cannot be used afterwards."""
+        await self.engine.dispose()
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """Return the URL of the SQLite database in `data_dir`, creating the folder if need be."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    """Turn on WAL and foreign keys on every new connection, and make transactions real.
+
+    Python's sqlite3 (under aiosqlite) would otherwise begin no transaction before DDL, so each
+    CREATE TABLE of a migration would commit on its own; SQLAlchemy's documented remedy is to
+    switch the driver's transaction handling off and emit BEGIN here.
+    """
+
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    event.listen(engine.sync_engine, "begin", on_begin)
+
+
+async def _migrate(connection: AsyncConnection) -> list[int]:
+    # Two processes opening a new database at once: the second waits for the first's write
+    # lock, then finds the migrations applied, instead of failing half-way.
+    await connection.execution_options(**{_BEGIN_IMMEDIATE: True})
+    async with connection.begin():
+        return await connection.run_sync(migrations.migrate)
+
+
+async def open_store(url: str) -> SqlStore:
+    """Open the database at `url` (e.g. from `sqlite_url`), bring its schema up to date and
+    return the store. Raises migrations.MigrationError for a database from a newer program.
+    """
+    # Questions and user ids are personal data: keep them out of SQLAlchemy's log and its error
+    # messages, and out of aiosqlite's debug log (which shows every statement's parameters).
+    engine = create_async_engine(url, hide_parameters=True)
+    if engine.dialect.name == "sqlite":
+        _prepare_sqlite(engine)
+        driver_log = logging.getLogger("aiosqlite")
+        driver_log.setLevel(max(driver_log.getEffectiveLevel(), logging.INFO))
+    try:
+        async with engine.connect() as connection:
+            await _migrate(connection)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return SqlStore(engine)

@@ -1,0 +1,394 @@
+"""The Telegram front end: thin handlers over the answer engine, wired in one function.
+
+Reads top to bottom like python-telegram-bot's examples: constants, the services every handler
+shares, thin async callbacks (one line of docstring each), then `build_application`, the one
+place that registers every handler. Handlers read the update, call the engine, and hand the reply
+to `bot.telegram_render`; they never decide anything themselves.
+"""
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.answering import Answerer
+from bot.config import Settings
+from bot.content import COMMAND_KEYS, Content
+from bot.reply import Reply, Suggestion
+from bot.store import Store, open_store, sqlite_url
+from bot.telegram_render import (
+    AskCallback,
+    LawyerCallback,
+    OutgoingMessage,
+    VoteCallback,
+    labels_for,
+    parse_callback,
+    render_reply,
+)
+from index.text import Language
+
+log = logging.getLogger(__name__)
+
+LANGUAGES: tuple[Language, ...] = ("en", "zh")
+# Sending a message is tried this often when the network fails, pausing longer each time.
+SEND_ATTEMPTS = 3
+RETRY_PAUSE_SECONDS = 0.5
+# The FAQ entries /start offers as buttons (entries missing from the content are skipped).
+START_EXAMPLES = ("rwa-in-mainland-now", "three-obstacles", "offshore-outlet")
+
+
+@dataclass
+class Services:
+    """What every handler shares; set once by `build_application`."""
+
+    engine: Answerer
+    content: Content
+    store: Store
+    settings: Settings
+
+
+@dataclass
+class UserData:
+    """What the bot remembers of one user: the language they chose."""
+
+    language: Language | None = None
+
+
+@dataclass
+class BotData:
+    """The application's shared data: the services, installed by `build_application`."""
+
+    services: Services | None = field(default=None)
+
+
+class BotContext(CallbackContext[ExtBot[None], UserData, dict[Any, Any], BotData]):
+    """The callback context, with the services typed."""
+
+    @property
+    def services(self) -> Services:
+        """The engine, content, store and settings."""
+        services = self.bot_data.services
+        if services is None:  # pragma: no cover - build_application always installs them
+            raise RuntimeError("the application was not built with build_application")
+        return services
+
+
+def _language(update: Update, context: BotContext) -> Language:
+    """The user's chosen language, else Telegram's language code, else English."""
+    if context.user_data is not None and context.user_data.language:
+        return context.user_data.language
+    code = (update.effective_user.language_code or "") if update.effective_user else ""
+    return "zh" if code.lower().startswith("zh") else "en"
+
+
+def _published(content: Content) -> str:
+    return min(s.published for s in content.sources.values()).isoformat()
+
+
+def _text(context: BotContext, language: Language, key: str, **fields: object) -> str:
+    return context.services.content.message(language, key, **fields)
+
+
+async def _send(update: Update, context: BotContext, messages: list[OutgoingMessage]) -> None:
+    """Send rendered messages; when Telegram rejects the markup, send the same as plain text."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for message in messages:
+        try:
+            await _deliver(context, chat.id, message.html, message, ParseMode.HTML)
+        except BadRequest as error:
+            if "parse" not in str(error).lower() and "entit" not in str(error).lower():
+                raise
+            log.warning("markup rejected, sending plain text (update %s)", update.update_id)
+            await _deliver(context, chat.id, message.plain, message, None)
+
+
+async def _deliver(
+    context: BotContext, chat_id: int, text: str, message: OutgoingMessage, parse_mode: str | None
+) -> None:
+    """Send one message, trying again after a network failure (flood limits are the rate
+    limiter's: it waits out Telegram's retry_after)."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            await context.bot.send_message(
+                chat_id, text, parse_mode=parse_mode, reply_markup=message.keyboard
+            )
+            return
+        except BadRequest:
+            raise
+        except NetworkError:  # includes TimedOut; BadRequest is one too, handled above
+            if attempt == SEND_ATTEMPTS:
+                raise
+            log.warning("network error sending a message, attempt %d of %d", attempt, SEND_ATTEMPTS)
+            await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
+
+
+async def _answer(update: Update, context: BotContext, question: str) -> None:
+    """Run the engine on a question, store what it could not answer, send the reply."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    reply: Reply = context.services.engine.reply(question, _language(update, context))
+    question_id = await context.services.store.record_question(
+        user_id=user.id,
+        chat_id=chat.id,
+        language=reply.language,
+        text=question,
+        kind=reply.kind,
+        faq_id=reply.faq_id,
+        confidence=reply.confidence,
+    )
+    labels = labels_for(context.services.content.messages[reply.language], reply.language)
+    await _send(update, context, render_reply(reply, labels, question_id))
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def _fixed_reply(
+    context: BotContext, language: Language, key: str, suggestions: tuple[Suggestion, ...] = ()
+) -> Reply:
+    """A reply made of one of the fixed messages, in the user's language (not the engine's:
+    the command's words tell nothing of the user's language)."""
+    content = context.services.content
+    source = next(iter(content.sources.values()))
+    body = content.message(
+        language, key, title=source.title, publisher=source.publisher, published=_published(content)
+    )
+    disclaimer = content.message(language, "disclaimer", published=_published(content))
+    return Reply(
+        key, "smalltalk", language, f"{body}\n\n{disclaimer}", 1.0, suggestions=suggestions
+    )
+
+
+async def _send_fixed(update: Update, context: BotContext, reply: Reply) -> None:
+    labels = labels_for(context.services.content.messages[reply.language], reply.language)
+    await _send(update, context, render_reply(reply, labels, None))
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greet in the user's language: what the bot covers, the source, examples to tap."""
+    language = _language(update, context)
+    entries = context.services.content.entries
+    examples = tuple(
+        Suggestion(entry_id, entries[entry_id].questions[language][0])
+        for entry_id in START_EXAMPLES
+        if entry_id in entries
+    )
+    await _send_fixed(
+        update, context, _fixed_reply(context, language, "smalltalk.greeting", examples)
+    )
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Explain what the bot can do."""
+    language = _language(update, context)
+    await _send_fixed(update, context, _fixed_reply(context, language, "smalltalk.about"))
+
+
+async def sources(update: Update, context: BotContext) -> None:
+    """List the source documents with their dates."""
+    language = _language(update, context)
+    content = context.services.content
+    lines = [
+        content.message(
+            language,
+            "source_line",
+            title=s.title,
+            author=s.author,
+            publisher=s.publisher,
+            published=s.published.isoformat(),
+        )
+        for s in content.sources.values()
+    ]
+    if update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, "\n\n".join(lines))
+
+
+async def lawyer(update: Update, context: BotContext) -> None:
+    """Start the way to a lawyer (the consultation flow comes with the lawyer queue)."""
+    language = _language(update, context)
+    if update.effective_chat is not None:
+        await context.bot.send_message(
+            update.effective_chat.id, _text(context, language, "escalate")
+        )
+
+
+async def set_language(update: Update, context: BotContext) -> None:
+    """Switch the reply language: /lang en or /lang zh; remembered per user."""
+    choice = (context.args[0].lower() if context.args else "")[:2]
+    if choice in LANGUAGES and context.user_data is not None:
+        context.user_data.language = choice
+    language = _language(update, context)
+    name = context.services.content.messages[language]["language_name"]
+    if update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, f"✓ {name}")
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """Leave whatever is in progress; the bot answers questions again."""
+    language = _language(update, context)
+    if update.effective_chat is not None:
+        await context.bot.send_message(
+            update.effective_chat.id, _text(context, language, "smalltalk.acknowledgement")
+        )
+
+
+async def question(update: Update, context: BotContext) -> None:
+    """Answer any other text as a question."""
+    if update.effective_message is not None and update.effective_message.text is not None:
+        await _answer(update, context, update.effective_message.text)
+
+
+async def button(update: Update, context: BotContext) -> None:
+    """Handle a button: a suggested question, a vote, or the way to a lawyer."""
+    query = update.callback_query
+    if query is None:
+        return
+    action = parse_callback(query.data)
+    language = _language(update, context)
+    if isinstance(action, AskCallback) and action.faq_id in context.services.content.entries:
+        await query.answer()
+        entry = context.services.content.entries[action.faq_id]
+        await _answer(update, context, entry.questions[language][0])
+    elif isinstance(action, VoteCallback) and update.effective_user is not None:
+        stored = await context.services.store.record_vote(
+            question_id=action.question_id, user_id=update.effective_user.id, vote=action.vote
+        )
+        await query.answer(_text(context, language, "smalltalk.thanks") if stored else None)
+    elif isinstance(action, LawyerCallback):
+        await query.answer()
+        await lawyer(update, context)
+    else:  # stale or unknown: a polite word, never an error
+        await query.answer(_text(context, language, "smalltalk.acknowledgement"))
+
+
+async def error_handler(update: object, context: BotContext) -> None:
+    """Log a failure with its update id, and tell the user something went wrong."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error(
+        "failed to handle update %s: %s",
+        update_id,
+        type(context.error).__name__,
+        exc_info=context.error,
+    )
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, "Sorry, something went wrong. Please try again."
+            )
+        except TelegramError:
+            log.error("could not tell the user about update %s", update_id)
+
+
+# -- wiring ---------------------------------------------------------------------------------
+
+
+async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register the command menu in English (the default) and Chinese."""
+    bot_data: BotData = application.bot_data
+    if bot_data.services is None:
+        return
+    content = bot_data.services.content
+    for language in LANGUAGES:
+        commands = [
+            BotCommand(name, content.message(language, f"commands.{name}")) for name in COMMAND_KEYS
+        ]
+        try:
+            await application.bot.set_my_commands(
+                commands, language_code=None if language == "en" else language
+            )
+        except TelegramError as error:
+            log.warning("could not register the %s command menu: %s", language, error)
+
+
+def build_application(
+    settings: Settings, services: Services, request: BaseRequest | None = None
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Wire the Telegram application: every handler in one list, in the order that matters.
+
+    `request` replaces the HTTP layer (tests inject a fake Bot API this way).
+    """
+    if settings.token is None:
+        raise ValueError("a Telegram token is needed to build the application")
+    context_types = ContextTypes(context=BotContext, user_data=UserData, bot_data=BotData)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token.reveal())
+        .base_url(settings.api_base_url)
+        .context_types(context_types)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    application.bot_data.services = services
+    handlers = [
+        # Commands first, so that "/help" is never taken for a question.
+        CommandHandler("start", start),
+        CommandHandler("help", help_command),
+        CommandHandler("sources", sources),
+        CommandHandler("lawyer", lawyer),
+        CommandHandler("lang", set_language),
+        CommandHandler("cancel", cancel),
+        CallbackQueryHandler(button),
+        # Any other text is a question for the engine.
+        MessageHandler(filters.TEXT & ~filters.COMMAND, question),
+    ]
+    application.add_handlers(handlers)
+    application.add_error_handler(error_handler)
+    return application
+
+
+async def serve(settings: Settings, content: Content, *, webhook: bool = False) -> None:
+    """Run the bot until SIGTERM or SIGINT: long polling, or a webhook behind a proxy."""
+    store = await open_store(sqlite_url(settings.data_dir))
+    services = Services(Answerer(content), content, store, settings)
+    application = build_application(settings, services)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    try:
+        async with application:
+            await register_commands(application)
+            await application.start()
+            updater = application.updater
+            assert updater is not None
+            if webhook:
+                hook = settings.webhook
+                await updater.start_webhook(
+                    listen=hook.listen,
+                    port=hook.port,
+                    webhook_url=hook.url,
+                    secret_token=hook.secret_token.reveal() if hook.secret_token else None,
+                )
+            else:
+                await updater.start_polling()
+            log.info("rwa-bot is running (%s)", "webhook" if webhook else "long polling")
+            await stop.wait()
+            log.info("stopping")
+            await updater.stop()
+            await application.stop()
+    finally:
+        await store.close()

@@ -1,0 +1,367 @@
+"""Renders the engine's `Reply` for Telegram, and reads back the buttons it puts under it.
+
+`render_reply` turns one reply into HTML messages within Telegram's length limit, each with a
+plain-text twin and the inline keyboard on the last; `parse_callback` reads a button's
+callback data. The engine never imports this module (nor `telegram`); the handlers do.
+"""
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
+
+from bot.content import BUTTON_KEYS
+from bot.reply import Reply
+
+# Telegram's limit on one message's text, which the html and the plain text both keep to.
+MAX_MESSAGE_LENGTH = int(MessageLimit.MAX_TEXT_LENGTH)
+# What this module fills a message's html to, leaving a margin under MAX_MESSAGE_LENGTH.
+# Lengths are counted in UTF-16 code units, as Telegram counts them (a character beyond the
+# Basic Multilingual Plane, such as most emoji, counts twice), so the budget holds either way.
+HTML_BUDGET = 4000
+MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
+# Telegram allows long button texts but clients cut them off unpredictably; we cut first.
+MAX_BUTTON_TEXT = 60
+ELLIPSIS = "…"
+
+MAX_QUESTION_ID = 2**63 - 1  # the largest SQL BIGINT key
+Vote = Literal["up", "down"]  # as the store records it
+
+_BLOCK_SEPARATOR = "\n\n"
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+# The shape bot/faq.py accepts for an entry id.
+_FAQ_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_QUESTION_ID = re.compile(r"0|[1-9][0-9]{0,18}")  # no sign, no leading zeros
+
+
+# -- the records handlers use -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One Telegram message: `html` for ParseMode.HTML, `plain` (the same text without markup)
+    to send instead when Telegram rejects the markup, and the keyboard under it, if any."""
+
+    html: str
+    plain: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonLabels:
+    """The fixed button texts in one language (from `buttons:` in faq/messages/<lang>.yaml)."""
+
+    lawyer: str
+    helpful: str
+    not_helpful: str
+
+
+@dataclass(frozen=True, slots=True)
+class AskCallback:
+    """A tap on a suggested question: answer FAQ entry `faq_id`."""
+
+    faq_id: str
+
+    @property
+    def data(self) -> str:
+        """The button's callback data."""
+        return f"ask:{self.faq_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class VoteCallback:
+    """A tap on 👍 (`vote` "up") or 👎 ("down") under the answer to stored question
+    `question_id`."""
+
+    question_id: int
+    vote: Vote
+
+    @property
+    def data(self) -> str:
+        """The button's callback data."""
+        return f"vote:{self.vote}:{self.question_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class LawyerCallback:
+    """A tap on "Talk to a lawyer"."""
+
+    @property
+    def data(self) -> str:
+        """The button's callback data."""
+        return "lawyer"
+
+
+Callback = AskCallback | VoteCallback | LawyerCallback
+
+
+def labels_for(messages: Mapping[str, Any], language: str) -> ButtonLabels:
+    """Return the button labels of one language from its messages (`Content.messages[language]`,
+    the parsed faq/messages/<language>.yaml), read from their `buttons` mapping.
+
+    Raise ValueError naming the file and key when a label is missing or blank: `rwa-bot faq
+    check` does not check the `buttons` mapping.
+    """
+    buttons = messages.get("buttons")
+    found: dict[str, str] = {}
+    for key in BUTTON_KEYS:
+        label = buttons.get(key) if isinstance(buttons, Mapping) else None
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"messages/{language}.yaml has no 'buttons.{key}' label")
+        found[key] = label.strip()
+    return ButtonLabels(**found)
+
+
+def parse_callback(data: str | None) -> Callback | None:
+    """Return what a button's callback data asks for, or None for anything this module did not
+    write: unknown, malformed, over Telegram's 64 bytes, or stale-looking (wrong number of
+    parts, a question id that is no plain integer from 0 to MAX_QUESTION_ID, a vote other
+    than up or down).
+
+    Whether the FAQ entry or the question still exists is for the caller to check.
+    """
+    if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        return None
+    match data.split(":"):
+        case ["ask", faq_id] if _FAQ_ID.fullmatch(faq_id):
+            return AskCallback(faq_id)
+        case ["vote", "up" | "down" as vote, question_id] if _QUESTION_ID.fullmatch(question_id):
+            number = int(question_id)
+            return VoteCallback(number, vote) if number <= MAX_QUESTION_ID else None
+        case ["lawyer"]:
+            return LawyerCallback()
+    return None
+
+
+def render_reply(
+    reply: Reply, labels: ButtonLabels, question_id: int | None
+) -> list[OutgoingMessage]:
+    """Return the messages to send for `reply`, in order, the keyboard on the last.
+
+    The html holds the body, each cited passage in a blockquote under its section title in
+    bold (consecutive passages of one section under one title), the source lines in italics,
+    the disclaimer, and the heading of the suggestions, which are buttons. Every string from
+    the reply is escaped. Messages are split between paragraphs, a paragraph longer than a
+    message at line breaks, then spaces, then anywhere, each piece closing its own tags.
+
+    The keyboard: for `answer`, a button per suggestion (`ask:<faq_id>`), a 👍/👎 row when
+    `question_id` is given (`vote:up:<id>`, `vote:down:<id>`) and the lawyer button
+    (`lawyer`); for `clarify`, the suggestions and the lawyer button; for `out_of_scope`, the
+    lawyer button; for `smalltalk`, its suggestions if it has any (the questions /start
+    offers); for `escalate`, none. A button whose callback data would
+    exceed 64 bytes or not read back with `parse_callback` (an FAQ id too long or not
+    lower-case ASCII, a `question_id` out of range) is left out rather than sent broken, as is
+    a suggestion with a blank question.
+
+    A reply with no text at all (never so from the engine) gives no message.
+    """
+    offers = ("answer", "clarify", "smalltalk")  # small talk: /start's example questions
+    suggestions = _suggestion_buttons(reply) if reply.kind in offers else []
+    texts = _pack(_blocks(reply, with_suggestions_heading=bool(suggestions)))
+    keyboard = _keyboard(reply, labels, question_id, suggestions)
+    last = len(texts) - 1
+    return [
+        OutgoingMessage(html_text, plain, keyboard if i == last else None)
+        for i, (html_text, plain) in enumerate(texts)
+    ]
+
+
+# -- the keyboard -------------------------------------------------------------------------------
+
+
+def _button(text: str, callback: Callback) -> InlineKeyboardButton | None:
+    data = callback.data
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES or parse_callback(data) != callback:
+        return None
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def button_text(question: str) -> str:
+    """Return `question` on one line, cut to MAX_BUTTON_TEXT characters with an ellipsis."""
+    text = " ".join(question.split())
+    if len(text) <= MAX_BUTTON_TEXT:
+        return text
+    cut = text[: MAX_BUTTON_TEXT - len(ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space >= MAX_BUTTON_TEXT * 2 // 3:  # end on a whole word unless that loses too much
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:?!，。；：？！、") + ELLIPSIS
+
+
+def _suggestion_buttons(reply: Reply) -> list[InlineKeyboardButton]:
+    buttons = []
+    for suggestion in reply.suggestions:
+        text = button_text(suggestion.question)
+        button = _button(text, AskCallback(suggestion.faq_id)) if text else None
+        if button is not None:
+            buttons.append(button)
+    return buttons
+
+
+def _keyboard(
+    reply: Reply,
+    labels: ButtonLabels,
+    question_id: int | None,
+    suggestions: list[InlineKeyboardButton],
+) -> InlineKeyboardMarkup | None:
+    rows = [[button] for button in suggestions]
+    if reply.kind not in ("answer", "clarify", "out_of_scope"):
+        # Small talk may offer questions to start with (/start); escalate offers nothing.
+        return InlineKeyboardMarkup(rows) if rows and reply.kind == "smalltalk" else None
+    if reply.kind == "answer" and question_id is not None:
+        up = _button(labels.helpful, VoteCallback(question_id, "up"))
+        down = _button(labels.not_helpful, VoteCallback(question_id, "down"))
+        if up is not None and down is not None:
+            rows.append([up, down])
+    lawyer = _button(labels.lawyer, LawyerCallback())
+    if lawyer is not None:
+        rows.append([lawyer])
+    return InlineKeyboardMarkup(rows)
+
+
+# -- the text: blocks of runs, packed into messages --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Text as written (unescaped), wrapped in one tag ("b", "i", "blockquote") or in none."""
+
+    tag: str | None
+    text: str
+
+    def html(self) -> str:
+        escaped = html.escape(self.text, quote=False)
+        return f"<{self.tag}>{escaped}</{self.tag}>" if self.tag else escaped
+
+
+# A block is a paragraph: messages are split between blocks, inside one only when it is too long.
+_Block = tuple[_Run, ...]
+_LINE_BREAK = _Run(None, "\n")
+
+
+def _blocks(reply: Reply, *, with_suggestions_heading: bool) -> list[_Block]:
+    blocks: list[_Block] = [
+        (_Run(None, paragraph.strip()),) for paragraph in _PARAGRAPH_BREAK.split(reply.body)
+    ]
+    previous_section = None
+    for citation in reply.citations:
+        quote = _Run("blockquote", citation.text.strip())
+        section = citation.section.strip()
+        if section and section != previous_section:
+            blocks.append((_Run("b", section), _LINE_BREAK, quote))
+        else:
+            blocks.append((quote,))
+        previous_section = section
+    lines = [_Run("i", line.strip()) for line in reply.source_lines if line.strip()]
+    blocks.append(tuple(run for line in lines for run in (_LINE_BREAK, line))[1:])
+    blocks.append((_Run(None, reply.disclaimer.strip()),))
+    if with_suggestions_heading:
+        blocks.append((_Run(None, reply.suggestions_heading.strip()),))
+    return [block for block in (_trim(b) for b in blocks) if block]
+
+
+def _trim(block: _Block) -> _Block:
+    """Drop empty runs, and line breaks at either end."""
+    runs = [run for run in block if run.text and (run.tag is None or run.text.strip())]
+    while runs and runs[0].tag is None and not runs[0].text.strip():
+        runs.pop(0)
+    while runs and runs[-1].tag is None and not runs[-1].text.strip():
+        runs.pop()
+    return tuple(runs)
+
+
+def _units(text: str) -> int:
+    """Telegram's length of `text`: UTF-16 code units."""
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
+def _escaped_units(char: str) -> int:
+    return _units(html.escape(char, quote=False))
+
+
+def _html(block: _Block) -> str:
+    return "".join(run.html() for run in block)
+
+
+def _plain(block: _Block) -> str:
+    return "".join(run.text for run in block)
+
+
+def _pack(blocks: list[_Block]) -> list[tuple[str, str]]:
+    """Fill messages with whole blocks, in order; return each message's html and plain text."""
+    messages: list[tuple[str, str]] = []
+    html_parts: list[str] = []
+    plain_parts: list[str] = []
+    size = 0
+    for piece in (piece for block in blocks for piece in _fit(block, HTML_BUDGET)):
+        piece_html = _html(piece)
+        cost = _units(piece_html) + (_units(_BLOCK_SEPARATOR) if html_parts else 0)
+        if html_parts and size + cost > HTML_BUDGET:
+            messages.append((_BLOCK_SEPARATOR.join(html_parts), _BLOCK_SEPARATOR.join(plain_parts)))
+            html_parts, plain_parts, size = [], [], 0
+            cost = _units(piece_html)
+        html_parts.append(piece_html)
+        plain_parts.append(_plain(piece))
+        size += cost
+    if html_parts:
+        messages.append((_BLOCK_SEPARATOR.join(html_parts), _BLOCK_SEPARATOR.join(plain_parts)))
+    return messages
+
+
+def _fit(block: _Block, budget: int) -> list[_Block]:
+    """Split `block` into pieces whose html fits `budget`; a run cut in two closes its tag at
+    the end of one piece and opens it again at the start of the next."""
+    if _units(_html(block)) <= budget:
+        return [block]
+    pieces: list[_Block] = []
+    current: list[_Run] = []
+    size = 0
+    queue = list(block)
+    while queue:
+        run = queue.pop(0)
+        cost = _units(run.html())
+        if size + cost <= budget:
+            current.append(run)
+            size += cost
+            continue
+        overhead = cost - _units(html.escape(run.text, quote=False))
+        cut = _cut(run.text, budget - size - overhead, hard=not current)
+        if cut is not None:
+            head, tail = cut
+            if head:
+                current.append(_Run(run.tag, head))
+            if tail:
+                queue.insert(0, _Run(run.tag, tail))
+        else:
+            queue.insert(0, run)  # it starts the next piece
+        pieces.append(_trim(tuple(current)))
+        current, size = [], 0
+    pieces.append(_trim(tuple(current)))
+    return [piece for piece in pieces if piece]
+
+
+def _cut(text: str, room: int, *, hard: bool) -> tuple[str, str] | None:
+    """Split `text` so that the head, escaped, fits `room`: at the last line break in the
+    second half of what fits, else the last space there, else (if `hard`) where it stops
+    fitting; None if it can only be cut hard and `hard` is false. The break itself is
+    dropped, with the spaces around it."""
+    fits = 0
+    used = 0
+    for char in text:
+        used += _escaped_units(char)
+        if used > room:
+            break
+        fits += 1
+    # The break may sit just past what fits: it is dropped, not sent.
+    window = text[: fits + 1]
+    for separator in ("\n", " "):
+        at = window.rfind(separator)
+        if at > 0 and at >= fits // 2:
+            return text[:at].rstrip(), text[at + 1 :].lstrip()
+    if hard and fits > 0:
+        return text[:fits], text[fits:]
+    return None

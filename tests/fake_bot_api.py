@@ -1,0 +1,143 @@
+"""A fake Bot API at python-telegram-bot's request layer, for handler tests.
+
+The real `Application` (built by `build_application`) talks to it through `BaseRequest`, the
+seam python-telegram-bot's own tests use; handlers are never patched. Failures are queued per
+Bot API method: an HTTP status with a JSON body (429 with retry_after, 400 "can't parse
+entities"), or an exception (a timeout).
+"""
+
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Chat, Message, Update, User
+from telegram.request import BaseRequest, RequestData
+
+BOT = {
+    "id": 4242,
+    "is_bot": True,
+    "first_name": "rwa-bot",
+    "username": "rwa_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+@dataclass
+class Sent:
+    """One call the bot made to the Bot API."""
+
+    method: str
+    parameters: dict[str, Any]
+
+
+class FakeBotApi(BaseRequest):
+    """Answers every Bot API call as Telegram would, and records it."""
+
+    def __init__(self) -> None:
+        self.calls: list[Sent] = []
+        self.failures: dict[str, list[tuple[int, dict[str, Any]] | Exception]] = {}
+        self._ids = itertools.count(1000)
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    @property
+    def read_timeout(self) -> float:
+        return 1.0
+
+    def fail(self, method: str, *failures: tuple[int, dict[str, Any]] | Exception) -> None:
+        """Make the next calls of `method` fail, in order."""
+        self.failures.setdefault(method, []).extend(failures)
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """The parameters of every successful call of `method`."""
+        return [call.parameters for call in self.calls if call.method == method]
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        parameters = dict(request_data.parameters) if request_data is not None else {}
+        queued = self.failures.get(name)
+        if queued:
+            failure = queued.pop(0)
+            if isinstance(failure, Exception):
+                raise failure
+            status, body = failure
+            return status, json.dumps(body).encode()
+        self.calls.append(Sent(name, parameters))
+        return 200, json.dumps({"ok": True, "result": self._result(name, parameters)}).encode()
+
+    def _result(self, name: str, parameters: dict[str, Any]) -> Any:
+        if name == "getMe":
+            return BOT
+        if name in {"sendMessage", "editMessageText"}:
+            return {
+                "message_id": next(self._ids),
+                "date": 1764000000,
+                "chat": {"id": int(parameters["chat_id"]), "type": "private"},
+                "from": BOT,
+                "text": parameters.get("text", ""),
+            }
+        return True  # sendChatAction, answerCallbackQuery, setMyCommands, ...
+
+
+USER = User(id=77, first_name="Li", is_bot=False, language_code="en", username="li")
+CHAT = Chat(id=77, type=Chat.PRIVATE)
+_update_ids = itertools.count(1)
+
+
+def text_update(text: str, user: User = USER) -> Update:
+    """An update carrying a user's text message (a command when it starts with /)."""
+    from telegram import MessageEntity
+
+    entities = (
+        [MessageEntity(MessageEntity.BOT_COMMAND, 0, len(text.split()[0]))]
+        if text.startswith("/")
+        else None
+    )
+    message = Message(
+        message_id=next(_update_ids),
+        date=_now(),
+        chat=CHAT,
+        from_user=user,
+        text=text,
+        entities=entities,
+    )
+    return Update(update_id=next(_update_ids), message=message)
+
+
+def button_update(data: str, user: User = USER) -> Update:
+    """An update carrying the press of an inline button with `data`."""
+    from telegram import CallbackQuery
+
+    message = Message(
+        message_id=next(_update_ids),
+        date=_now(),
+        chat=CHAT,
+        from_user=User(
+            **{k: v for k, v in BOT.items() if k in {"id", "is_bot", "first_name", "username"}}
+        ),
+        text="an earlier answer",
+    )
+    query = CallbackQuery(
+        id=str(next(_update_ids)), from_user=user, chat_instance="ci", data=data, message=message
+    )
+    return Update(update_id=next(_update_ids), callback_query=query)
+
+
+def _now() -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)

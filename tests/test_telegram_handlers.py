@@ -1,0 +1,218 @@
+"""The Telegram front end: the real Application, real updates, a fake Bot API underneath.
+
+Every test builds the application with `build_application`, exactly as `rwa-bot run` does, and
+feeds it updates through `process_update`; the network is replaced at the request layer.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update, User
+from telegram.error import TimedOut
+
+from bot import telegram_app
+from bot.answering import Answerer
+from bot.config import Secret, Settings
+from bot.content import Content
+from bot.store import SqlStore, open_store, sqlite_url
+from bot.telegram_app import Services, build_application
+from tests.fake_bot_api import FakeBotApi, button_update, text_update
+
+TOKEN = "424242:TEST-token-that-must-never-be-logged"
+CHINESE_USER = User(id=78, first_name="王", is_bot=False, language_code="zh-hans")
+PARSE_ERROR = (
+    400,
+    {
+        "ok": False,
+        "error_code": 400,
+        "description": "Bad Request: can't parse entities: unsupported start tag",
+    },
+)
+FLOOD = (
+    429,
+    {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    },
+)
+
+
+@dataclass
+class Harness:
+    application: Any
+    api: FakeBotApi
+    store: SqlStore
+
+    async def send(self, update: Update) -> None:
+        # As the Updater does: the update arrives as JSON and is bound to the bot.
+        bound = Update.de_json(update.to_dict(), self.application.bot)
+        await self.application.process_update(bound)
+
+
+@pytest.fixture
+async def bot(
+    tmp_path: Path, content: Content, engine: Answerer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    monkeypatch.setattr(telegram_app, "RETRY_PAUSE_SECONDS", 0.0)
+    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var")
+    store = await open_store(sqlite_url(settings.data_dir))
+    api = FakeBotApi()
+    application = build_application(
+        settings, Services(engine, content, store, settings), request=api
+    )
+    try:
+        async with application:
+            yield Harness(application, api, store)
+    finally:
+        await store.close()
+
+
+def buttons(parameters: dict[str, Any]) -> list[str]:
+    markup = parameters.get("reply_markup") or {}
+    if isinstance(markup, str):
+        import json
+
+        markup = json.loads(markup)
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def test_start_greets_with_the_source_disclaimer_and_three_examples(bot: Harness) -> None:
+    await bot.send(text_update("/start"))
+    [greeting] = bot.api.sent()
+    assert greeting["parse_mode"] == "HTML"
+    assert "Hello!" in greeting["text"]
+    assert "not legal advice" in greeting["text"]
+    assert buttons(greeting) == [
+        "ask:rwa-in-mainland-now",
+        "ask:three-obstacles",
+        "ask:offshore-outlet",
+    ]
+
+
+async def test_start_speaks_chinese_to_a_chinese_telegram_user(bot: Harness) -> None:
+    await bot.send(text_update("/start", user=CHINESE_USER))
+    [greeting] = bot.api.sent()
+    assert "您好" in greeting["text"]
+
+
+async def test_a_question_gets_a_cited_answer_with_buttons(bot: Harness) -> None:
+    await bot.send(text_update("Has any RWA project been approved in mainland China?"))
+    assert bot.api.sent("sendChatAction")[0]["action"] == "typing"
+    [answer] = bot.api.sent()
+    assert "<blockquote>" in answer["text"]
+    assert "have not approved any real-world asset tokenization" in answer["text"]
+    assert "Crypto Salad" in answer["text"]
+    assert any(data.startswith("vote:up:") for data in buttons(answer))
+    assert "lawyer" in buttons(answer)
+
+
+async def test_a_chinese_question_is_answered_in_chinese(bot: Harness) -> None:
+    await bot.send(text_update("在国内做RWA会坐牢吗？", user=CHINESE_USER))
+    [answer] = bot.api.sent()
+    assert "不构成法律意见" in answer["text"]
+    assert "how many years in prison" in answer["text"]
+
+
+async def test_a_typo_ridden_question_is_answered(bot: Harness) -> None:
+    await bot.send(text_update("wat r the thre legal obstacels for rwa in chna"))
+    [answer] = bot.api.sent()
+    assert "three great mountains" in answer["text"]
+
+
+async def test_lang_switches_the_language_and_remembers_it(bot: Harness) -> None:
+    await bot.send(text_update("/lang zh"))
+    await bot.send(text_update("/start"))
+    assert "您好" in bot.api.sent()[-1]["text"]
+
+
+async def test_pressing_a_suggested_question_answers_it(bot: Harness) -> None:
+    await bot.send(button_update("ask:three-obstacles"))
+    assert bot.api.sent("answerCallbackQuery")
+    [answer] = bot.api.sent()
+    assert "three great mountains" in answer["text"]
+
+
+async def test_a_vote_is_stored_and_reported(bot: Harness) -> None:
+    await bot.send(text_update("What is RWA?"))
+    vote = next(d for d in buttons(bot.api.sent()[-1]) if d.startswith("vote:down:"))
+    await bot.send(button_update(vote))
+    report = await bot.store.report()
+    assert [(text, count) for text, _, count in report.voted_down] == [("What is RWA?", 1)]
+
+
+async def test_unanswered_questions_are_stored_for_the_report(bot: Harness) -> None:
+    await bot.send(text_update("How do I file for divorce in Shanghai?"))
+    report = await bot.store.report()
+    assert report.unanswered == (("How do I file for divorce in Shanghai?", 1),)
+
+
+@pytest.mark.parametrize(
+    "data", ["ask:no-such-entry", "vote:up:999999", "vote:sideways:1", "garbage", ""]
+)
+async def test_a_stale_or_unknown_button_gets_a_polite_answer(bot: Harness, data: str) -> None:
+    await bot.send(button_update(data))
+    assert len(bot.api.sent("answerCallbackQuery")) == 1
+    assert bot.api.sent() == []
+
+
+async def test_a_markup_rejection_falls_back_to_plain_text_once(bot: Harness) -> None:
+    bot.api.fail("sendMessage", PARSE_ERROR)
+    await bot.send(text_update("What is RWA?"))
+    [answer] = bot.api.sent()
+    assert "parse_mode" not in answer
+    assert "<blockquote>" not in answer["text"]
+    assert "tokenize offline assets" in answer["text"]
+
+
+async def test_a_flood_limit_is_waited_out_and_the_answer_sent_once(bot: Harness) -> None:
+    bot.api.fail("sendMessage", FLOOD)
+    await bot.send(text_update("What is RWA?"))
+    assert len(bot.api.sent()) == 1
+
+
+async def test_a_network_timeout_is_retried_and_the_answer_sent_once(bot: Harness) -> None:
+    bot.api.fail("sendMessage", TimedOut())
+    await bot.send(text_update("What is RWA?"))
+    [answer] = bot.api.sent()
+    assert "tokenize offline assets" in answer["text"]
+
+
+async def test_a_failure_is_logged_with_the_update_id_and_the_user_told(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Exploding:
+        def reply(self, *args: Any) -> None:
+            raise RuntimeError("the engine broke")
+
+    bot.application.bot_data.services.engine = Exploding()
+    update = text_update("What is RWA?")
+    with caplog.at_level(logging.ERROR):
+        await bot.send(update)
+    assert any(str(update.update_id) in r.getMessage() for r in caplog.records)
+    assert "something went wrong" in bot.api.sent()[-1]["text"]
+
+
+async def test_the_token_appears_in_no_log_line(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        await bot.send(text_update("/start"))
+        await bot.send(text_update("What is RWA?"))
+        bot.api.fail("sendMessage", PARSE_ERROR)
+        await bot.send(text_update("Is RWA dead?"))
+    logged = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
+    assert TOKEN not in logged
+    assert TOKEN.split(":")[1] not in logged
+
+
+async def test_the_command_menu_is_registered_in_both_languages(bot: Harness) -> None:
+    await telegram_app.register_commands(bot.application)
+    menus = bot.api.sent("setMyCommands")
+    assert [m.get("language_code") for m in menus] == [None, "zh"]
+    assert len(menus[0]["commands"]) == 6
