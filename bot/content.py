@@ -21,6 +21,11 @@ from bot.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
 BUTTON_KEYS = ("lawyer", "helpful", "not_helpful")
 COMMAND_KEYS = ("start", "help", "sources", "lawyer", "lang", "cancel")
 MESSAGE_KEYS = (
+    "rate_limited",
+    "reload_ok",
+    "reload_failed",
+    "reload_refused",
+    "went_wrong",
     "language_name",
     "source_line",
     "disclaimer",

@@ -31,7 +31,8 @@ from telegram.request import BaseRequest
 
 from bot.answering import Answerer
 from bot.config import Settings
-from bot.content import COMMAND_KEYS, Content
+from bot.content import COMMAND_KEYS, Content, read_content
+from bot.rate_limit import RateLimiter
 from bot.reply import Reply, Suggestion
 from bot.store import Store, open_store, sqlite_url
 from bot.telegram_render import (
@@ -48,6 +49,8 @@ from index.text import Language
 log = logging.getLogger(__name__)
 
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
+# How many content errors /reload shows the administrator (the rest: rwa-bot faq check).
+RELOAD_PROBLEMS_SHOWN = 5
 # Sending a message is tried this often when the network fails, pausing longer each time.
 SEND_ATTEMPTS = 3
 RETRY_PAUSE_SECONDS = 0.5
@@ -63,6 +66,7 @@ class Services:
     content: Content
     store: Store
     settings: Settings
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(per_minute=20))
 
 
 @dataclass
@@ -255,9 +259,53 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 async def question(update: Update, context: BotContext) -> None:
-    """Answer any other text as a question."""
-    if update.effective_message is not None and update.effective_message.text is not None:
-        await _answer(update, context, update.effective_message.text)
+    """Answer any other text as a question, within the user's rate limit."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or message.text is None or user is None:
+        return
+    limiter = context.services.limiter
+    if not limiter.allow(user.id):
+        if limiter.should_warn(user.id):
+            await message.reply_text(_text(context, _language(update, context), "rate_limited"))
+        return
+    await _answer(update, context, message.text)
+
+
+async def reload_content(update: Update, context: BotContext) -> None:
+    """Check faq/ and swap in the new index without a restart (administrators only)."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    language = _language(update, context)
+    services = context.services
+    if user.id not in services.settings.admin_ids:
+        log.warning("refused /reload from a user who is not an administrator")
+        await context.bot.send_message(chat.id, _text(context, language, "reload_refused"))
+        return
+    # Reading, checking and indexing take about a second: off the event loop.
+    content, problems = await asyncio.to_thread(read_content, services.settings.content_dir)
+    if content is None:
+        errors = [str(p) for p in problems if p.severity == "error"]
+        shown = "\n".join(errors[:RELOAD_PROBLEMS_SHOWN])
+        more = len(errors) - RELOAD_PROBLEMS_SHOWN
+        tail = f"\n(+{more} more: run rwa-bot faq check)" if more > 0 else ""
+        await context.bot.send_message(
+            chat.id, f"{_text(context, language, 'reload_failed')}\n{shown}{tail}"
+        )
+        return
+    engine = await asyncio.to_thread(Answerer, content)
+    services.engine, services.content = engine, content  # one step: no half-swapped state
+    log.info("content reloaded: %d entries", len(content.entries))
+    await context.bot.send_message(
+        chat.id,
+        _text(
+            context,
+            language,
+            "reload_ok",
+            entries=len(content.entries),
+            sources=len(content.sources),
+        ),
+    )
 
 
 async def button(update: Update, context: BotContext) -> None:
@@ -294,8 +342,9 @@ async def error_handler(update: object, context: BotContext) -> None:
     )
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
+            language = _language(update, context)
             await context.bot.send_message(
-                update.effective_chat.id, "Sorry, something went wrong. Please try again."
+                update.effective_chat.id, _text(context, language, "went_wrong")
             )
         except TelegramError:
             log.error("could not tell the user about update %s", update_id)
@@ -351,6 +400,7 @@ def build_application(
         CommandHandler("lawyer", lawyer),
         CommandHandler("lang", set_language),
         CommandHandler("cancel", cancel),
+        CommandHandler("reload", reload_content),
         CallbackQueryHandler(button),
         # Any other text is a question for the engine.
         MessageHandler(filters.TEXT & ~filters.COMMAND, question),
@@ -363,7 +413,8 @@ def build_application(
 async def serve(settings: Settings, content: Content, *, webhook: bool = False) -> None:
     """Run the bot until SIGTERM or SIGINT: long polling, or a webhook behind a proxy."""
     store = await open_store(sqlite_url(settings.data_dir))
-    services = Services(Answerer(content), content, store, settings)
+    limiter = RateLimiter(per_minute=settings.rate_limit_per_minute)
+    services = Services(Answerer(content), content, store, settings, limiter)
     application = build_application(settings, services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ from bot.config import Secret, Settings
 from bot.content import Content
 from bot.store import SqlStore, open_store, sqlite_url
 from bot.telegram_app import Services, build_application
-from tests.fake_bot_api import FakeBotApi, button_update, text_update
+from tests.fake_bot_api import USER, FakeBotApi, button_update, text_update
 
 TOKEN = "424242:TEST-token-that-must-never-be-logged"
 CHINESE_USER = User(id=78, first_name="王", is_bot=False, language_code="zh-hans")
@@ -216,3 +216,61 @@ async def test_the_command_menu_is_registered_in_both_languages(bot: Harness) ->
     menus = bot.api.sent("setMyCommands")
     assert [m.get("language_code") for m in menus] == [None, "zh"]
     assert len(menus[0]["commands"]) == 6
+
+
+async def test_a_user_over_the_rate_limit_is_told_once_and_not_answered(bot: Harness) -> None:
+    from bot.rate_limit import RateLimiter
+
+    bot.application.bot_data.services.limiter = RateLimiter(per_minute=2)
+    for _ in range(4):
+        await bot.send(text_update("What is RWA?"))
+    texts = [m["text"] for m in bot.api.sent()]
+    assert len(texts) == 3
+    assert "faster than I can read" in texts[2]
+
+
+@pytest.fixture
+async def admin_bot(tmp_path: Path, content_copy: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    from bot.content import load_content
+
+    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var",
+                        content_dir=content_copy, admin_ids=frozenset({USER.id}))
+    copy = load_content(content_copy)
+    store = await open_store(sqlite_url(settings.data_dir))
+    api = FakeBotApi()
+    application = build_application(settings, Services(Answerer(copy), copy, store, settings),
+                                     request=api)
+    try:
+        async with application:
+            yield Harness(application, api, store)
+    finally:
+        await store.close()
+
+
+async def test_reload_is_refused_to_everyone_but_administrators(admin_bot: Harness) -> None:
+    await admin_bot.send(text_update("/reload", user=CHINESE_USER))
+    assert "只有机器人的管理员" in admin_bot.api.sent()[-1]["text"]
+
+
+async def test_reload_keeps_the_old_index_when_the_faq_is_broken_then_takes_the_fix(
+    admin_bot: Harness, content_copy: Path
+) -> None:
+    entries = content_copy / "entries" / "basics-and-source.yaml"
+    original = entries.read_text(encoding="utf-8")
+    entries.write_text(original.replace("cites: [intro.p3]", "cites: [intro.p99]", 1),
+                       encoding="utf-8")
+    await admin_bot.send(text_update("/reload"))
+    report = admin_bot.api.sent()[-1]["text"]
+    assert "kept serving the previous version" in report
+    assert f"{entries}:" in report and "intro.p99" in report
+    await admin_bot.send(text_update("What is RWA?"))
+    assert "tokenize offline assets" in admin_bot.api.sent()[-1]["text"]
+
+    fixed = original.replace("the core of RWA", "NEWLY RELOADED: the core of RWA", 1)
+    assert fixed != original
+    entries.write_text(fixed, encoding="utf-8")
+    await admin_bot.send(text_update("/reload"))
+    assert "Reloaded: 36 FAQ entries" in admin_bot.api.sent()[-1]["text"]
+    await admin_bot.send(text_update("What is RWA?"))
+    assert "NEWLY RELOADED" in admin_bot.api.sent()[-1]["text"]
