@@ -230,17 +230,23 @@ async def test_a_user_over_the_rate_limit_is_told_once_and_not_answered(bot: Har
 
 
 @pytest.fixture
-async def admin_bot(tmp_path: Path, content_copy: Path,
-                    monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+async def admin_bot(
+    tmp_path: Path, content_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
     from bot.content import load_content
 
-    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var",
-                        content_dir=content_copy, admin_ids=frozenset({USER.id}))
+    settings = Settings(
+        token=Secret(TOKEN),
+        data_dir=tmp_path / "var",
+        content_dir=content_copy,
+        admin_ids=frozenset({USER.id}),
+    )
     copy = load_content(content_copy)
     store = await open_store(sqlite_url(settings.data_dir))
     api = FakeBotApi()
-    application = build_application(settings, Services(Answerer(copy), copy, store, settings),
-                                     request=api)
+    application = build_application(
+        settings, Services(Answerer(copy), copy, store, settings), request=api
+    )
     try:
         async with application:
             yield Harness(application, api, store)
@@ -258,8 +264,9 @@ async def test_reload_keeps_the_old_index_when_the_faq_is_broken_then_takes_the_
 ) -> None:
     entries = content_copy / "entries" / "basics-and-source.yaml"
     original = entries.read_text(encoding="utf-8")
-    entries.write_text(original.replace("cites: [intro.p3]", "cites: [intro.p99]", 1),
-                       encoding="utf-8")
+    entries.write_text(
+        original.replace("cites: [intro.p3]", "cites: [intro.p99]", 1), encoding="utf-8"
+    )
     await admin_bot.send(text_update("/reload"))
     report = admin_bot.api.sent()[-1]["text"]
     assert "kept serving the previous version" in report
