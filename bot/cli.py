@@ -149,15 +149,17 @@ def _report(settings: Settings, limit: int, out: TextIO, err: TextIO) -> int:
 
 def _run(settings: Settings, content: Content, *, webhook: bool) -> int:
     """Run the Telegram bot until it is stopped (imports telegram only here)."""
-    import asyncio
     import logging
 
-    from bot.telegram_app import serve
+    from bot.telegram_app import run_bot
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs every request URL, and the Bot API's URLs hold the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(serve(settings, content, webhook=webhook))
+    problem = run_bot(settings, content, webhook=webhook)
+    if problem is not None:
+        print(f"rwa-bot: {problem}", file=sys.stderr)
+        return EXIT_UNUSABLE
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -443,3 +443,22 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
             await application.stop()
     finally:
         await store.close()
+
+
+def run_bot(settings: Settings, content: Content, *, webhook: bool = False) -> str | None:
+    """Run the bot until it is stopped; return None, or a one-line reason it could not run.
+
+    The reasons are our own words: python-telegram-bot's InvalidToken message quotes the token.
+    """
+    try:
+        asyncio.run(serve(settings, content, webhook=webhook))
+    except InvalidToken:
+        return "Telegram refused the token in RWA_BOT_TOKEN; ask @BotFather for the right one."
+    except NetworkError as error:
+        return (
+            f"cannot reach the Bot API at {settings.api_base_url} "
+            f"({type(error).__name__}); check the network or RWA_BOT_API_BASE_URL."
+        )
+    except TelegramError as error:
+        return f"Telegram answered with an error ({type(error).__name__})."
+    return None

@@ -248,3 +248,33 @@ def test_a_webhook_needs_its_public_url(monkeypatch: pytest.MonkeyPatch) -> None
     status, _, err = run("run", "--webhook")
     assert status == 2
     assert "RWA_BOT_WEBHOOK_URL" in err
+
+
+def test_run_against_an_unreachable_bot_api_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = Path(sys.executable).parent / "rwa-bot"
+    token = "424242:never-printed-token"
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RWA_BOT_")},
+        "RWA_BOT_TOKEN": token,
+        "RWA_BOT_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
+        "RWA_BOT_DATA_DIR": str(tmp_path / "var"),
+    }
+    result = subprocess.run(
+        [str(command), "run"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "cannot reach the Bot API" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert token not in result.stderr + result.stdout
+    assert "never-printed" not in result.stderr + result.stdout
