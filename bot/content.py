@@ -26,6 +26,7 @@ MESSAGE_KEYS = (
     "reload_failed",
     "reload_refused",
     "went_wrong",
+    "lang_usage",
     "language_name",
     "source_line",
     "disclaimer",

@@ -241,12 +241,17 @@ async def lawyer(update: Update, context: BotContext) -> None:
 async def set_language(update: Update, context: BotContext) -> None:
     """Switch the reply language: /lang en or /lang zh; remembered per user."""
     choice = (context.args[0].lower() if context.args else "")[:2]
-    if choice in LANGUAGES and context.user_data is not None:
-        context.user_data.language = choice
-    language = _language(update, context)
-    name = context.services.content.messages[language]["language_name"]
-    if update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, f"✓ {name}")
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if choice not in LANGUAGES or context.user_data is None:
+        await context.bot.send_message(
+            chat.id, _text(context, _language(update, context), "lang_usage")
+        )
+        return
+    context.user_data.language = choice
+    name = context.services.content.messages[choice]["language_name"]
+    await context.bot.send_message(chat.id, f"✓ {name}")
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -346,7 +351,7 @@ async def error_handler(update: object, context: BotContext) -> None:
             await context.bot.send_message(
                 update.effective_chat.id, _text(context, language, "went_wrong")
             )
-        except TelegramError:
+        except Exception:  # the error handler itself must never raise
             log.error("could not tell the user about update %s", update_id)
 
 
@@ -404,6 +409,8 @@ def build_application(
         CallbackQueryHandler(button),
         # Any other text is a question for the engine.
         MessageHandler(filters.TEXT & ~filters.COMMAND, question),
+        # An unknown command gets the help text rather than silence.
+        MessageHandler(filters.COMMAND, help_command),
     ]
     application.add_handlers(handlers)
     application.add_error_handler(error_handler)

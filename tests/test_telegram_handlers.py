@@ -281,3 +281,15 @@ async def test_reload_keeps_the_old_index_when_the_faq_is_broken_then_takes_the_
     assert "Reloaded: 36 FAQ entries" in admin_bot.api.sent()[-1]["text"]
     await admin_bot.send(text_update("What is RWA?"))
     assert "NEWLY RELOADED" in admin_bot.api.sent()[-1]["text"]
+
+
+async def test_an_unknown_command_gets_the_help_text(bot: Harness) -> None:
+    await bot.send(text_update("/frobnicate"))
+    assert "I'm rwa-bot" in bot.api.sent()[-1]["text"]
+
+
+async def test_lang_with_an_unknown_language_explains_the_choice(bot: Harness) -> None:
+    await bot.send(text_update("/lang xx"))
+    assert "/lang en" in bot.api.sent()[-1]["text"]
+    await bot.send(text_update("/start"))
+    assert "Hello!" in bot.api.sent()[-1]["text"]
