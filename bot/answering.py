@@ -276,15 +276,7 @@ class Answerer:
             or list(content.sources)[:1]
         )
         lines = tuple(
-            content.message(
-                language,
-                "source_line",
-                title=s.title,
-                author=s.author,
-                publisher=s.publisher,
-                published=s.published.isoformat(),
-            )
-            for s in (content.sources[i] for i in sources)
+            content.source_line(language, s) for s in (content.sources[i] for i in sources)
         )
         published = min(content.sources[i].published for i in sources).isoformat()
         return lines, content.message(language, "disclaimer", published=published)

@@ -61,6 +61,17 @@ class Content:
             value = value[part]
         return str(value).format(**fields) if fields else str(value)
 
+    def source_line(self, language: str, source: SourceDocument) -> str:
+        """Return the line that names `source` (title, author, publisher, date)."""
+        return self.message(
+            language,
+            "source_line",
+            title=source.title,
+            author=source.author,
+            publisher=source.publisher,
+            published=source.published.isoformat(),
+        )
+
 
 def question_key(question: str) -> str:
     """The form in which two questions count as the same: no case, spaces or punctuation."""

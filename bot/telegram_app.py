@@ -111,6 +111,13 @@ def _text(context: BotContext, language: Language, key: str, **fields: object) -
     return context.services.content.message(language, key, **fields)
 
 
+async def _say(update: Update, context: BotContext, key: str) -> None:
+    """Send one of the fixed messages, in the user's language, as plain text."""
+    if update.effective_chat is not None:
+        text = _text(context, _language(update, context), key)
+        await context.bot.send_message(update.effective_chat.id, text)
+
+
 async def _send(update: Update, context: BotContext, messages: list[OutgoingMessage]) -> None:
     """Send rendered messages; when Telegram rejects the markup, send the same as plain text."""
     chat = update.effective_chat
@@ -214,28 +221,14 @@ async def sources(update: Update, context: BotContext) -> None:
     """List the source documents with their dates."""
     language = _language(update, context)
     content = context.services.content
-    lines = [
-        content.message(
-            language,
-            "source_line",
-            title=s.title,
-            author=s.author,
-            publisher=s.publisher,
-            published=s.published.isoformat(),
-        )
-        for s in content.sources.values()
-    ]
+    lines = [content.source_line(language, s) for s in content.sources.values()]
     if update.effective_chat is not None:
         await context.bot.send_message(update.effective_chat.id, "\n\n".join(lines))
 
 
 async def lawyer(update: Update, context: BotContext) -> None:
     """Start the way to a lawyer (the consultation flow comes with the lawyer queue)."""
-    language = _language(update, context)
-    if update.effective_chat is not None:
-        await context.bot.send_message(
-            update.effective_chat.id, _text(context, language, "escalate")
-        )
+    await _say(update, context, "escalate")
 
 
 async def set_language(update: Update, context: BotContext) -> None:
@@ -245,9 +238,7 @@ async def set_language(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     if choice not in LANGUAGES or context.user_data is None:
-        await context.bot.send_message(
-            chat.id, _text(context, _language(update, context), "lang_usage")
-        )
+        await _say(update, context, "lang_usage")
         return
     context.user_data.language = choice
     name = context.services.content.messages[choice]["language_name"]
@@ -256,11 +247,7 @@ async def set_language(update: Update, context: BotContext) -> None:
 
 async def cancel(update: Update, context: BotContext) -> None:
     """Leave whatever is in progress; the bot answers questions again."""
-    language = _language(update, context)
-    if update.effective_chat is not None:
-        await context.bot.send_message(
-            update.effective_chat.id, _text(context, language, "smalltalk.acknowledgement")
-        )
+    await _say(update, context, "smalltalk.acknowledgement")
 
 
 async def question(update: Update, context: BotContext) -> None:
@@ -285,7 +272,7 @@ async def reload_content(update: Update, context: BotContext) -> None:
     services = context.services
     if user.id not in services.settings.admin_ids:
         log.warning("refused /reload from a user who is not an administrator")
-        await context.bot.send_message(chat.id, _text(context, language, "reload_refused"))
+        await _say(update, context, "reload_refused")
         return
     # Reading, checking and indexing take about a second: off the event loop.
     content, problems = await asyncio.to_thread(read_content, services.settings.content_dir)
