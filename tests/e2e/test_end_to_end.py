@@ -467,3 +467,11 @@ def test_the_report_lists_unanswered_questions_and_answers_voted_down(run: BotRu
     voted_down = next(s for s in sections if s.startswith("Answers voted down"))
     assert "How do I file for divorce in Shanghai?" in unanswered, report.stdout
     assert re.search(r"1 👎 +\S+ +What is RWA\?", voted_down), report.stdout
+
+
+def test_the_token_appears_nowhere_in_the_bots_output(run: BotRun) -> None:
+    User(run).say("Is RWA dead in mainland China?")
+    output = "\n".join(run.output.lines)
+    assert output, "the bot's output was not captured"
+    assert TOKEN not in output
+    assert TOKEN.split(":", 1)[1] not in output

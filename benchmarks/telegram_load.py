@@ -1,0 +1,622 @@
+"""Load benchmark of the Telegram front end: a burst of questions through a Bot API emulator.
+
+    python benchmarks/telegram_load.py            # 1,000 questions from 50 users
+    python benchmarks/telegram_load.py --quick    # 200 questions from 10 users
+    python benchmarks/telegram_load.py --questions N --users M [--timeout S] [--profile FILE]
+
+Two bots in turn: benchmarks/echo_bot.py (python-telegram-bot doing nothing but echo: the
+baseline), then `rwa-bot run` with its data folder in a temporary directory. For each, a fresh
+Bot API emulator (telegram-test-api behind tests/e2e/launcher.js, as in the end-to-end tests;
+install it with `npm ci --prefix tests/e2e`) on a free port of 127.0.0.1, the bot long polling
+it, and one question answered before the clock starts. Then M users send N questions at once
+through the emulator's user side, each user's one after the other as fast as the emulator takes
+them: real questions from tests/eval/eval.yaml (English, Chinese, typos, out of scope), the
+same texts for both bots. The replies are polled from the user side for at most --timeout
+seconds. Measured:
+
+- answers per second over the burst, from the first question sent to the last reply received;
+- p50 and p99 latency, from sending a question to the first message of its reply;
+- replies lost: questions whose whole reply did not arrive, as predicted (the question itself
+  for echo; for rwa-bot the engine's reply rendered as bot/telegram_render.py does, which may
+  be several messages);
+- chats where replies came in another order than the questions.
+
+rwa-bot answers each user 20 times a minute by default; the benchmark sets RWA_BOT_RATE_LIMIT
+(1000, or more for more questions per user) so that its limit never applies. Goals: rwa-bot's
+throughput at least 80% of echo's; no reply lost and every chat in order, for both bots. Exit
+status 1 on FAIL, 2 when the benchmark cannot run. Everything listens on and connects to
+127.0.0.1 only; every wait is bounded.
+
+--profile FILE runs rwa-bot under cProfile, writes the statistics to FILE and prints the
+functions that took the most time; the goals are then not checked (profiling slows it down).
+"""
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import pstats
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+E2E_DIR = REPO / "tests" / "e2e"
+LAUNCHER = E2E_DIR / "launcher.js"
+EMULATOR_PACKAGE = E2E_DIR / "node_modules" / "telegram-test-api" / "package.json"
+EVAL_SET = REPO / "tests" / "eval" / "eval.yaml"
+GROUPS = ("english", "chinese", "typos", "out_of_scope")
+ECHO_BOT = Path(__file__).resolve().parent / "echo_bot.py"
+RWA_BOT = Path(sys.executable).parent / "rwa-bot"
+# `rwa-bot run` under cProfile (--profile): the statistics go to the file named after -c.
+PROFILED_RWA_BOT = "import cProfile, sys\nfrom bot.cli import main\ncProfile.run(\"main(['run'])\", sys.argv[1])\n"
+
+TOKEN = "123456:load-fake-token"
+EMULATOR_READY = re.compile(r"telegram-test-api ready on (http://127\.0\.0\.1:\d+)")
+# Both bots log "%(asctime)s %(levelname)s %(name)s %(message)s".
+ERROR_LINE = re.compile(r"^\d{4}-\d\d-\d\d \S+ (ERROR|CRITICAL) ")
+PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+START_TIMEOUT = 30.0  # seconds for the emulator, then the bot, to be ready
+WARM_UP_TIMEOUT = 30.0  # seconds for the bot to answer the question before the burst
+STOP_TIMEOUT = 10.0  # seconds for a process to end after SIGTERM before it is killed
+BURST_TIMEOUT = 120.0  # default of --timeout: seconds from the first question to giving up
+REQUEST_TIMEOUT = 10.0  # seconds for one call of the emulator's user side
+POLL_PAUSE = 0.25  # between two rounds of fetching the replies during the burst
+WAIT_PAUSE = 0.05  # between two looks while waiting for a process or the warm-up reply
+RATE_LIMIT = 1000  # RWA_BOT_RATE_LIMIT during the benchmark (messages per user per minute)
+THROUGHPUT_GOAL = 0.80  # rwa-bot's answers per second, as a share of echo's
+WARM_UP_USER = 1999
+FIRST_USER = 2001
+WARM_UP_QUESTION = "What is RWA?"
+SEED = 7
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class BenchmarkError(Exception):
+    """The benchmark cannot run or a process failed; the message says why."""
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+class Output:
+    """The lines a process writes, collected by a thread as they come."""
+
+    def __init__(self, pipe: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._pipe = pipe
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for line in self._pipe:
+            self.lines.append(line.rstrip("\n"))
+
+    def close(self) -> None:
+        self._thread.join(timeout=STOP_TIMEOUT)
+        self._pipe.close()
+
+    def tail(self, count: int = 30) -> str:
+        return "\n".join(self.lines[-count:])
+
+
+@dataclass
+class Process:
+    """A child process with its output (stdout and stderr together)."""
+
+    name: str
+    popen: subprocess.Popen[str]
+    output: Output
+
+    @classmethod
+    def start(cls, name: str, command: list[str], env: dict[str, str], cwd: Path) -> "Process":
+        popen = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        assert popen.stdout is not None
+        return cls(name, popen, Output(popen.stdout))
+
+    def check(self) -> None:
+        """Raise if the process has ended."""
+        if self.popen.poll() is not None:
+            raise BenchmarkError(
+                f"{self.name} exited with status {self.popen.returncode}:\n{self.output.tail()}"
+            )
+
+    def wait_for_line(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
+        """Wait until the process prints a line matching `pattern`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check()
+            found = (pattern.search(line) for line in self.output.lines[:])
+            match = next((m for m in found if m), None)
+            if match:
+                return match
+            time.sleep(WAIT_PAUSE)
+        raise BenchmarkError(f"{self.name} was not ready within {timeout:.0f} s:\n{self.tail()}")
+
+    def tail(self) -> str:
+        return self.output.tail()
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time so far (Linux: /proc; NaN elsewhere or once it ended)."""
+        try:
+            stat = Path(f"/proc/{self.popen.pid}/stat").read_text(encoding="ascii")
+        except OSError:
+            return math.nan
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (name)": state is fields[0]
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def stop(self) -> int:
+        """SIGTERM, then SIGKILL if it has not ended within STOP_TIMEOUT; return its status."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=STOP_TIMEOUT)
+        self.output.close()
+        return self.popen.returncode
+
+
+def require_emulator() -> str:
+    """Return the path of `node`, or raise when the emulator or rwa-bot is not installed."""
+    node = shutil.which("node")
+    if node is None:
+        raise BenchmarkError("the benchmark needs Node.js 20 (`node` is not on PATH)")
+    if not EMULATOR_PACKAGE.is_file():
+        raise BenchmarkError("the Bot API emulator is not installed: npm ci --prefix tests/e2e")
+    version = json.loads(EMULATOR_PACKAGE.read_text(encoding="utf-8")).get("version")
+    if not RWA_BOT.is_file():
+        raise BenchmarkError(f"no {RWA_BOT}: install the project with pip install -e .")
+    return f"{node}\0{version}"
+
+
+def clean_env() -> dict[str, str]:
+    """The caller's environment without RWA_BOT_* settings or proxies."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("RWA_BOT_") and name.lower() not in PROXY_VARIABLES
+    }
+    env.update(NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
+    return env
+
+
+# -- what the bots are asked and what they should answer ---------------------------------------
+
+
+def question_pool() -> list[str]:
+    """The distinct questions of tests/eval/eval.yaml in GROUPS, in the file's order."""
+    from bot.evaluation import load_cases
+
+    cases = load_cases(EVAL_SET)[0]
+    texts = [c.question.strip() for c in cases if c.group in GROUPS and c.question.strip()]
+    return list(dict.fromkeys(texts))
+
+
+def plan(total: int, users: int, pool: list[str]) -> list[list[str]]:
+    """Each user's questions: the shuffled pool dealt round the users like cards."""
+    texts = pool[:]
+    random.Random(SEED).shuffle(texts)
+    dealt: list[list[str]] = [[] for _ in range(users)]
+    for number in range(total):
+        dealt[number % users].append(texts[number % len(texts)])
+    return dealt
+
+
+def echo_replies(question: str) -> tuple[str, ...]:
+    return (question,)
+
+
+def rwa_bot_replies() -> Callable[[str], tuple[str, ...]]:
+    """The messages rwa-bot sends for a question: the engine's reply as the handlers render it
+    (the users' Telegram is in English, as the handlers see it; the question's language wins)."""
+    from bot.answering import Answerer
+    from bot.config import shipped_content_dir
+    from bot.content import load_content
+    from bot.telegram_render import labels_for, render_reply
+
+    content = load_content(shipped_content_dir())
+    engine = Answerer(content)
+    known: dict[str, tuple[str, ...]] = {}
+
+    def replies(question: str) -> tuple[str, ...]:
+        if question not in known:
+            reply = engine.reply(question, "en")
+            labels = labels_for(content.messages[reply.language], reply.language)
+            # The question's id only changes the buttons, never the text.
+            known[question] = tuple(m.html for m in render_reply(reply, labels, 1))
+        return known[question]
+
+    return replies
+
+
+@dataclass(frozen=True)
+class Bot:
+    """A bot to measure: how to start it, the line it logs once polling, what it answers."""
+
+    name: str
+    command: list[str]
+    ready: re.Pattern[str]
+    replies: Callable[[str], tuple[str, ...]]
+
+
+# -- the user side of the emulator --------------------------------------------------------------
+
+
+class UserSide:
+    """Telegram users, through the emulator's user-side API (each user in a private chat)."""
+
+    def __init__(self, api_url: str, connections: int) -> None:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        # trust_env=False: straight to 127.0.0.1, whatever proxy the environment names.
+        self.client = httpx.AsyncClient(
+            base_url=api_url, trust_env=False, timeout=REQUEST_TIMEOUT, limits=limits
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def _call(self, path: str, body: dict[str, Any]) -> Any:
+        response = await self.client.post(path, json=body)
+        response.raise_for_status()
+        answer = response.json()
+        if answer.get("ok") is not True:
+            raise BenchmarkError(f"the emulator answered {path} with {answer!r}")
+        return answer["result"]
+
+    async def send(self, user_id: int, text: str) -> None:
+        """User `user_id` writes `text` to the bot."""
+        name = f"User{user_id}"
+        await self._call(
+            "/sendMessage",
+            {
+                "botToken": TOKEN,
+                "from": {"id": user_id, "is_bot": False, "first_name": name, "language_code": "en"},
+                "chat": {"id": user_id, "type": "private", "first_name": name},
+                "date": int(time.time()),
+                "text": text,
+            },
+        )
+
+    async def fetch(self, user_id: int) -> list[tuple[int, float, str]]:
+        """The bot's messages to `user_id` not fetched before: (message id, the time the
+        emulator received it in seconds since the epoch, text), in the order sent."""
+        stored = await self._call("/getUpdates", {"token": TOKEN, "chatId": user_id})
+        return sorted(
+            (int(item["messageId"]), item["time"] / 1000, str(item["message"].get("text")))
+            for item in stored
+        )
+
+
+# -- the burst ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Chat:
+    """One user's questions, when each was sent, what the bot should answer, what it did."""
+
+    user_id: int
+    questions: list[str]
+    expected: list[tuple[str, ...]]
+    sent: list[float] = field(default_factory=list)
+    received: list[tuple[int, float, str]] = field(default_factory=list)
+
+    def complete(self) -> bool:
+        return len(self.received) >= sum(len(messages) for messages in self.expected)
+
+
+@dataclass
+class ChatOutcome:
+    """Each question's reply in one chat: when its first and last message came (None: never)."""
+
+    first: list[float | None]
+    done: list[float | None]
+    in_order: bool
+    unexpected: int
+
+
+def attribute(chat: Chat) -> ChatOutcome:
+    """Match each message received to the earliest question whose reply it continues; the chat
+    is in order when the questions so matched never go back."""
+    count = len(chat.questions)
+    parts = [0] * count
+    first: list[float | None] = [None] * count
+    done: list[float | None] = [None] * count
+    order: list[int] = []
+    unexpected = 0
+    for _, at, text in sorted(chat.received):
+        for index, messages in enumerate(chat.expected):
+            if parts[index] < len(messages) and messages[parts[index]] == text:
+                if parts[index] == 0:
+                    first[index] = at
+                parts[index] += 1
+                if parts[index] == len(messages):
+                    done[index] = at
+                order.append(index)
+                break
+        else:
+            unexpected += 1
+    return ChatOutcome(first, done, all(a <= b for a, b in pairwise(order)), unexpected)
+
+
+async def warm_up(api_url: str, bot: Bot, process: Process) -> None:
+    """Ask one question and wait for the whole reply: the bot is polling and warm."""
+    users = UserSide(api_url, 1)
+    try:
+        want = len(bot.replies(WARM_UP_QUESTION))
+        await users.send(WARM_UP_USER, WARM_UP_QUESTION)
+        got: list[tuple[int, float, str]] = []
+        deadline = time.monotonic() + WARM_UP_TIMEOUT
+        while len(got) < want:
+            process.check()
+            if time.monotonic() > deadline:
+                raise BenchmarkError(
+                    f"{bot.name} did not answer within {WARM_UP_TIMEOUT:.0f} s:\n{process.tail()}"
+                )
+            await asyncio.sleep(WAIT_PAUSE)
+            got.extend(await users.fetch(WARM_UP_USER))
+    finally:
+        await users.close()
+
+
+async def burst(api_url: str, chats: list[Chat], timeout: float) -> None:
+    """Every user sends their questions, one after the other, all users at once; fetch the
+    replies until every chat has as many messages as expected or `timeout` seconds pass."""
+    users = UserSide(api_url, len(chats) + 1)
+    deadline = time.monotonic() + timeout
+
+    async def ask(chat: Chat) -> None:
+        for question in chat.questions:
+            if time.monotonic() > deadline:
+                return
+            chat.sent.append(time.time())
+            await users.send(chat.user_id, question)
+
+    async def collect() -> None:
+        waiting = chats
+        while waiting and time.monotonic() < deadline:
+            await asyncio.sleep(POLL_PAUSE)
+            for chat in waiting:  # one request at a time: polling loads the emulator little
+                chat.received.extend(await users.fetch(chat.user_id))
+            waiting = [chat for chat in waiting if not chat.complete()]
+
+    try:
+        work = asyncio.gather(collect(), *(ask(chat) for chat in chats))
+        await asyncio.wait_for(work, timeout + 2 * REQUEST_TIMEOUT)
+    finally:
+        await users.close()
+
+
+# -- one bot, start to finish ---------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """What one bot did with the burst."""
+
+    name: str
+    questions: int
+    users: int
+    answered: int
+    lost: int
+    chats_out_of_order: int
+    unexpected: int
+    messages: int
+    seconds: float  # first question sent to last reply received
+    latencies: list[float]  # seconds, sorted
+    wall: float  # the burst and the fetching of its replies
+    cpu: dict[str, float]  # CPU seconds during the burst: bot, emulator, client
+    errors: list[str]
+    exit_status: int
+
+    @property
+    def per_second(self) -> float:
+        return self.answered / self.seconds if self.seconds > 0 else 0.0
+
+    def latency_ms(self, share: float) -> float:
+        return percentile(self.latencies, share) * 1000 if self.latencies else math.nan
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    index = min(len(sorted_values) - 1, round(share * (len(sorted_values) - 1)))
+    return sorted_values[index]
+
+
+def measure(bot: Bot, node: str, dealt: list[list[str]], timeout: float, rate_limit: int) -> Result:
+    """Start a fresh emulator and `bot`, run the burst, stop both; return the measures."""
+    chats = [
+        Chat(FIRST_USER + number, questions, [bot.replies(q) for q in questions])
+        for number, questions in enumerate(dealt)
+    ]
+    with tempfile.TemporaryDirectory(prefix="rwa-load-") as folder:
+        emulator = Process.start("the emulator", [node, str(LAUNCHER), "0"], clean_env(), E2E_DIR)
+        process: Process | None = None
+        try:
+            api_url = emulator.wait_for_line(EMULATOR_READY, START_TIMEOUT).group(1)
+            env = clean_env()
+            env.update(
+                RWA_BOT_TOKEN=TOKEN,
+                RWA_BOT_API_BASE_URL=f"{api_url}/bot",
+                RWA_BOT_DATA_DIR=str(Path(folder) / "data"),
+                RWA_BOT_RATE_LIMIT=str(rate_limit),
+            )
+            process = Process.start(bot.name, bot.command, env, Path(folder))
+            process.wait_for_line(bot.ready, START_TIMEOUT)
+            asyncio.run(warm_up(api_url, bot, process))
+            before = (process.cpu_seconds(), emulator.cpu_seconds(), time.process_time())
+            started = time.monotonic()
+            asyncio.run(burst(api_url, chats, timeout))
+            wall = time.monotonic() - started
+            after = (process.cpu_seconds(), emulator.cpu_seconds(), time.process_time())
+            process.check()
+        finally:
+            exit_status = process.stop() if process is not None else -1
+            emulator.stop()
+    outcomes = [attribute(chat) for chat in chats]
+    sent = [at for chat in chats for at in chat.sent]
+    done = [at for outcome in outcomes for at in outcome.done if at is not None]
+    latencies = sorted(
+        first - chat.sent[index]
+        for chat, outcome in zip(chats, outcomes, strict=True)
+        for index, first in enumerate(outcome.first)
+        if first is not None
+    )
+    questions = sum(len(chat.questions) for chat in chats)
+    return Result(
+        name=bot.name,
+        questions=questions,
+        users=len(chats),
+        answered=len(done),
+        lost=questions - len(done),
+        chats_out_of_order=sum(not outcome.in_order for outcome in outcomes),
+        unexpected=sum(outcome.unexpected for outcome in outcomes),
+        messages=sum(len(chat.received) for chat in chats),
+        seconds=max(done) - min(sent) if done else math.nan,
+        latencies=latencies,
+        wall=wall,
+        cpu=dict(zip(("bot", "emulator", "client"), (b - a for a, b in zip(before, after, strict=True)), strict=True)),
+        errors=[line for line in process.output.lines if ERROR_LINE.match(line)],
+        exit_status=exit_status,
+    )
+
+
+# -- the report -----------------------------------------------------------------------------------
+
+
+def print_table(results: list[Result]) -> None:
+    header = (
+        f"  {'bot':<8} {'answers/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'lost':>5} "
+        f"{'out of order':>12} {'messages':>8} {'burst s':>7}   CPU during the burst (of one core):"
+    )
+    print(header)
+    print(f"  {'':<84}{'bot':>5} {'emulator':>9} {'client':>7}")
+    for r in results:
+        cpu = {name: seconds / r.wall for name, seconds in r.cpu.items()}
+        print(
+            f"  {r.name:<8} {r.per_second:>9.1f} {r.latency_ms(0.5):>8.0f} "
+            f"{r.latency_ms(0.99):>8.0f} {r.lost:>5} "
+            f"{f'{r.chats_out_of_order}/{r.users} chats':>12} {r.messages:>8,} {r.seconds:>7.2f}"
+            f"{'':>38}{cpu['bot']:>5.0%} {cpu['emulator']:>9.0%} {cpu['client']:>7.0%}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=int, default=1000, help="questions in the burst")
+    parser.add_argument("--users", type=int, default=50, help="users sending them")
+    parser.add_argument("--quick", action="store_true", help="200 questions from 10 users")
+    parser.add_argument(
+        "--timeout", type=float, default=BURST_TIMEOUT, help="seconds to wait for the replies"
+    )
+    parser.add_argument("--profile", type=Path, metavar="FILE", help="cProfile rwa-bot into FILE")
+    args = parser.parse_args()
+    total, users = (200, 10) if args.quick else (args.questions, args.users)
+    if not 1 <= users <= total or args.timeout <= 0:
+        parser.error("need 1 <= --users <= --questions and a positive --timeout")
+    started = time.monotonic()
+    try:
+        node, version = require_emulator().split("\0")
+    except BenchmarkError as error:
+        print(f"telegram_load: {error}", file=sys.stderr)
+        return 2
+    pool = question_pool()
+    dealt = plan(total, users, pool)
+    rate_limit = max(RATE_LIMIT, max(len(questions) for questions in dealt) + 1)
+    rwa_command = [str(RWA_BOT), "run"]
+    if args.profile is not None:
+        rwa_command = [sys.executable, "-c", PROFILED_RWA_BOT, str(args.profile.resolve())]
+    bots = [
+        Bot(
+            "echo",
+            [sys.executable, str(ECHO_BOT)],
+            re.compile("echo bot is running"),
+            echo_replies,
+        ),
+        Bot("rwa-bot", rwa_command, re.compile("rwa-bot is running"), rwa_bot_replies()),
+    ]
+    per_user = f"{total // users}" if total % users == 0 else f"{total // users}-{-(-total // users)}"
+    print(
+        f"Telegram load: {total:,} questions from {users} users ({per_user} each) at once, "
+        f"through telegram-test-api {version} on 127.0.0.1"
+    )
+    print(
+        f"questions: {len(pool)} texts of {EVAL_SET.relative_to(REPO)} ({', '.join(GROUPS)}), "
+        "the same for both bots"
+    )
+    print(
+        f"rwa-bot runs with RWA_BOT_RATE_LIMIT={rate_limit} (its default, 20 a minute per user, "
+        "would refuse most of the burst)"
+    )
+    print()
+    results = []
+    for bot in bots:
+        try:
+            results.append(measure(bot, node, dealt, args.timeout, rate_limit))
+        except (BenchmarkError, httpx.HTTPError, TimeoutError) as error:
+            print(f"telegram_load: {bot.name}: {type(error).__name__}: {error}", file=sys.stderr)
+            return 2
+    print_table(results)
+    print()
+    for r in results:
+        if r.unexpected:
+            print(f"  {r.name}: {r.unexpected} messages matched no question")
+        if r.errors:
+            print(f"  {r.name} logged {len(r.errors)} errors, the first:")
+            print("\n".join(f"    {line}" for line in r.errors[:5]))
+        if r.exit_status != 0:
+            print(f"  {r.name} exited with status {r.exit_status} after SIGTERM")
+    echo, rwa = results
+    ratio = rwa.per_second / echo.per_second if echo.per_second else 0.0
+    goals = {
+        f"rwa-bot / echo throughput {ratio:.1%} (goal >= {THROUGHPUT_GOAL:.0%})": ratio
+        >= THROUGHPUT_GOAL,
+        f"no reply lost (echo {echo.lost}, rwa-bot {rwa.lost})": echo.lost == rwa.lost == 0,
+        "replies in the order of the questions in every chat": echo.chats_out_of_order
+        == rwa.chats_out_of_order
+        == 0,
+    }
+    if args.profile is not None:
+        print(f"rwa-bot / echo throughput {ratio:.1%} (rwa-bot under cProfile: goals not checked)")
+        print(f"\nrwa-bot under cProfile ({args.profile}), by own time:")
+        pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(25)
+        print(f"wall time {time.monotonic() - started:.0f} s")
+        return 0
+    for name, passed in goals.items():
+        print(f"  {name}  {'PASS' if passed else 'FAIL'}")
+    ok = all(goals.values())
+    print()
+    print(f"wall time {time.monotonic() - started:.0f} s")
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
