@@ -40,7 +40,6 @@ import pstats
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,7 +64,9 @@ GROUPS = ("english", "chinese", "typos", "out_of_scope")
 ECHO_BOT = Path(__file__).resolve().parent / "echo_bot.py"
 RWA_BOT = Path(sys.executable).parent / "rwa-bot"
 # `rwa-bot run` under cProfile (--profile): the statistics go to the file named after -c.
-PROFILED_RWA_BOT = "import cProfile, sys\nfrom bot.cli import main\ncProfile.run(\"main(['run'])\", sys.argv[1])\n"
+PROFILED_RWA_BOT = (
+    "import cProfile, sys\nfrom bot.cli import main\ncProfile.run(\"main(['run'])\", sys.argv[1])\n"
+)
 
 TOKEN = "123456:load-fake-token"
 EMULATOR_READY = re.compile(r"telegram-test-api ready on (http://127\.0\.0\.1:\d+)")
@@ -185,8 +186,9 @@ class Process:
         return self.popen.returncode
 
 
-def require_emulator() -> str:
-    """Return the path of `node`, or raise when the emulator or rwa-bot is not installed."""
+def require_emulator() -> tuple[str, str]:
+    """Return the path of `node` and the emulator's version; raise when the emulator or rwa-bot
+    is not installed."""
     node = shutil.which("node")
     if node is None:
         raise BenchmarkError("the benchmark needs Node.js 20 (`node` is not on PATH)")
@@ -195,7 +197,7 @@ def require_emulator() -> str:
     version = json.loads(EMULATOR_PACKAGE.read_text(encoding="utf-8")).get("version")
     if not RWA_BOT.is_file():
         raise BenchmarkError(f"no {RWA_BOT}: install the project with pip install -e .")
-    return f"{node}\0{version}"
+    return node, str(version)
 
 
 def clean_env() -> dict[str, str]:
@@ -387,11 +389,11 @@ async def warm_up(api_url: str, bot: Bot, process: Process) -> None:
         await users.close()
 
 
-async def burst(api_url: str, chats: list[Chat], timeout: float) -> None:
+async def burst(api_url: str, chats: list[Chat], patience: float) -> None:
     """Every user sends their questions, one after the other, all users at once; fetch the
-    replies until every chat has as many messages as expected or `timeout` seconds pass."""
+    replies until every chat has as many messages as expected or `patience` seconds pass."""
     users = UserSide(api_url, len(chats) + 1)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience
 
     async def ask(chat: Chat) -> None:
         for question in chat.questions:
@@ -410,7 +412,7 @@ async def burst(api_url: str, chats: list[Chat], timeout: float) -> None:
 
     try:
         work = asyncio.gather(collect(), *(ask(chat) for chat in chats))
-        await asyncio.wait_for(work, timeout + 2 * REQUEST_TIMEOUT)
+        await asyncio.wait_for(work, patience + 2 * REQUEST_TIMEOUT)
     finally:
         await users.close()
 
@@ -502,7 +504,13 @@ def measure(bot: Bot, node: str, dealt: list[list[str]], timeout: float, rate_li
         seconds=max(done) - min(sent) if done else math.nan,
         latencies=latencies,
         wall=wall,
-        cpu=dict(zip(("bot", "emulator", "client"), (b - a for a, b in zip(before, after, strict=True)), strict=True)),
+        cpu=dict(
+            zip(
+                ("bot", "emulator", "client"),
+                (b - a for a, b in zip(before, after, strict=True)),
+                strict=True,
+            )
+        ),
         errors=[line for line in process.output.lines if ERROR_LINE.match(line)],
         exit_status=exit_status,
     )
@@ -512,19 +520,19 @@ def measure(bot: Bot, node: str, dealt: list[list[str]], timeout: float, rate_li
 
 
 def print_table(results: list[Result]) -> None:
-    header = (
-        f"  {'bot':<8} {'answers/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'lost':>5} "
-        f"{'out of order':>12} {'messages':>8} {'burst s':>7}   CPU during the burst (of one core):"
+    print(
+        f"  {'bot':<8} {'answers/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'lost':>5} "
+        f"{'out of order':>12} {'messages':>8} {'burst s':>7}   "
+        f"CPU (share of one core): {'bot':>4} {'emulator':>8} {'client':>6}"
     )
-    print(header)
-    print(f"  {'':<84}{'bot':>5} {'emulator':>9} {'client':>7}")
     for r in results:
         cpu = {name: seconds / r.wall for name, seconds in r.cpu.items()}
+        order = f"{r.chats_out_of_order}/{r.users} chats"
         print(
-            f"  {r.name:<8} {r.per_second:>9.1f} {r.latency_ms(0.5):>8.0f} "
-            f"{r.latency_ms(0.99):>8.0f} {r.lost:>5} "
-            f"{f'{r.chats_out_of_order}/{r.users} chats':>12} {r.messages:>8,} {r.seconds:>7.2f}"
-            f"{'':>38}{cpu['bot']:>5.0%} {cpu['emulator']:>9.0%} {cpu['client']:>7.0%}"
+            f"  {r.name:<8} {r.per_second:>9.1f} {r.latency_ms(0.5):>7.0f} "
+            f"{r.latency_ms(0.99):>7.0f} {r.lost:>5} {order:>12} {r.messages:>8,} "
+            f"{r.seconds:>7.2f}   {'':>24} {cpu['bot']:>4.0%} {cpu['emulator']:>8.0%} "
+            f"{cpu['client']:>6.0%}"
         )
 
 
@@ -543,7 +551,7 @@ def main() -> int:
         parser.error("need 1 <= --users <= --questions and a positive --timeout")
     started = time.monotonic()
     try:
-        node, version = require_emulator().split("\0")
+        node, version = require_emulator()
     except BenchmarkError as error:
         print(f"telegram_load: {error}", file=sys.stderr)
         return 2
@@ -562,7 +570,9 @@ def main() -> int:
         ),
         Bot("rwa-bot", rwa_command, re.compile("rwa-bot is running"), rwa_bot_replies()),
     ]
-    per_user = f"{total // users}" if total % users == 0 else f"{total // users}-{-(-total // users)}"
+    per_user = (
+        f"{total // users}" if total % users == 0 else f"{total // users}-{-(-total // users)}"
+    )
     print(
         f"Telegram load: {total:,} questions from {users} users ({per_user} each) at once, "
         f"through telegram-test-api {version} on 127.0.0.1"

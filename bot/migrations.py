@@ -126,8 +126,22 @@ def m001_questions_and_votes(connection: Connection) -> None:
     metadata.create_all(connection, checkfirst=False)
 
 
+def m002_user_languages(connection: Connection) -> None:
+    """The language each user chose with /lang, remembered across restarts."""
+    metadata = MetaData()
+    Table(
+        "user_languages",
+        metadata,
+        Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("language", String(2), nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    )
+    metadata.create_all(connection, checkfirst=False)
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
+    m002_user_languages,
 ]
 
 

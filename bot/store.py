@@ -73,6 +73,13 @@ votes = Table(
     Column("vote", String(4), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+user_languages = Table(
+    "user_languages",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("language", String(2), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,14 @@ class Store(Protocol):
 
     async def report(self, limit: int = 20) -> Report:
         """Return the maintainer's report, at most `limit` rows per list."""
+        ...
+
+    async def language_of(self, user_id: int) -> str | None:
+        """Return the language the user chose with /lang, or None."""
+        ...
+
+    async def remember_language(self, user_id: int, language: str) -> None:
+        """Keep the language the user chose, replacing an earlier choice."""
         ...
 
     async def close(self) -> None:
@@ -280,6 +295,23 @@ class SqlStore:
                 usage=tuple((faq_id, count) for faq_id, count in usage),
                 totals=totals,
             )
+
+    async def language_of(self, user_id: int) -> str | None:
+        """Return the language `user_id` chose with /lang, or None if they never did."""
+        statement = select(user_languages.c.language).where(user_languages.c.user_id == user_id)
+        async with self.engine.connect() as connection:
+            found: str | None = (await connection.execute(statement)).scalar_one_or_none()
+        return found
+
+    async def remember_language(self, user_id: int, language: str) -> None:
+        """Keep the language `user_id` chose, replacing an earlier choice."""
+        values = {"language": language, "updated_at": _now()}
+        async with self.engine.begin() as connection:
+            updated = await connection.execute(
+                update(user_languages).where(user_languages.c.user_id == user_id).values(values)
+            )
+            if updated.rowcount == 0:
+                await connection.execute(insert(user_languages).values(user_id=user_id, **values))
 
     async def close(self) -> None:
         """Close every pooled connection; the store cannot be used afterwards."""

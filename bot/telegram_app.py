@@ -25,6 +25,7 @@ from telegram.ext import (
     ContextTypes,
     ExtBot,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
@@ -71,9 +72,11 @@ class Services:
 
 @dataclass
 class UserData:
-    """What the bot remembers of one user: the language they chose."""
+    """What the bot remembers of one user: the language they chose (kept in the store too,
+    so that it survives a restart)."""
 
     language: Language | None = None
+    loaded: bool = False  # whether the stored choice was read in this process
 
 
 @dataclass
@@ -197,6 +200,17 @@ async def _send_fixed(update: Update, context: BotContext, reply: Reply) -> None
     await _send(update, context, render_reply(reply, labels, None))
 
 
+async def load_user(update: Update, context: BotContext) -> None:
+    """Before any handler: read the user's stored language once per process."""
+    user = update.effective_user
+    if user is None or context.user_data is None or context.user_data.loaded:
+        return
+    stored = await context.services.store.language_of(user.id)
+    if stored in LANGUAGES and context.user_data.language is None:
+        context.user_data.language = stored
+    context.user_data.loaded = True
+
+
 async def start(update: Update, context: BotContext) -> None:
     """Greet in the user's language: what the bot covers, the source, examples to tap."""
     language = _language(update, context)
@@ -241,6 +255,8 @@ async def set_language(update: Update, context: BotContext) -> None:
         await _say(update, context, "lang_usage")
         return
     context.user_data.language = choice
+    if update.effective_user is not None:
+        await context.services.store.remember_language(update.effective_user.id, choice)
     name = context.services.content.messages[choice]["language_name"]
     await context.bot.send_message(chat.id, f"✓ {name}")
 
@@ -399,6 +415,7 @@ def build_application(
         # An unknown command gets the help text rather than silence.
         MessageHandler(filters.COMMAND, help_command),
     ]
+    application.add_handler(TypeHandler(Update, load_user), group=-1)  # before all others
     application.add_handlers(handlers)
     application.add_error_handler(error_handler)
     return application

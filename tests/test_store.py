@@ -23,6 +23,12 @@ from bot.reply import Kind
 from bot.report import build_report, format_report
 from bot.store import Report, SqlStore, Store, open_store, questions, sqlite_url, votes
 
+# The schema as the shipped migrations leave it; a simulated future migration takes NEXT.
+CURRENT = len(migrations.MIGRATIONS)
+NEXT = CURRENT + 1
+VERSIONS = [(version,) for version in range(1, CURRENT + 1)]
+TABLES = {"schema_migrations", "questions", "votes", "user_languages"}
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
@@ -91,13 +97,11 @@ def test_sqlite_url_points_at_the_database_file_in_the_data_folder_and_creates_i
     assert data_dir.is_dir()
 
 
-async def test_opening_a_new_database_creates_the_tables_and_records_version_1(
+async def test_opening_a_new_database_creates_the_tables_and_records_every_version(
     store: SqlStore, db_file: Path
 ) -> None:
-    assert tables(db_file) == {"schema_migrations", "questions", "votes"}
-    assert [version for (version,) in query(db_file, "SELECT version FROM schema_migrations")] == [
-        1
-    ]
+    assert tables(db_file) == TABLES
+    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
     indexes = {name for (name,) in query(db_file, "SELECT name FROM sqlite_master")}
     assert {"ix_questions_kind", "ix_questions_faq_id"} <= indexes
 
@@ -134,7 +138,7 @@ async def test_opening_again_applies_nothing_and_keeps_the_data(url: str, db_fil
     async with await open_store(url) as second:
         report = await second.report()
 
-    assert query(db_file, "SELECT version FROM schema_migrations") == [(1,)]
+    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
     assert query(db_file, "SELECT id, text FROM questions") == [(question_id, "What about Dubai?")]
     assert report.unanswered == (("What about Dubai?", 1),)
 
@@ -145,7 +149,7 @@ async def test_two_programs_opening_a_new_database_at_once_both_succeed(
     bot, maintainer = await asyncio.gather(open_store(url), open_store(url))
     await bot.close()
     await maintainer.close()
-    assert query(db_file, "SELECT version FROM schema_migrations") == [(1,)]
+    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
 
 
 async def test_a_database_left_at_version_0_is_upgraded(
@@ -159,11 +163,11 @@ async def test_a_database_left_at_version_0_is_upgraded(
     async with await open_store(url) as store:
         await ask(store, "What about Dubai?")
 
-    assert tables(db_file) == {"schema_migrations", "questions", "votes"}
-    assert query(db_file, "SELECT version FROM schema_migrations") == [(1,)]
+    assert tables(db_file) == TABLES
+    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
 
 
-def m002_lawyer_tickets(connection: Connection) -> None:
+def future_lawyer_tickets(connection: Connection) -> None:
     """A future migration as it might be written: a new table and a new nullable column."""
     metadata = MetaData()
     Table("questions", metadata, autoload_with=connection)  # so the foreign key resolves
@@ -187,12 +191,16 @@ async def test_a_future_migration_is_applied_to_an_existing_database_without_los
         await store.record_vote(question_id=answered, user_id=7, vote="down")
     before = query(db_file, "SELECT * FROM questions ORDER BY id")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m002_lawyer_tickets])
+    future_lawyer_tickets.__name__ = f"m{NEXT:03d}_lawyer_tickets"
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, future_lawyer_tickets])
     async with await open_store(url) as store:
         report = await store.report()
         await ask(store, "What about Dubai?")
 
-    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == [
+        *VERSIONS,
+        (NEXT,),
+    ]
     assert "tickets" in tables(db_file)
     assert columns(db_file, "questions")[-1] == "ticket_id"
     after = query(db_file, "SELECT * FROM questions ORDER BY id")
@@ -208,16 +216,17 @@ async def test_a_failing_migration_leaves_the_database_as_it_was(
     async with await open_store(url) as store:
         await ask(store, "What about Dubai?")
 
-    def m002_breaks_halfway(connection: Connection) -> None:
+    def breaks_halfway(connection: Connection) -> None:
         add_column(connection, "questions", Column("ticket_id", Integer, nullable=True))
-        raise RuntimeError("the second step of migration 2 failed")
+        raise RuntimeError("the second step of the new migration failed")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m002_breaks_halfway])
+    breaks_halfway.__name__ = f"m{NEXT:03d}_breaks_halfway"
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, breaks_halfway])
     with pytest.raises(RuntimeError, match="second step"):
         await open_store(url)
 
     assert "ticket_id" not in columns(db_file, "questions")
-    assert query(db_file, "SELECT version FROM schema_migrations") == [(1,)]
+    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
     assert query(db_file, "SELECT text FROM questions") == [("What about Dubai?",)]
 
 
@@ -226,21 +235,26 @@ async def test_a_database_from_a_newer_program_is_refused_unchanged(
 ) -> None:
     await (await open_store(url)).close()
     with closing(sqlite3.connect(db_file)) as connection, connection:
-        connection.execute("INSERT INTO schema_migrations VALUES (2, '2030-01-01 00:00:00')")
+        connection.execute(f"INSERT INTO schema_migrations VALUES ({NEXT}, '2030-01-01 00:00:00')")
 
-    with pytest.raises(MigrationError, match=r"schema version 2, .* knows versions up to 1"):
+    with pytest.raises(
+        MigrationError, match=rf"schema version {NEXT}, .* knows versions up to {CURRENT}"
+    ):
         await open_store(url)
-    assert len(query(db_file, "SELECT * FROM schema_migrations")) == 2
+    assert len(query(db_file, "SELECT * FROM schema_migrations")) == NEXT
 
 
 async def test_migrations_must_be_named_with_their_number_in_list_order(
     monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
-    def m003_skips_a_number(connection: Connection) -> None:
+    def skips_a_number(connection: Connection) -> None:
         pass
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m003_skips_a_number])
-    with pytest.raises(MigrationError, match="migration 2 is named 'm003_skips_a_number'"):
+    skips_a_number.__name__ = f"m{NEXT + 1:03d}_skips_a_number"
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, skips_a_number])
+    with pytest.raises(
+        MigrationError, match=f"migration {NEXT} is named '{skips_a_number.__name__}'"
+    ):
         await open_store(url)
 
 
@@ -510,3 +524,12 @@ def test_format_report_shows_each_question_on_one_line_without_control_character
     lines = format_report(report).splitlines()
     assert "  1  What about Dubai?\ufffd[2J" in lines
     assert "  1  " + "x" * 119 + "…" in lines
+
+
+async def test_a_users_language_is_remembered_and_replaced(store: SqlStore) -> None:
+    assert await store.language_of(7) is None
+    await store.remember_language(7, "zh")
+    assert await store.language_of(7) == "zh"
+    await store.remember_language(7, "en")
+    assert await store.language_of(7) == "en"
+    assert await store.language_of(8) is None

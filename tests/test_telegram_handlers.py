@@ -293,3 +293,22 @@ async def test_lang_with_an_unknown_language_explains_the_choice(bot: Harness) -
     assert "/lang en" in bot.api.sent()[-1]["text"]
     await bot.send(text_update("/start"))
     assert "Hello!" in bot.api.sent()[-1]["text"]
+
+
+async def test_the_chosen_language_survives_a_restart(
+    tmp_path: Path, content: Content, engine: Answerer
+) -> None:
+    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var")
+    for run, say in enumerate(("/lang zh", "/start")):
+        store = await open_store(sqlite_url(settings.data_dir))
+        api = FakeBotApi()
+        application = build_application(
+            settings, Services(engine, content, store, settings), request=api
+        )
+        try:
+            async with application:  # a fresh application: nothing in memory
+                await Harness(application, api, store).send(text_update(say))
+        finally:
+            await store.close()
+        if run == 1:
+            assert "您好" in api.sent()[-1]["text"]
