@@ -312,3 +312,57 @@ async def test_the_chosen_language_survives_a_restart(
             await store.close()
         if run == 1:
             assert "您好" in api.sent()[-1]["text"]
+
+
+async def test_a_webhook_on_loopback_answers_updates_carrying_the_secret_token(
+    bot: Harness,
+) -> None:
+    import asyncio
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    updater = bot.application.updater
+    await bot.application.start()
+    await updater.start_webhook(
+        listen="127.0.0.1",
+        port=port,
+        url_path="hook",
+        webhook_url="https://bot.example.invalid/hook",
+        secret_token="s3cret-token",
+    )
+    try:
+        assert bot.api.sent("setWebhook")[0]["secret_token"] == "s3cret-token"
+        body = json.dumps(text_update("What is RWA?").to_dict()).encode()
+
+        def post(secret: str) -> int:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/hook",
+                data=body,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": secret,
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return int(error.code)
+
+        assert await asyncio.to_thread(post, "wrong") == 403
+        assert await asyncio.to_thread(post, "s3cret-token") == 200
+        for _ in range(200):  # the update is processed in the background
+            if bot.api.sent():
+                break
+            await asyncio.sleep(0.02)
+        [answer] = bot.api.sent()
+        assert "tokenize offline assets" in answer["text"]
+    finally:
+        await updater.stop()
+        await bot.application.stop()
