@@ -49,11 +49,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from tests.e2e.processes import Output, start_process, stop_process  # noqa: E402
 
 E2E_DIR = REPO / "tests" / "e2e"
 LAUNCHER = E2E_DIR / "launcher.js"
@@ -75,7 +77,6 @@ PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 START_TIMEOUT = 30.0  # seconds for the emulator, then the bot, to be ready
 WARM_UP_TIMEOUT = 30.0  # seconds for the bot to answer the question before the burst
-STOP_TIMEOUT = 10.0  # seconds for a process to end after SIGTERM before it is killed
 BURST_TIMEOUT = 120.0  # default of --timeout: seconds from the first question to giving up
 REQUEST_TIMEOUT = 10.0  # seconds for one call of the emulator's user side
 IDLE_SECONDS = 2.0  # a connection unused this long is reopened (Node closes them after 5 s)
@@ -97,27 +98,6 @@ class BenchmarkError(Exception):
 # -- processes ----------------------------------------------------------------------------------
 
 
-class Output:
-    """The lines a process writes, collected by a thread as they come."""
-
-    def __init__(self, pipe: IO[str]) -> None:
-        self.lines: list[str] = []
-        self._pipe = pipe
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        for line in self._pipe:
-            self.lines.append(line.rstrip("\n"))
-
-    def close(self) -> None:
-        self._thread.join(timeout=STOP_TIMEOUT)
-        self._pipe.close()
-
-    def tail(self, count: int = 30) -> str:
-        return "\n".join(self.lines[-count:])
-
-
 @dataclass
 class Process:
     """A child process with its output (stdout and stderr together)."""
@@ -128,19 +108,8 @@ class Process:
 
     @classmethod
     def start(cls, name: str, command: list[str], env: dict[str, str], cwd: Path) -> "Process":
-        popen = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        assert popen.stdout is not None
-        return cls(name, popen, Output(popen.stdout))
+        popen, output = start_process(command, env, cwd)
+        return cls(name, popen, output)
 
     def check(self) -> None:
         """Raise if the process has ended."""
@@ -175,15 +144,7 @@ class Process:
 
     def stop(self) -> int:
         """SIGTERM, then SIGKILL if it has not ended within STOP_TIMEOUT; return its status."""
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=STOP_TIMEOUT)
-        self.output.close()
-        return self.popen.returncode
+        return stop_process(self.popen, self.output)
 
 
 def require_emulator() -> tuple[str, str]:

@@ -16,15 +16,16 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
+
+from tests.e2e.processes import Output, start_process, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +40,6 @@ TOKEN = "123456:e2e-fake-token"
 BOT_USER = {"id": 666, "is_bot": True, "first_name": "Test First name", "username": "TestNameBot"}
 START_TIMEOUT = 30.0  # seconds for the emulator, then the bot, to be ready
 REPLY_TIMEOUT = 10.0  # seconds for the bot to answer one message or button
-STOP_TIMEOUT = 10.0  # seconds for a process to end after SIGTERM before it is killed
 POLL_INTERVAL = 0.05
 
 BOT_READY = "rwa-bot is running (long polling)"
@@ -56,55 +56,14 @@ _ids = itertools.count(1001)
 # -- processes ----------------------------------------------------------------------------------
 
 
-class Output:
-    """The lines a process writes to one pipe, collected by a thread as they come."""
-
-    def __init__(self, pipe: IO[str]) -> None:
-        self.lines: list[str] = []
-        self._pipe = pipe
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        for line in self._pipe:
-            self.lines.append(line.rstrip("\n"))
-
-    def close(self) -> None:
-        self._thread.join(timeout=STOP_TIMEOUT)
-        self._pipe.close()
-
-    def tail(self, count: int = 60) -> str:
-        return "\n".join(self.lines[-count:])
-
-
 def _start(
     command: list[str], env: dict[str, str], cwd: Path
 ) -> tuple[subprocess.Popen[str], Output]:
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
-    assert process.stdout is not None
-    return process, Output(process.stdout)
+    return start_process(command, env, cwd)
 
 
 def _stop(process: subprocess.Popen[str], output: Output) -> None:
-    """SIGTERM, then SIGKILL if it has not ended within STOP_TIMEOUT."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-    output.close()
+    stop_process(process, output)
 
 
 def _wait_for(
