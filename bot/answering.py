@@ -337,26 +337,12 @@ class Answerer:
         )
 
     def _out_of_scope(self, message: str, language: Language, confidence: float) -> Reply:
-        source = next(iter(self.content.sources.values()))
-        body = self.content.message(
-            language,
-            "out_of_scope",
-            title=source.title,
-            publisher=source.publisher,
-            published=source.published.isoformat(),
-        )
+        body = self.content.source_message(language, "out_of_scope")
         return Reply(message, "out_of_scope", language, body, confidence)
 
     def _escalate(self, message: str, language: Language) -> Reply:
         return Reply(message, "escalate", language, self.content.message(language, "escalate"), 1.0)
 
     def _smalltalk(self, message: str, language: Language, kind: str) -> Reply:
-        source = next(iter(self.content.sources.values()))
-        body = self.content.message(
-            language,
-            f"smalltalk.{kind}",
-            title=source.title,
-            publisher=source.publisher,
-            published=source.published.isoformat(),
-        )
+        body = self.content.source_message(language, f"smalltalk.{kind}")
         return Reply(message, "smalltalk", language, body, 1.0)

@@ -63,9 +63,15 @@ class Content:
 
     def source_line(self, language: str, source: SourceDocument) -> str:
         """Return the line that names `source` (title, author, publisher, date)."""
+        return self.source_message(language, "source_line", source)
+
+    def source_message(self, language: str, key: str, source: SourceDocument | None = None) -> str:
+        """Return message `key` with the {title}, {author}, {publisher} and {published} of
+        `source` (by default the first source document) filled in."""
+        source = source or next(iter(self.sources.values()))
         return self.message(
             language,
-            "source_line",
+            key,
             title=source.title,
             author=source.author,
             publisher=source.publisher,

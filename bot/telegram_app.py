@@ -67,7 +67,10 @@ class Services:
     content: Content
     store: Store
     settings: Settings
-    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(per_minute=20))
+    limiter: RateLimiter = field(init=False)  # the settings' per-user rate limit
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(per_minute=self.settings.rate_limit_per_minute)
 
 
 @dataclass
@@ -172,8 +175,7 @@ async def _answer(update: Update, context: BotContext, question: str) -> None:
         faq_id=reply.faq_id,
         confidence=reply.confidence,
     )
-    labels = labels_for(context.services.content.messages[reply.language], reply.language)
-    await _send(update, context, render_reply(reply, labels, question_id))
+    await _send_reply(update, context, reply, question_id)
 
 
 # -- handlers -------------------------------------------------------------------------------
@@ -185,19 +187,19 @@ def _fixed_reply(
     """A reply made of one of the fixed messages, in the user's language (not the engine's:
     the command's words tell nothing of the user's language)."""
     content = context.services.content
-    source = next(iter(content.sources.values()))
-    body = content.message(
-        language, key, title=source.title, publisher=source.publisher, published=_published(content)
-    )
+    body = content.source_message(language, key)
     disclaimer = content.message(language, "disclaimer", published=_published(content))
     return Reply(
         key, "smalltalk", language, f"{body}\n\n{disclaimer}", 1.0, suggestions=suggestions
     )
 
 
-async def _send_fixed(update: Update, context: BotContext, reply: Reply) -> None:
+async def _send_reply(
+    update: Update, context: BotContext, reply: Reply, question_id: int | None = None
+) -> None:
+    """Render a reply with the buttons of its language and send it."""
     labels = labels_for(context.services.content.messages[reply.language], reply.language)
-    await _send(update, context, render_reply(reply, labels, None))
+    await _send(update, context, render_reply(reply, labels, question_id))
 
 
 async def load_user(update: Update, context: BotContext) -> None:
@@ -220,7 +222,7 @@ async def start(update: Update, context: BotContext) -> None:
         for entry_id in START_EXAMPLES
         if entry_id in entries
     )
-    await _send_fixed(
+    await _send_reply(
         update, context, _fixed_reply(context, language, "smalltalk.greeting", examples)
     )
 
@@ -228,7 +230,7 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """Explain what the bot can do."""
     language = _language(update, context)
-    await _send_fixed(update, context, _fixed_reply(context, language, "smalltalk.about"))
+    await _send_reply(update, context, _fixed_reply(context, language, "smalltalk.about"))
 
 
 async def sources(update: Update, context: BotContext) -> None:
@@ -424,8 +426,7 @@ def build_application(
 async def serve(settings: Settings, content: Content, *, webhook: bool = False) -> None:
     """Run the bot until SIGTERM or SIGINT: long polling, or a webhook behind a proxy."""
     store = await open_store(sqlite_url(settings.data_dir))
-    limiter = RateLimiter(per_minute=settings.rate_limit_per_minute)
-    services = Services(Answerer(content), content, store, settings, limiter)
+    services = Services(Answerer(content), content, store, settings)
     application = build_application(settings, services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
