@@ -12,14 +12,24 @@ from pathlib import Path
 from typing import Any
 
 from bot.faq import LANGUAGES, FaqEntry, parse_faq_file
+from bot.intake import MESSAGE_KEYS as INTAKE_KEYS
 from bot.intents import SMALLTALK_KINDS, Intents, PhraseSet
 from bot.problems import ContentError, Problem, Severity
 from bot.sources import Passage, SourceDocument, parse_source
 from bot.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
 
 # The labels of the Telegram buttons and the command menu (bot/telegram_*.py reads them).
-BUTTON_KEYS = ("lawyer", "helpful", "not_helpful")
-COMMAND_KEYS = ("start", "help", "sources", "lawyer", "lang", "cancel")
+BUTTON_KEYS = (
+    "lawyer",
+    "helpful",
+    "not_helpful",
+    "claim",
+    "close",
+    "forget_yes",
+    "forget_no",
+    "end",
+)
+COMMAND_KEYS = ("start", "help", "sources", "lawyer", "lang", "cancel", "end", "forget")
 MESSAGE_KEYS = (
     "rate_limited",
     "reload_ok",
@@ -36,6 +46,56 @@ MESSAGE_KEYS = (
     "out_of_scope",
     "escalate",
     "related_heading",
+    # The consultation: the intake's questions and choices (bot/intake.py reads them), what the
+    # user is told around it and about their ticket, /forget, and the lawyers' group.
+    *INTAKE_KEYS,
+    "intake.intro",
+    "intake.cancelled",
+    "intake.declined",
+    "intake.resumed",
+    "ticket.received",
+    "ticket.received_offline",
+    "ticket.already_open",
+    "ticket.claimed",
+    "ticket.closed",
+    "ticket.still_waiting",
+    "ticket.no_conversation",
+    "relay.from_lawyer",
+    "forget.confirm",
+    "forget.done",
+    "forget.kept",
+    "lawyer.card_title",
+    "lawyer.status_open",
+    "lawyer.status_claimed",
+    "lawyer.status_closed",
+    "lawyer.card_user",
+    "lawyer.card_consent",
+    "lawyer.card_questions",
+    "lawyer.card_no_questions",
+    "lawyer.refused",
+    "lawyer.already_claimed",
+    "lawyer.claimed_ok",
+    "lawyer.no_such_ticket",
+    "lawyer.not_claimed",
+    "lawyer.not_yours",
+    "lawyer.closed_ok",
+    "lawyer.already_closed",
+    "lawyer.reply_usage",
+    "lawyer.ticket_usage",
+    "lawyer.close_usage",
+    "lawyer.queue_empty",
+    "lawyer.queue_heading",
+    "lawyer.user_wrote",
+    "lawyer.user_ended",
+    "lawyer.reminder",
+    "lawyer.offline_ticket",
+)
+# Every message `rwa-bot faq check` requires, in both languages with the same placeholders.
+_REQUIRED_KEYS = (
+    *MESSAGE_KEYS,
+    *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty")),
+    *(f"buttons.{k}" for k in BUTTON_KEYS),
+    *(f"commands.{k}" for k in COMMAND_KEYS),
 )
 _PUNCTUATION = re.compile(r"[\s\W_]+")
 
@@ -242,16 +302,8 @@ def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[s
         if doc is None:
             continue
         data = doc.data if isinstance(doc.data, dict) else {}
-        keys = [
-            *MESSAGE_KEYS,
-            *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty")),
-            *(f"buttons.{k}" for k in BUTTON_KEYS),
-            *(f"commands.{k}" for k in COMMAND_KEYS),
-        ]
-        for key in keys:
-            value: Any = data
-            for part in key.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
+        for key in _REQUIRED_KEYS:
+            value = _lookup(data, key)
             if not isinstance(value, str) or not value.strip():
                 problems.append(
                     Problem(
@@ -275,8 +327,8 @@ def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[s
                 )
         messages[lang] = data
     if "en" in messages and "zh" in messages:
-        for key in MESSAGE_KEYS:
-            en, zh = messages["en"].get(key), messages["zh"].get(key)
+        for key in _REQUIRED_KEYS:
+            en, zh = _lookup(messages["en"], key), _lookup(messages["zh"], key)
             if (
                 isinstance(en, str)
                 and isinstance(zh, str)
@@ -291,6 +343,14 @@ def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[s
                     )
                 )
     return messages
+
+
+def _lookup(messages: dict[str, Any], key: str) -> Any:
+    """The value at dotted `key` ("smalltalk.thanks") in parsed messages, or None."""
+    value: Any = messages
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 class _AnyFields(dict[str, str]):

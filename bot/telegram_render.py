@@ -58,6 +58,11 @@ class ButtonLabels:
     lawyer: str
     helpful: str
     not_helpful: str
+    claim: str
+    close: str
+    forget_yes: str
+    forget_no: str
+    end: str
 
 
 @dataclass(frozen=True, slots=True)

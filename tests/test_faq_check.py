@@ -167,3 +167,25 @@ def test_a_missing_content_folder_is_a_clear_error(tmp_path: Path) -> None:
     status, _, err = run("--content", str(tmp_path / "nowhere"), "ask", "hi")
     assert status == 2
     assert "the content folder does not exist" in err
+
+
+def test_a_missing_nested_message_is_reported_with_its_dotted_key(content_copy: Path) -> None:
+    path = content_copy / "messages" / "en.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('      hong_kong: "Hong Kong"\n', ""), encoding="utf-8")
+    status, out, _ = run("--content", str(content_copy), "faq", "check")
+    assert status == 1
+    assert "message 'intake.choices.jurisdiction.hong_kong' is missing" in out
+
+
+def test_a_nested_message_with_other_placeholders_than_in_english_is_reported(
+    content_copy: Path,
+) -> None:
+    path = content_copy / "messages" / "zh.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("工单 #{ticket}。律师会", "工单 #{number}。律师会"), encoding="utf-8"
+    )
+    status, out, _ = run("--content", str(content_copy), "faq", "check")
+    assert status == 1
+    assert "message 'ticket.received' uses other placeholders than in en.yaml" in out

@@ -26,7 +26,16 @@ from bot.telegram_render import (
 )
 from tests.conftest import EVAL_SETS
 
-LABELS = ButtonLabels(lawyer="Talk to a lawyer", helpful="👍 Helpful", not_helpful="👎 Not helpful")
+LABELS = ButtonLabels(
+    lawyer="Talk to a lawyer",
+    helpful="👍 Helpful",
+    not_helpful="👎 Not helpful",
+    claim="Take this ticket",
+    close="Close",
+    forget_yes="Yes, delete everything",
+    forget_no="No, keep it",
+    end="End the conversation",
+)
 SOURCE_LINE = "Source: “An article” by Someone, A & B Media, 2025-12-29."
 
 
@@ -591,7 +600,14 @@ def test_unknown_malformed_overlong_or_stale_callback_data_is_none(data: str | N
 def test_button_labels_come_from_the_messages_of_each_language(content: Content) -> None:
     assert labels_for(content.messages["en"], "en") == LABELS
     assert labels_for(content.messages["zh"], "zh") == ButtonLabels(
-        lawyer="联系律师", helpful="👍 有帮助", not_helpful="👎 没帮助"
+        lawyer="联系律师",
+        helpful="👍 有帮助",
+        not_helpful="👎 没帮助",
+        claim="接手此工单",
+        close="结束",
+        forget_yes="是，全部删除",
+        forget_no="不，保留",
+        end="结束对话",
     )
 
 
