@@ -22,7 +22,9 @@ seconds. Measured (a reply's time is when the emulator received it, to the milli
 - chats where replies came in another order than the questions.
 
 rwa-bot answers each user 20 times a minute by default; the benchmark sets RWA_BOT_RATE_LIMIT
-(1000, or more for more questions per user) so that its limit never applies. Goals: rwa-bot's
+(1000, or more for more questions per user) so that its limit never applies, and
+RWA_BOT_FLOOD_LIMIT=0: the emulator has no flood limits, while Telegram's (about 30 messages a
+second per bot) would hold any bot, echo or not, to that pace. Goals: rwa-bot's
 throughput at least 80% of echo's; no reply lost and every chat in order, for both bots. Exit
 status 1 on FAIL, 2 when the benchmark cannot run. Everything listens on and connects to
 127.0.0.1 only; every wait is bounded.
@@ -465,6 +467,8 @@ def measure(bot: Bot, node: str, dealt: list[list[str]], timeout: float, rate_li
                 RWA_BOT_API_BASE_URL=f"{api_url}/bot",
                 RWA_BOT_DATA_DIR=str(Path(folder) / "data"),
                 RWA_BOT_RATE_LIMIT=str(rate_limit),
+                # The emulator has no flood limits; Telegram's would cap any bot at ~30/s.
+                RWA_BOT_FLOOD_LIMIT="0",
             )
             process = Process.start(bot.name, bot.command, env, Path(folder))
             process.wait_for_line(bot.ready, START_TIMEOUT)

@@ -56,6 +56,9 @@ class AnswerEngine(Protocol):
         ...
 
 
+# Replies kept for questions asked again: at most this many, of messages up to this long.
+CACHED_REPLIES = 2048
+CACHED_MESSAGE_CHARS = 500
 _HAS_TEXT = re.compile(r"[\w\u3400-\u9fff]")
 _STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {
     "can",
@@ -113,6 +116,7 @@ class Answerer:
         """Index `content` (milliseconds for the shipped FAQ and article)."""
         self.content = content
         self.thresholds = thresholds or Thresholds()
+        self._replies: dict[tuple[str, Language | None], Reply] = {}
         self._thesaurus = Thesaurus(content.synonyms, content.ignored_words)
         entries = list(content.entries.values())
         in_scope_texts = [
@@ -217,7 +221,22 @@ class Answerer:
     # -- the policy -------------------------------------------------------------------------
 
     def reply(self, message: str, language_hint: Language | None = None) -> Reply:
-        """Decide and build the reply to `message`, in the language it is written in."""
+        """Decide and build the reply to `message`, in the language it is written in.
+
+        Replies are remembered (the engine is deterministic; popular questions and the example
+        buttons come again and again); a new engine, as /reload builds, starts afresh.
+        """
+        key = (message, language_hint)
+        cached = self._replies.get(key)
+        if cached is None:
+            cached = self._decide(message, language_hint)
+            if len(message) <= CACHED_MESSAGE_CHARS:
+                if len(self._replies) >= CACHED_REPLIES:
+                    self._replies.pop(next(iter(self._replies)))  # the oldest
+                self._replies[key] = cached
+        return cached
+
+    def _decide(self, message: str, language_hint: Language | None) -> Reply:
         language = detect_language(message[:2000], default=language_hint or "en")
         normalized = normalize(message)
         if not _HAS_TEXT.search(normalized):

@@ -24,6 +24,12 @@ ENV_WEBHOOK_URL = "RWA_BOT_WEBHOOK_URL"
 ENV_WEBHOOK_LISTEN = "RWA_BOT_WEBHOOK_LISTEN"
 ENV_WEBHOOK_PORT = "RWA_BOT_WEBHOOK_PORT"
 ENV_WEBHOOK_SECRET = "RWA_BOT_WEBHOOK_SECRET"
+ENV_FLOOD_LIMIT = "RWA_BOT_FLOOD_LIMIT"
+ENV_LAWYERS_CHAT_ID = "RWA_BOT_LAWYERS_CHAT_ID"
+ENV_LAWYER_IDS = "RWA_BOT_LAWYER_IDS"
+ENV_LAWYERS_LANGUAGE = "RWA_BOT_LAWYERS_LANGUAGE"
+ENV_REMIND_AFTER = "RWA_BOT_REMIND_AFTER_MINUTES"
+ENV_RETENTION_DAYS = "RWA_BOT_RETENTION_DAYS"
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 _FILE_KEYS = {
@@ -33,8 +39,11 @@ _FILE_KEYS = {
     "api_base_url",
     "admin_ids",
     "rate_limit_per_minute",
+    "flood_limit_per_second",
     "webhook",
+    "lawyers",
 }
+_LAWYERS_KEYS = {"chat_id", "user_ids", "language", "remind_after_minutes", "retention_days"}
 _WEBHOOK_KEYS = {"url", "listen", "port", "secret_token_file"}
 
 
@@ -83,6 +92,17 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class LawyerSettings:
+    """The firm's side of consultations: its Telegram group, who may act there, and timing."""
+
+    chat_id: int | None = None  # the lawyers' group; None: tickets wait until one is set
+    user_ids: frozenset[int] = frozenset()  # who may claim, reply and close
+    language: str = "en"  # of ticket cards and lawyer commands
+    remind_after_minutes: float = 30.0  # an unclaimed ticket is announced again after this
+    retention_days: int = 365  # personal data older than this is removed
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program can be configured with (see config.example.yaml)."""
 
@@ -92,7 +112,9 @@ class Settings:
     api_base_url: str = TELEGRAM_API_BASE_URL
     admin_ids: frozenset[int] = frozenset()
     rate_limit_per_minute: int = 20
+    flood_limit_per_second: float = 30.0  # all messages the bot sends; 0: no overall limit
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    lawyers: LawyerSettings = field(default_factory=LawyerSettings)
 
 
 def _path(value: Any, key: str, base: Path) -> Path:
@@ -120,6 +142,48 @@ def _positive(value: Any, key: str) -> int:
     if number <= 0 or isinstance(value, bool):
         raise ConfigError(f"'{key}' must be a whole number above 0")
     return number
+
+
+def _number(value: Any, key: str, *, zero_allowed: bool = False) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if isinstance(value, bool) or number < 0 or (number == 0 and not zero_allowed):
+        raise ConfigError(
+            f"'{key}' must be a number {'of 0 or more' if zero_allowed else 'above 0'}"
+        )
+    return number
+
+
+def _chat_id(value: Any, key: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"'{key}' must be a Telegram chat id (a whole number)") from None
+
+
+def _language(value: Any, key: str) -> str:
+    if value not in ("en", "zh"):
+        raise ConfigError(f"'{key}' must be 'en' or 'zh'")
+    return str(value)
+
+
+def _lawyer_values(source: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """The lawyer settings found in `source`, whose keys are `names[setting]`."""
+    readers: dict[str, Any] = {
+        "chat_id": _chat_id,
+        "user_ids": _ids,
+        "language": _language,
+        "remind_after_minutes": _number,
+        "retention_days": _positive,
+    }
+    found = {}
+    for setting, reader in readers.items():
+        value = source.get(names[setting])
+        if value is not None and value != "":
+            found[setting] = reader(value, names[setting])
+    return found
 
 
 def _secret_file(path: Path, key: str) -> Secret:
@@ -173,6 +237,7 @@ def load_settings(
         config_path = Path(env[ENV_CONFIG])
     values: dict[str, Any] = {}
     hook: dict[str, Any] = {}
+    lawyers: dict[str, Any] = {}
     if config_path is not None:
         data = _read_file(config_path)
         base = config_path.resolve().parent
@@ -191,6 +256,21 @@ def load_settings(
             values["rate_limit_per_minute"] = _positive(
                 data["rate_limit_per_minute"], "rate_limit_per_minute"
             )
+        if data.get("flood_limit_per_second") is not None:
+            values["flood_limit_per_second"] = _number(
+                data["flood_limit_per_second"], "flood_limit_per_second", zero_allowed=True
+            )
+        lawyers_file = data.get("lawyers") or {}
+        if not isinstance(lawyers_file, dict) or set(lawyers_file) - _LAWYERS_KEYS:
+            raise ConfigError(
+                f"'lawyers' in {config_path} takes only: {', '.join(sorted(_LAWYERS_KEYS))}"
+            )
+        lawyers.update(
+            _lawyer_values(
+                {f"lawyers.{key}": value for key, value in lawyers_file.items()},
+                {key: f"lawyers.{key}" for key in _LAWYERS_KEYS},
+            )
+        )
         webhook = data.get("webhook") or {}
         if not isinstance(webhook, dict) or set(webhook) - _WEBHOOK_KEYS:
             raise ConfigError(
@@ -228,4 +308,20 @@ def load_settings(
         hook["port"] = _positive(env[ENV_WEBHOOK_PORT], ENV_WEBHOOK_PORT)
     if env.get(ENV_WEBHOOK_SECRET, "").strip():
         hook["secret_token"] = Secret(env[ENV_WEBHOOK_SECRET].strip())
-    return Settings(**values, webhook=WebhookSettings(**hook))
+    if env.get(ENV_FLOOD_LIMIT):
+        values["flood_limit_per_second"] = _number(
+            env[ENV_FLOOD_LIMIT], ENV_FLOOD_LIMIT, zero_allowed=True
+        )
+    lawyers.update(
+        _lawyer_values(
+            env,
+            {
+                "chat_id": ENV_LAWYERS_CHAT_ID,
+                "user_ids": ENV_LAWYER_IDS,
+                "language": ENV_LAWYERS_LANGUAGE,
+                "remind_after_minutes": ENV_REMIND_AFTER,
+                "retention_days": ENV_RETENTION_DAYS,
+            },
+        )
+    )
+    return Settings(**values, webhook=WebhookSettings(**hook), lawyers=LawyerSettings(**lawyers))

@@ -9,6 +9,7 @@ to `bot.telegram_render`; they never decide anything themselves.
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
@@ -36,6 +38,7 @@ from bot.content import COMMAND_KEYS, Content, read_content
 from bot.rate_limit import RateLimiter
 from bot.reply import Reply, Suggestion
 from bot.store import Store, open_store, sqlite_url
+from bot.telegram_polling import poll
 from bot.telegram_render import (
     AskCallback,
     LawyerCallback,
@@ -55,6 +58,11 @@ RELOAD_PROBLEMS_SHOWN = 5
 # Sending a message is tried this often when the network fails, pausing longer each time.
 SEND_ATTEMPTS = 3
 RETRY_PAUSE_SECONDS = 0.5
+# The typing indicator shows when a reply takes longer than this (most take a few milliseconds,
+# and an indicator flashing for those would cost a request per question for nothing).
+TYPING_DELAY_SECONDS = 0.3
+# Updates of different chats handled at the same time (one chat's always in order).
+CONCURRENT_UPDATES = 32
 # The FAQ entries /start offers as buttons (entries missing from the content are skipped).
 START_EXAMPLES = ("rwa-in-mainland-now", "three-obstacles", "offshore-outlet")
 
@@ -164,18 +172,30 @@ async def _answer(update: Update, context: BotContext, question: str) -> None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
-    await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-    reply: Reply = context.services.engine.reply(question, _language(update, context))
-    question_id = await context.services.store.record_question(
-        user_id=user.id,
-        chat_id=chat.id,
-        language=reply.language,
-        text=question,
-        kind=reply.kind,
-        faq_id=reply.faq_id,
-        confidence=reply.confidence,
-    )
-    await _send_reply(update, context, reply, question_id)
+    typing = asyncio.create_task(_typing_after(context, chat.id, TYPING_DELAY_SECONDS))
+    try:
+        reply: Reply = context.services.engine.reply(question, _language(update, context))
+        question_id = await context.services.store.record_question(
+            user_id=user.id,
+            chat_id=chat.id,
+            language=reply.language,
+            text=question,
+            kind=reply.kind,
+            faq_id=reply.faq_id,
+            confidence=reply.confidence,
+        )
+        await _send_reply(update, context, reply, question_id)
+    finally:
+        typing.cancel()
+
+
+async def _typing_after(context: BotContext, chat_id: int, delay: float) -> None:
+    """Show the typing indicator if the reply is not sent within `delay` seconds."""
+    await asyncio.sleep(delay)
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError as error:  # an indicator is not worth failing over
+        log.warning("could not show the typing indicator: %s", type(error).__name__)
 
 
 # -- handlers -------------------------------------------------------------------------------
@@ -360,7 +380,41 @@ async def error_handler(update: object, context: BotContext) -> None:
             log.error("could not tell the user about update %s", update_id)
 
 
-# -- wiring ---------------------------------------------------------------------------------
+# -- wiring -------------------------------------------------------------------------------------
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Handles updates of different chats at the same time and those of one chat in order.
+
+    While one chat's answer waits for the database or Telegram, other chats' questions are
+    answered; a chat's replies never overtake each other.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int | None, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the update's handling once every earlier update of its chat is handled."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else None
+        lock, users = self._chats.get(key) or (asyncio.Lock(), 0)
+        self._chats[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._chats[key]
+            if users == 1:
+                del self._chats[key]  # the chat has nothing in flight: forget it
+            else:
+                self._chats[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
 
 
 async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -396,7 +450,10 @@ def build_application(
         .token(settings.token.reveal())
         .base_url(settings.api_base_url)
         .context_types(context_types)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(ChatOrderedProcessor(CONCURRENT_UPDATES))
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.flood_limit_per_second, max_retries=3)
+        )
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -446,12 +503,14 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
                     webhook_url=hook.url,
                     secret_token=hook.secret_token.reveal() if hook.secret_token else None,
                 )
+                log.info("rwa-bot is running (webhook)")
+                await stop.wait()
+                log.info("stopping")
+                await updater.stop()
             else:
-                await updater.start_polling()
-            log.info("rwa-bot is running (%s)", "webhook" if webhook else "long polling")
-            await stop.wait()
-            log.info("stopping")
-            await updater.stop()
+                log.info("rwa-bot is running (long polling)")
+                await poll(application, stop)
+                log.info("stopping")
             await application.stop()
     finally:
         await store.close()

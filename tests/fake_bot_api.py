@@ -98,8 +98,11 @@ CHAT = Chat(id=77, type=Chat.PRIVATE)
 _update_ids = itertools.count(1)
 
 
-def text_update(text: str, user: User = USER) -> Update:
-    """An update carrying a user's text message (a command when it starts with /)."""
+def text_update(
+    text: str, user: User = USER, chat: Chat | None = None, reply_to: Message | None = None
+) -> Update:
+    """An update carrying a user's text message (a command when it starts with /), in the
+    test chat unless `chat` is given, replying to `reply_to` if given."""
     from telegram import MessageEntity
 
     entities = (
@@ -110,22 +113,26 @@ def text_update(text: str, user: User = USER) -> Update:
     message = Message(
         message_id=next(_update_ids),
         date=_now(),
-        chat=CHAT,
+        chat=chat or CHAT,
         from_user=user,
         text=text,
         entities=entities,
+        reply_to_message=reply_to,
     )
     return Update(update_id=next(_update_ids), message=message)
 
 
-def button_update(data: str, user: User = USER) -> Update:
-    """An update carrying the press of an inline button with `data`."""
+def button_update(
+    data: str, user: User = USER, chat: Chat | None = None, message_id: int | None = None
+) -> Update:
+    """An update carrying the press of an inline button with `data` under the bot's message
+    `message_id` (a new id unless given) in the test chat unless `chat` is given."""
     from telegram import CallbackQuery
 
     message = Message(
-        message_id=next(_update_ids),
+        message_id=message_id if message_id is not None else next(_update_ids),
         date=_now(),
-        chat=CHAT,
+        chat=chat or CHAT,
         from_user=User(
             **{k: v for k, v in BOT.items() if k in {"id", "is_bot", "first_name", "username"}}
         ),

@@ -275,3 +275,27 @@ def test_a_small_talk_word_inside_a_question_does_not_make_it_small_talk(
     engine: Answerer, message: str
 ) -> None:
     assert engine.reply(message).kind != "smalltalk"
+
+
+def test_a_question_asked_again_gets_the_same_reply_without_deciding_again(
+    content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Answerer(content)
+    first = engine.reply("What are the three obstacles?", "en")
+    monkeypatch.setattr(engine, "_decide", lambda *_: pytest.fail("decided again"))
+    assert engine.reply("What are the three obstacles?", "en") is first
+
+
+def test_remembered_replies_are_bounded_and_keyed_by_the_language_hint(
+    content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import answering
+
+    monkeypatch.setattr(answering, "CACHED_REPLIES", 2)
+    engine = Answerer(content)
+    english = engine.reply("hello", "en")
+    chinese = engine.reply("hello", "zh")
+    assert english is not chinese
+    engine.reply("thanks", "en")  # pushes out the oldest
+    assert engine.reply("hello", "en") is not english
+    assert engine.reply("x" * 600, "en") is not engine.reply("x" * 600, "en")  # long: not kept

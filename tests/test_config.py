@@ -84,3 +84,52 @@ def test_bad_values_are_clear_errors(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), environ=environ)
+
+
+def test_the_lawyers_settings_come_from_the_file_and_the_environment_wins(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "lawyers:\n  chat_id: -1001\n  user_ids: [7, 8]\n  language: zh\n"
+        "  remind_after_minutes: 15\n  retention_days: 90\n",
+    )
+    settings = load_settings(path, environ={"RWA_BOT_LAWYER_IDS": "9, 10"})
+    assert settings.lawyers.chat_id == -1001
+    assert settings.lawyers.user_ids == frozenset({9, 10})
+    assert settings.lawyers.language == "zh"
+    assert settings.lawyers.remind_after_minutes == 15
+    assert settings.lawyers.retention_days == 90
+
+
+def test_without_lawyers_settings_tickets_wait_for_a_group(tmp_path: Path) -> None:
+    lawyers = load_settings(environ={}).lawyers
+    assert lawyers.chat_id is None
+    assert lawyers.user_ids == frozenset()
+    assert lawyers.remind_after_minutes == 30
+
+
+@pytest.mark.parametrize(
+    ("environ", "complaint"),
+    [
+        ({"RWA_BOT_LAWYERS_CHAT_ID": "the-group"}, "RWA_BOT_LAWYERS_CHAT_ID"),
+        ({"RWA_BOT_LAWYER_IDS": "7,x"}, "RWA_BOT_LAWYER_IDS"),
+        ({"RWA_BOT_LAWYERS_LANGUAGE": "fr"}, "RWA_BOT_LAWYERS_LANGUAGE"),
+        ({"RWA_BOT_REMIND_AFTER_MINUTES": "0"}, "RWA_BOT_REMIND_AFTER_MINUTES"),
+        ({"RWA_BOT_RETENTION_DAYS": "-3"}, "RWA_BOT_RETENTION_DAYS"),
+        ({"RWA_BOT_FLOOD_LIMIT": "-1"}, "RWA_BOT_FLOOD_LIMIT"),
+    ],
+)
+def test_bad_lawyer_and_flood_settings_are_refused_by_name(
+    environ: dict[str, str], complaint: str
+) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        load_settings(environ=environ)
+
+
+def test_the_overall_flood_limit_can_be_turned_off_for_an_emulator() -> None:
+    assert load_settings(environ={}).flood_limit_per_second == 30
+    assert load_settings(environ={"RWA_BOT_FLOOD_LIMIT": "0"}).flood_limit_per_second == 0
+
+
+def test_unknown_lawyer_settings_in_the_file_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'lawyers' .* takes only"):
+        load_settings(write(tmp_path, "lawyers:\n  group: 5\n"), environ={})

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Update, User
+from telegram import Chat, Update, User
 from telegram.error import TimedOut
 
 from bot import telegram_app
@@ -103,13 +103,30 @@ async def test_start_speaks_chinese_to_a_chinese_telegram_user(bot: Harness) -> 
 
 async def test_a_question_gets_a_cited_answer_with_buttons(bot: Harness) -> None:
     await bot.send(text_update("Has any RWA project been approved in mainland China?"))
-    assert bot.api.sent("sendChatAction")[0]["action"] == "typing"
     [answer] = bot.api.sent()
     assert "<blockquote>" in answer["text"]
     assert "have not approved any real-world asset tokenization" in answer["text"]
     assert "Crypto Salad" in answer["text"]
     assert any(data.startswith("vote:up:") for data in buttons(answer))
     assert "lawyer" in buttons(answer)
+
+
+async def test_a_slow_reply_shows_the_typing_indicator_first(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(telegram_app, "TYPING_DELAY_SECONDS", 0.0)
+    await bot.send(text_update("Has any RWA project been approved in mainland China?"))
+    assert bot.api.sent("sendChatAction")[0]["action"] == "typing"
+    assert len(bot.api.sent()) == 1
+
+
+async def test_a_reply_sent_before_the_delay_shows_no_typing_indicator(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(telegram_app, "TYPING_DELAY_SECONDS", 10.0)
+    await bot.send(text_update("Has any RWA project been approved in mainland China?"))
+    assert bot.api.sent("sendChatAction") == []
+    assert len(bot.api.sent()) == 1
 
 
 async def test_a_chinese_question_is_answered_in_chinese(bot: Harness) -> None:
@@ -215,7 +232,7 @@ async def test_the_command_menu_is_registered_in_both_languages(bot: Harness) ->
     await telegram_app.register_commands(bot.application)
     menus = bot.api.sent("setMyCommands")
     assert [m.get("language_code") for m in menus] == [None, "zh"]
-    assert len(menus[0]["commands"]) == 6
+    assert len(menus[0]["commands"]) == 8
 
 
 async def test_a_user_over_the_rate_limit_is_told_once_and_not_answered(bot: Harness) -> None:
@@ -366,3 +383,35 @@ async def test_a_webhook_on_loopback_answers_updates_carrying_the_secret_token(
     finally:
         await updater.stop()
         await bot.application.stop()
+
+
+async def test_updates_of_one_chat_are_handled_in_order_while_other_chats_go_on() -> None:
+    import asyncio
+
+    from bot.telegram_app import ChatOrderedProcessor
+
+    processor = ChatOrderedProcessor(8)
+    first_may_finish = asyncio.Event()
+    order: list[str] = []
+
+    async def handle(name: str, wait: asyncio.Event | None = None) -> None:
+        if wait is not None:
+            await wait.wait()
+        order.append(name)
+
+    other = User(id=99, first_name="B", is_bot=False)
+    other_chat = Chat(id=99, type=Chat.PRIVATE)
+    tasks = [
+        asyncio.ensure_future(
+            processor.process_update(text_update("1"), handle("a1", first_may_finish))
+        ),
+        asyncio.ensure_future(processor.process_update(text_update("2"), handle("a2"))),
+        asyncio.ensure_future(
+            processor.process_update(text_update("3", other, other_chat), handle("b1"))
+        ),
+    ]
+    await asyncio.sleep(0.01)
+    assert order == ["b1"]  # the other chat did not wait; a2 waits for a1
+    first_may_finish.set()
+    await asyncio.gather(*tasks)
+    assert order == ["b1", "a1", "a2"]

@@ -1,0 +1,119 @@
+"""Long polling that tells Telegram an update was received only once it has been handled.
+
+python-telegram-bot's `Updater` confirms each batch of updates (by asking for the next offset)
+as soon as it has queued them, so a bot killed mid-batch never sees those updates again: a
+message to a lawyer would be lost. Here the next offset is asked for only after every update
+before it was handled, so after a crash Telegram delivers the unhandled ones again; the
+domain recognises updates it already acted on (see bot/consultations.py), so nothing is done
+twice. Updates are handled concurrently through the application's update processor, which
+keeps each chat's updates in order.
+"""
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import Application
+
+log = logging.getLogger(__name__)
+
+# Seconds Telegram holds a getUpdates request open when there is nothing to deliver.
+POLL_TIMEOUT_SECONDS = 10
+# Pauses after a failed getUpdates, growing up to the last.
+BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def _handle(
+    application: Application[Any, Any, Any, Any, Any, Any], update: Update
+) -> Awaitable[Any]:
+    return application.update_processor.process_update(update, application.process_update(update))
+
+
+async def _fetch(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    offset: int | None,
+    hold_seconds: int,
+    stop: asyncio.Event,
+) -> tuple[Update, ...] | None:
+    """Ask for the updates from `offset` on; None when `stop` was set before they came."""
+    request = asyncio.ensure_future(
+        application.bot.get_updates(
+            offset=offset, timeout=hold_seconds, allowed_updates=Update.ALL_TYPES
+        )
+    )
+    stopping = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if request not in done:
+        request.cancel()
+        await asyncio.gather(request, return_exceptions=True)
+        return None
+    stopping.cancel()
+    updates: tuple[Update, ...] = request.result()
+    return updates
+
+
+async def poll(application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:
+    """Fetch and handle updates until `stop` is set; updates being handled are finished first.
+
+    Updates are handled as they come, several at a time; the offset sent to Telegram never
+    passes an update still being handled, so Telegram keeps those until they are done (and
+    offers them again meanwhile: they are recognised by id and skipped). While updates are in
+    hand, polling waits for one of them to finish rather than asking again at once. The
+    application must be initialized and started; handling errors go to its error handlers;
+    getUpdates failures are logged and retried with growing pauses.
+    """
+    await application.bot.delete_webhook()  # getUpdates and a webhook exclude each other
+    in_hand: dict[int, asyncio.Future[Any]] = {}
+    newest = -1  # the highest update id taken so far
+    failures = 0
+    while not stop.is_set():
+        offset = min(in_hand) if in_hand else (newest + 1 if newest >= 0 else None)
+        try:
+            updates = await _fetch(
+                application, offset, 0 if in_hand else POLL_TIMEOUT_SECONDS, stop
+            )
+        except RetryAfter as error:
+            log.warning("Telegram asks to wait %s before polling again", error.retry_after)
+            await _pause(error.retry_after, stop)
+            continue
+        except TelegramError as error:  # NetworkError and TimedOut among them
+            backoff = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+            failures += 1
+            log.warning("getUpdates failed (%s); again in %.1f s", type(error).__name__, backoff)
+            await _pause(backoff, stop)
+            continue
+        failures = 0
+        fresh = [update for update in updates or () if update.update_id > newest]
+        for update in fresh:
+            in_hand[update.update_id] = asyncio.ensure_future(_handle(application, update))
+            newest = update.update_id
+        if in_hand and not fresh:
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({*in_hand.values(), stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+        for update_id in [key for key, task in in_hand.items() if task.done()]:
+            del in_hand[update_id]
+    if in_hand:
+        await asyncio.wait(in_hand.values())
+    if newest >= 0:
+        await _confirm(application, newest + 1)
+
+
+async def _pause(period: float | dt.timedelta, stop: asyncio.Event) -> None:
+    """Wait `period`, or less if `stop` is set meanwhile."""
+    seconds = period.total_seconds() if isinstance(period, dt.timedelta) else float(period)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _confirm(application: Application[Any, Any, Any, Any, Any, Any], offset: int) -> None:
+    """Tell Telegram the handled updates were received, so a restart does not see them again."""
+    try:
+        await application.bot.get_updates(offset=offset, timeout=0, limit=1)
+    except TelegramError as error:  # they come again after the restart; the domain skips them
+        log.warning("could not confirm the last updates (%s)", type(error).__name__)
