@@ -1,4 +1,4 @@
-"""The `rwa-bot` command: ask, chat, faq check, eval.
+"""The `rwa-bot` command: ask, chat, report, queue, run, faq check, eval.
 
 Thin: it reads arguments, loads settings and content, calls the engine, prints. Every failure a
 user can cause ends in one clear message and a non-zero exit status, never a traceback.
@@ -55,6 +55,23 @@ def _parser() -> argparse.ArgumentParser:
         "report", help="unanswered questions, answers voted down, FAQ entries used"
     )
     report.add_argument("--limit", type=int, default=20, help="rows per section (default 20)")
+
+    queue = commands.add_parser("queue", help="the tickets of people who asked for a lawyer")
+    queue_commands = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
+    queue_list = queue_commands.add_parser("list", help="the tickets, oldest first")
+    queue_list.add_argument("--json", action="store_true", help="print a JSON array of tickets")
+    queue_list.add_argument(
+        "--status", choices=["open", "claimed", "closed"], help="only tickets with this status"
+    )
+    queue_show = queue_commands.add_parser(
+        "show", help="one ticket: answers, recent questions, transcript"
+    )
+    queue_show.add_argument("ticket", type=int, metavar="N", help="the ticket's number")
+    queue_show.add_argument("--json", action="store_true", help="print it as a JSON object")
+    queue_export = queue_commands.add_parser(
+        "export", help="every ticket with its transcript, as a JSON array"
+    )
+    queue_export.add_argument("--json", action="store_true", help="JSON (the only format)")
 
     run = commands.add_parser("run", help="run the Telegram bot (needs RWA_BOT_TOKEN)")
     run.add_argument(
@@ -122,28 +139,75 @@ def _ask(engine: Answerer, args: argparse.Namespace, stdin: TextIO, out: TextIO)
     return EXIT_OK
 
 
-def _report(settings: Settings, limit: int, out: TextIO, err: TextIO) -> int:
-    """Print what the bot could not answer, what was voted down, and what was used."""
-    import asyncio
+def _database_url(settings: Settings, err: TextIO) -> str | None:
+    """Return the URL of the bot's database, or None after saying there is none yet."""
+    from bot.store import DATABASE_FILE, sqlite_url
 
-    from bot import report as store_report
-    from bot.migrations import MigrationError
-    from bot.store import sqlite_url
-
-    database = settings.data_dir / "rwa-bot.sqlite3"
+    database = settings.data_dir / DATABASE_FILE
     if not database.is_file():
         print(
             f"rwa-bot: no database yet at {database}: the Telegram bot creates it when it "
             "first runs (rwa-bot run); set RWA_BOT_DATA_DIR to read another.",
             file=err,
         )
+        return None
+    return sqlite_url(settings.data_dir)
+
+
+def _report(settings: Settings, limit: int, out: TextIO, err: TextIO) -> int:
+    """Print what the bot could not answer, what was voted down, and what was used."""
+    import asyncio
+
+    from bot import report as store_report
+    from bot.migrations import MigrationError
+
+    url = _database_url(settings, err)
+    if url is None:
         return EXIT_UNUSABLE
     try:
-        found = asyncio.run(store_report.build_report(sqlite_url(settings.data_dir), limit))
+        found = asyncio.run(store_report.build_report(url, limit))
     except MigrationError as error:
         print(f"rwa-bot: {error}", file=err)
         return EXIT_UNUSABLE
     print(store_report.format_report(found), file=out)
+    return EXIT_OK
+
+
+def _queue(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """List the tickets, show one, or export them all."""
+    import asyncio
+
+    from bot import queue_report
+    from bot.migrations import MigrationError
+
+    url = _database_url(settings, err)
+    if url is None:
+        return EXIT_UNUSABLE
+    try:
+        if args.queue_command == "list":
+            statuses = None if args.status is None else [args.status]
+            tickets = asyncio.run(queue_report.load_tickets(url, statuses))
+            if args.json:
+                found = [ticket.to_json() for ticket in tickets]
+                print(json.dumps(found, ensure_ascii=False, indent=2), file=out)
+            else:
+                print(queue_report.format_list(tickets), file=out)
+        elif args.queue_command == "show":
+            shown = asyncio.run(queue_report.load_ticket(url, args.ticket))
+            if shown is None:
+                print(f"rwa-bot: there is no ticket #{args.ticket}.", file=err)
+                return EXIT_FAILED
+            if args.json:
+                found_one = queue_report.ticket_json(*shown)
+                print(json.dumps(found_one, ensure_ascii=False, indent=2), file=out)
+            else:
+                print(queue_report.format_ticket(*shown), file=out)
+        else:
+            exported = asyncio.run(queue_report.export_tickets(url))
+            print(json.dumps(exported, ensure_ascii=False, indent=2), file=out)
+    except MigrationError as error:
+        print(f"rwa-bot: {error}", file=err)
+        return EXIT_UNUSABLE
     return EXIT_OK
 
 
@@ -209,6 +273,8 @@ def _main(
         return _faq_check(settings, out)
     if args.command == "report":
         return _report(settings, args.limit, out, err)
+    if args.command == "queue":
+        return _queue(settings, args, out, err)
     if args.command == "run" and settings.token is None:
         print(
             "rwa-bot: no Telegram token: set RWA_BOT_TOKEN (ask @BotFather for one), "

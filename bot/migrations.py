@@ -6,7 +6,8 @@ the ones a database lacks inside the caller's transaction and records each numbe
 `schema_migrations`. Migrations only ever add: never drop or rewrite a table that holds data.
 
 To change the schema, append a new function to MIGRATIONS (never edit, reorder or remove one
-that has shipped) and update the current table definitions in bot/store.py to match. Each
+that has shipped) and update the current table definitions (bot/store.py, bot/tickets.py) to
+match. Each
 migration describes its tables as they were at that step, so later changes never alter how an
 old database is brought up to date.
 """
@@ -35,6 +36,7 @@ from sqlalchemy import (
     UniqueConstraint,
     insert,
     select,
+    text,
 )
 from sqlalchemy.schema import CreateColumn
 
@@ -139,9 +141,87 @@ def m002_user_languages(connection: Connection) -> None:
     metadata.create_all(connection, checkfirst=False)
 
 
+def m003_consultations(connection: Connection) -> None:
+    """The lawyer queue: intakes in progress, tickets, and the outbox of messages to send; and
+    the passages each answer showed, on its question."""
+    add_column(connection, "questions", Column("passage_ids", Text, nullable=True))
+    metadata = MetaData()
+    Table(
+        "intakes",
+        metadata,
+        Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("chat_id", BigInteger, nullable=True),
+        Column("language", String(2), nullable=False),
+        Column("step", String(20), nullable=False),
+        Column("answers", Text, nullable=False),
+        Column("name", Text, nullable=True),
+        Column("username", Text, nullable=True),
+        Column("last_update_id", BigInteger, nullable=True),
+        Column("started_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    )
+    active = "status IN ('open', 'claimed')"
+    Table(
+        "tickets",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("status", String(10), nullable=False),
+        Column("user_id", BigInteger, nullable=True),
+        Column("chat_id", BigInteger, nullable=True),
+        Column("name", Text, nullable=True),
+        Column("username", Text, nullable=True),
+        Column("language", String(2), nullable=False),
+        Column("answers", Text, nullable=True),
+        Column("context", Text, nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("claimed_at", UtcDateTime, nullable=True),
+        Column("closed_at", UtcDateTime, nullable=True),
+        Column("closed_by", String(10), nullable=True),
+        Column("lawyer_id", BigInteger, nullable=True),
+        Column("lawyer_name", Text, nullable=True),
+        Column("card_message_id", BigInteger, nullable=True),
+        Column("announced_at", UtcDateTime, nullable=True),
+        Column("anonymised_at", UtcDateTime, nullable=True),
+        CheckConstraint("status IN ('open', 'claimed', 'closed')", name="ck_tickets_status"),
+        # One active ticket per user, kept by the database even when two requests race.
+        Index(
+            "uq_tickets_active_user",
+            "user_id",
+            unique=True,
+            sqlite_where=text(active),
+            postgresql_where=text(active),
+        ),
+    )
+    Table(
+        "outbox",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=True),
+        Column("kind", String(12), nullable=False),
+        Column("direction", String(12), nullable=True),
+        Column("chat_id", BigInteger, nullable=True),
+        Column("text", Text, nullable=True),
+        Column("sender_id", BigInteger, nullable=True),
+        Column("source_key", String(64), nullable=True),
+        Column("status", String(8), nullable=False),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column("not_before", UtcDateTime, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("sent_at", UtcDateTime, nullable=True),
+        Column("message_id", BigInteger, nullable=True),
+        Column("error", Text, nullable=True),
+        # An inbound message relayed twice (Telegram redelivers updates) is stored once.
+        UniqueConstraint("source_key", name="uq_outbox_source_key"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="ck_outbox_status"),
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+    )
+    metadata.create_all(connection, checkfirst=False)
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
+    m003_consultations,
 ]
 
 

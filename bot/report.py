@@ -8,7 +8,7 @@ NONE_YET = "  none yet"
 MAX_SHOWN = 120  # characters of one question shown; a terminal line, not the whole message
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """Return `text` on one line, without control characters, shortened to MAX_SHOWN.
 
     Questions are whatever people typed: newlines would break the layout, and escape sequences
@@ -33,18 +33,18 @@ def format_report(report: Report) -> str:
     ]
 
     count_width = len(str(max((row[-1] for row in report.unanswered), default=0)))
-    unanswered = [f"  {n:>{count_width}}  {_printable(text)}" for text, n in report.unanswered]
+    unanswered = [f"  {n:>{count_width}}  {printable(text)}" for text, n in report.unanswered]
 
     count_width = len(str(max((row[-1] for row in report.voted_down), default=0)))
     entries = [faq_id or "(no FAQ entry)" for _, faq_id, _ in report.voted_down]
     entry_width = max((len(entry) for entry in entries), default=0)
     voted_down = [
-        f"  {n:>{count_width}} 👎  {_printable(entry):<{entry_width}}  {_printable(text)}"
+        f"  {n:>{count_width}} 👎  {printable(entry):<{entry_width}}  {printable(text)}"
         for (text, _, n), entry in zip(report.voted_down, entries, strict=True)
     ]
 
     count_width = len(str(max((row[-1] for row in report.usage), default=0)))
-    usage = [f"  {n:>{count_width}}  {_printable(faq_id)}" for faq_id, n in report.usage]
+    usage = [f"  {n:>{count_width}}  {printable(faq_id)}" for faq_id, n in report.usage]
 
     return "\n\n".join(
         [

@@ -9,7 +9,8 @@ bot/migrations.py). Nothing here imports `telegram`, and nothing here logs what 
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +51,7 @@ DATABASE_FILE = "rwa-bot.sqlite3"
 _BEGIN_IMMEDIATE = "rwa_bot_begin_immediate"
 
 # The current schema, as all migrations together leave it; keep in step with bot/migrations.py.
+# The lawyer queue's tables (bot/tickets.py) join this same MetaData.
 metadata = MetaData()
 questions = Table(
     "questions",
@@ -63,6 +65,7 @@ questions = Table(
     Column("kind", String(16), nullable=False),
     Column("faq_id", String(100), nullable=True),
     Column("confidence", Float, nullable=False),
+    Column("passage_ids", Text, nullable=True),
 )
 votes = Table(
     "votes",
@@ -113,8 +116,10 @@ class Store(Protocol):
         kind: Kind,
         faq_id: str | None,
         confidence: float,
+        passage_ids: Sequence[str] = (),
     ) -> int:
-        """Keep one question and the engine's decision; return the question's id."""
+        """Keep one question, the engine's decision and the passages it showed ("source:passage"
+        refs); return the question's id."""
         ...
 
     async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
@@ -195,10 +200,14 @@ class SqlStore:
         kind: Kind,
         faq_id: str | None,
         confidence: float,
+        passage_ids: Sequence[str] = (),
     ) -> int:
-        """Keep one question, as written, with the engine's decision; return its id."""
+        """Keep one question, as written, with the engine's decision and the passages the reply
+        showed (`passage_ids`, "source:passage" refs, kept space-separated); return its id."""
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if any(not ref or ref != "".join(ref.split()) for ref in passage_ids):
+            raise ValueError("a passage id must be a non-empty word without spaces")
         statement = insert(questions).values(
             created_at=_now(),
             user_id=user_id,
@@ -208,6 +217,7 @@ class SqlStore:
             kind=kind,
             faq_id=faq_id,
             confidence=confidence,
+            passage_ids=" ".join(passage_ids) or None,
         )
         async with self.engine.begin() as connection:
             result = await connection.execute(statement)
@@ -347,6 +357,21 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 
     event.listen(engine.sync_engine, "connect", on_connect)
     event.listen(engine.sync_engine, "begin", on_begin)
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """Yield a connection in a transaction that, on SQLite, takes the write lock as it begins,
+    committed on leaving (rolled back on an exception).
+
+    A transaction that reads, then writes what it read decides on, waits here for a concurrent
+    writer to finish instead of failing or deciding on a stale read. PostgreSQL ignores the
+    option; there the statements themselves (conditional updates, unique indexes) decide.
+    """
+    async with engine.connect() as connection:
+        await connection.execution_options(**{_BEGIN_IMMEDIATE: True})
+        async with connection.begin():
+            yield connection
 
 
 async def _migrate(connection: AsyncConnection) -> list[int]:

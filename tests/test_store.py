@@ -17,17 +17,25 @@ import pytest
 from sqlalchemy import Column, Connection, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import migrations
+from bot import migrations, tickets
 from bot.migrations import MigrationError, add_column
 from bot.reply import Kind
 from bot.report import build_report, format_report
-from bot.store import Report, SqlStore, Store, open_store, questions, sqlite_url, votes
+from bot.store import Report, SqlStore, Store, metadata, open_store, questions, sqlite_url, votes
 
 # The schema as the shipped migrations leave it; a simulated future migration takes NEXT.
 CURRENT = len(migrations.MIGRATIONS)
 NEXT = CURRENT + 1
 VERSIONS = [(version,) for version in range(1, CURRENT + 1)]
-TABLES = {"schema_migrations", "questions", "votes", "user_languages"}
+TABLES = {
+    "schema_migrations",
+    "questions",
+    "votes",
+    "user_languages",
+    "intakes",
+    "tickets",
+    "outbox",
+}
 
 
 @pytest.fixture
@@ -103,14 +111,30 @@ async def test_opening_a_new_database_creates_the_tables_and_records_every_versi
     assert tables(db_file) == TABLES
     assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
     indexes = {name for (name,) in query(db_file, "SELECT name FROM sqlite_master")}
-    assert {"ix_questions_kind", "ix_questions_faq_id"} <= indexes
+    assert {
+        "ix_questions_kind",
+        "ix_questions_faq_id",
+        "uq_tickets_active_user",
+        "ix_outbox_status_not_before",
+    } <= indexes
 
 
-async def test_the_migrated_schema_has_exactly_the_columns_the_store_uses(
+def table_info(db_file: Path, table: str) -> list[tuple[str, bool, bool]]:
+    """(name, nullable, part of the primary key) of each column, as the database has it."""
+    rows = query(db_file, f"PRAGMA table_info({table})")
+    return [(name, not notnull, bool(pk)) for _, name, _, notnull, _, pk in rows]
+
+
+async def test_the_migrated_schema_has_exactly_the_tables_and_columns_the_code_uses(
     store: SqlStore, db_file: Path
 ) -> None:
-    assert columns(db_file, "questions") == list(questions.columns.keys())
-    assert columns(db_file, "votes") == list(votes.columns.keys())
+    # bot.tickets adds the queue's tables to the store's MetaData: together, the whole schema.
+    assert tickets.outbox.metadata is metadata
+    assert {table.name for table in metadata.sorted_tables} == TABLES - {"schema_migrations"}
+    for table in metadata.sorted_tables:
+        assert table_info(db_file, table.name) == [
+            (column.name, bool(column.nullable), column.primary_key) for column in table.columns
+        ], table.name
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(store: SqlStore, db_file: Path) -> None:
@@ -167,19 +191,19 @@ async def test_a_database_left_at_version_0_is_upgraded(
     assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
 
 
-def future_lawyer_tickets(connection: Connection) -> None:
+def future_appointments(connection: Connection) -> None:
     """A future migration as it might be written: a new table and a new nullable column."""
-    metadata = MetaData()
-    Table("questions", metadata, autoload_with=connection)  # so the foreign key resolves
-    tickets = Table(
-        "tickets",
-        metadata,
+    future = MetaData()
+    Table("questions", future, autoload_with=connection)  # so the foreign key resolves
+    appointments = Table(
+        "appointments",
+        future,
         Column("id", Integer, primary_key=True),
         Column("question_id", Integer, ForeignKey("questions.id"), nullable=False),
         Column("status", String(16), nullable=False),
     )
-    metadata.create_all(connection, tables=[tickets], checkfirst=False)
-    add_column(connection, "questions", Column("ticket_id", Integer, nullable=True))
+    future.create_all(connection, tables=[appointments], checkfirst=False)
+    add_column(connection, "questions", Column("appointment_id", Integer, nullable=True))
 
 
 async def test_a_future_migration_is_applied_to_an_existing_database_without_losing_rows(
@@ -191,8 +215,8 @@ async def test_a_future_migration_is_applied_to_an_existing_database_without_los
         await store.record_vote(question_id=answered, user_id=7, vote="down")
     before = query(db_file, "SELECT * FROM questions ORDER BY id")
 
-    future_lawyer_tickets.__name__ = f"m{NEXT:03d}_lawyer_tickets"
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, future_lawyer_tickets])
+    future_appointments.__name__ = f"m{NEXT:03d}_appointments"
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, future_appointments])
     async with await open_store(url) as store:
         report = await store.report()
         await ask(store, "What about Dubai?")
@@ -201,8 +225,8 @@ async def test_a_future_migration_is_applied_to_an_existing_database_without_los
         *VERSIONS,
         (NEXT,),
     ]
-    assert "tickets" in tables(db_file)
-    assert columns(db_file, "questions")[-1] == "ticket_id"
+    assert "appointments" in tables(db_file)
+    assert columns(db_file, "questions")[-1] == "appointment_id"
     after = query(db_file, "SELECT * FROM questions ORDER BY id")
     assert [row[:-1] for row in after[:2]] == before
     assert [row[-1] for row in after] == [None, None, None]
@@ -217,7 +241,7 @@ async def test_a_failing_migration_leaves_the_database_as_it_was(
         await ask(store, "What about Dubai?")
 
     def breaks_halfway(connection: Connection) -> None:
-        add_column(connection, "questions", Column("ticket_id", Integer, nullable=True))
+        add_column(connection, "questions", Column("appointment_id", Integer, nullable=True))
         raise RuntimeError("the second step of the new migration failed")
 
     breaks_halfway.__name__ = f"m{NEXT:03d}_breaks_halfway"
@@ -225,7 +249,7 @@ async def test_a_failing_migration_leaves_the_database_as_it_was(
     with pytest.raises(RuntimeError, match="second step"):
         await open_store(url)
 
-    assert "ticket_id" not in columns(db_file, "questions")
+    assert "appointment_id" not in columns(db_file, "questions")
     assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
     assert query(db_file, "SELECT text FROM questions") == [("What about Dubai?",)]
 
@@ -284,6 +308,40 @@ async def test_record_question_keeps_everything_as_given_and_returns_its_id(
     assert row.text == "  香港的VASP牌照\n是怎么回事？ "
     assert row.created_at.tzinfo == dt.UTC
     assert abs(dt.datetime.now(dt.UTC) - row.created_at) < dt.timedelta(minutes=1)
+
+
+async def test_record_question_keeps_the_passages_shown_space_separated(
+    store: SqlStore, db_file: Path
+) -> None:
+    shown = await store.record_question(
+        user_id=7,
+        chat_id=7,
+        language="en",
+        text="What is RWA?",
+        kind="answer",
+        faq_id="what-is-rwa",
+        confidence=0.7,
+        passage_ids=["rwa-path:p3", "rwa-path:p12"],
+    )
+    declined = await ask(store, "What about Dubai?")
+    assert query(db_file, "SELECT id, passage_ids FROM questions ORDER BY id") == [
+        (shown, "rwa-path:p3 rwa-path:p12"),
+        (declined, None),
+    ]
+
+
+async def test_record_question_refuses_a_passage_id_with_a_space(store: SqlStore) -> None:
+    with pytest.raises(ValueError, match="passage id"):
+        await store.record_question(
+            user_id=7,
+            chat_id=7,
+            language="en",
+            text="What is RWA?",
+            kind="answer",
+            faq_id=None,
+            confidence=0.7,
+            passage_ids=["rwa-path:p3 rwa-path:p4"],
+        )
 
 
 async def test_record_question_refuses_an_unknown_kind(store: SqlStore) -> None:
