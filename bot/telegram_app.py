@@ -7,13 +7,14 @@ to `bot.telegram_render`; they never decide anything themselves.
 """
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -34,13 +35,17 @@ from telegram.request import BaseRequest
 
 from bot.answering import Answerer
 from bot.config import Settings
+from bot.consultations import Desk, Turn
 from bot.content import COMMAND_KEYS, Content, read_content
+from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
 from bot.reply import Reply, Suggestion
-from bot.store import Store, open_store, sqlite_url
+from bot.store import SqlStore, Store, open_store, sqlite_url
+from bot.telegram_outbox import OutboxWorker, parse_card_data
 from bot.telegram_polling import poll
 from bot.telegram_render import (
     AskCallback,
+    ButtonLabels,
     LawyerCallback,
     OutgoingMessage,
     VoteCallback,
@@ -48,6 +53,7 @@ from bot.telegram_render import (
     parse_callback,
     render_reply,
 )
+from bot.tickets import Person, Queue
 from index.text import Language
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,12 @@ RETRY_PAUSE_SECONDS = 0.5
 # The typing indicator shows when a reply takes longer than this (most take a few milliseconds,
 # and an indicator flashing for those would cost a request per question for nothing).
 TYPING_DELAY_SECONDS = 0.3
+# How often unclaimed tickets are looked for (more often when the reminder time is short),
+# and how often personal data past the retention period is removed.
+REMINDER_CHECK_SECONDS = 60.0
+PURGE_EVERY_SECONDS = 24 * 60 * 60
+# The callback data of /forget's two buttons.
+FORGET_YES, FORGET_NO = "forget:yes", "forget:no"
 # Updates of different chats handled at the same time (one chat's always in order).
 CONCURRENT_UPDATES = 32
 # The FAQ entries /start offers as buttons (entries missing from the content are skipped).
@@ -76,9 +88,23 @@ class Services:
     store: Store
     settings: Settings
     limiter: RateLimiter = field(init=False)  # the settings' per-user rate limit
+    desk: Desk = field(init=False)  # the lawyer queue, over the store's database
+    outbox: OutboxWorker | None = field(init=False, default=None)  # set by build_application
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(per_minute=self.settings.rate_limit_per_minute)
+        if not isinstance(self.store, SqlStore):
+            raise TypeError("the lawyer queue needs the SQL store")
+        self.desk = Desk(
+            Queue(self.store.engine),
+            self.content,
+            lawyers_language=self.settings.lawyers.language,
+            on_outbox=self._wake_outbox,
+        )
+
+    def _wake_outbox(self) -> None:
+        if self.outbox is not None:
+            self.outbox.wake()
 
 
 @dataclass
@@ -184,7 +210,10 @@ async def _answer(update: Update, context: BotContext, question: str) -> None:
             faq_id=reply.faq_id,
             confidence=reply.confidence,
         )
-        await _send_reply(update, context, reply, question_id)
+        if reply.kind == "escalate" and _in_private(update):
+            await lawyer(update, context)  # straight into the intake
+        else:
+            await _send_reply(update, context, reply, question_id)
     finally:
         typing.cancel()
 
@@ -262,9 +291,79 @@ async def sources(update: Update, context: BotContext) -> None:
         await context.bot.send_message(update.effective_chat.id, "\n\n".join(lines))
 
 
+def _person(update: Update) -> Person | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    return Person(user.id, chat.id, user.full_name, user.username)
+
+
+def _source_key(update: Update) -> str | None:
+    message = update.effective_message
+    return f"{message.chat_id}:{message.message_id}" if message is not None else None
+
+
+async def _send_turn(update: Update, context: BotContext, turn: Turn) -> None:
+    """Send what the lawyer queue answered, intake choices as buttons."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for say in turn.messages:
+        keyboard = None
+        if say.choices and say.step is not None:
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(c.label, callback_data=choice_data(say.step, c.value))]
+                    for c in say.choices
+                ]
+            )
+        await context.bot.send_message(chat.id, say.text, reply_markup=keyboard)
+
+
+def _in_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == chat.PRIVATE
+
+
 async def lawyer(update: Update, context: BotContext) -> None:
-    """Start the way to a lawyer (the consultation flow comes with the lawyer queue)."""
-    await _say(update, context, "escalate")
+    """Start the way to a lawyer: the user's open ticket, their intake, or a new intake."""
+    person = _person(update)
+    if person is None or not _in_private(update):
+        await _say(update, context, "escalate")
+        return
+    desk = context.services.desk
+    turn = await desk.request(person, _language(update, context), update_id=update.update_id)
+    await _send_turn(update, context, turn)
+
+
+async def end_conversation(update: Update, context: BotContext) -> None:
+    """End the conversation with a lawyer (the user's /end)."""
+    person = _person(update)
+    if person is not None:
+        turn = await context.services.desk.end(person, _language(update, context))
+        await _send_turn(update, context, turn)
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    """Ask to confirm deleting everything the bot keeps about the user."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    language = _language(update, context)
+    labels = _labels(context, language)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(labels.forget_yes, callback_data=FORGET_YES)],
+            [InlineKeyboardButton(labels.forget_no, callback_data=FORGET_NO)],
+        ]
+    )
+    await context.bot.send_message(
+        chat.id, _text(context, language, "forget.confirm"), reply_markup=keyboard
+    )
+
+
+def _labels(context: BotContext, language: Language) -> ButtonLabels:
+    return labels_for(context.services.content.messages[language], language)
 
 
 async def set_language(update: Update, context: BotContext) -> None:
@@ -284,18 +383,30 @@ async def set_language(update: Update, context: BotContext) -> None:
 
 
 async def cancel(update: Update, context: BotContext) -> None:
-    """Leave whatever is in progress; the bot answers questions again."""
+    """Leave whatever is in progress (an intake); the bot answers questions again."""
+    person = _person(update)
+    if person is not None:
+        turn = await context.services.desk.cancel(person, _language(update, context))
+        if turn.handled:
+            await _send_turn(update, context, turn)
+            return
     await _say(update, context, "smalltalk.acknowledgement")
 
 
 async def question(update: Update, context: BotContext) -> None:
-    """Answer any other text as a question, within the user's rate limit."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or message.text is None or user is None:
+    """Any other text: an intake answer, a message for the user's lawyer, or a question."""
+    message, person = update.effective_message, _person(update)
+    if message is None or message.text is None or person is None:
+        return
+    turn = await context.services.desk.message(
+        person, message.text, update_id=update.update_id, source_key=_source_key(update)
+    )
+    if turn.handled:
+        await _send_turn(update, context, turn)
         return
     limiter = context.services.limiter
-    if not limiter.allow(user.id):
-        if limiter.should_warn(user.id):
+    if not limiter.allow(person.user_id):
+        if limiter.should_warn(person.user_id):
             await message.reply_text(_text(context, _language(update, context), "rate_limited"))
         return
     await _answer(update, context, message.text)
@@ -357,8 +468,144 @@ async def button(update: Update, context: BotContext) -> None:
     elif isinstance(action, LawyerCallback):
         await query.answer()
         await lawyer(update, context)
+    elif (choice := parse_choice(query.data)) is not None and (person := _person(update)):
+        await query.answer()
+        turn = await context.services.desk.message(person, choice[1], update_id=update.update_id)
+        if turn.handled:
+            await _send_turn(update, context, turn)
+        else:  # no intake in progress any more
+            await query.answer(_text(context, language, "smalltalk.acknowledgement"))
+    elif query.data in (FORGET_YES, FORGET_NO) and update.effective_user is not None:
+        await query.answer()
+        if query.data == FORGET_YES:
+            await context.services.desk.forget(update.effective_user.id)
+            if context.user_data is not None:
+                context.user_data.language = None
+        await _say(update, context, "forget.done" if query.data == FORGET_YES else "forget.kept")
+    elif (card := parse_card_data(query.data)) is not None:
+        await card_button(update, context, *card)
     else:  # stale or unknown: a polite word, never an error
         await query.answer(_text(context, language, "smalltalk.acknowledgement"))
+
+
+# -- the lawyers' side ---------------------------------------------------------------------------
+
+
+async def _lawyer_or_refuse(update: Update, context: BotContext, what: str) -> Person | None:
+    """The acting lawyer; anyone else is refused, and the attempt logged (by user id only)."""
+    person = _person(update)
+    if person is not None and person.user_id in context.services.settings.lawyers.user_ids:
+        return person
+    user_id = person.user_id if person is not None else None
+    log.warning("refused %s from user %s, who is not a lawyer", what, user_id)
+    refusal = _lawyer_text(context, "refused")
+    if update.callback_query is not None:
+        await update.callback_query.answer(refusal, show_alert=True)
+    elif update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, refusal)
+    return None
+
+
+def _lawyer_text(context: BotContext, key: str, **fields: object) -> str:
+    language = context.services.settings.lawyers.language
+    return context.services.content.message(language, f"lawyer.{key}", **fields)
+
+
+async def _tell_lawyer(update: Update, context: BotContext, text: str | None) -> None:
+    if text is not None and update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, text)
+
+
+def _ticket_number(context: BotContext) -> int | None:
+    first = context.args[0].lstrip("#") if context.args else ""
+    return int(first) if first.isdigit() and len(first) < 12 else None
+
+
+async def card_button(update: Update, context: BotContext, action: str, ticket_id: int) -> None:
+    """Claim or Close on a ticket card (lawyers only)."""
+    query = update.callback_query
+    lawyer_person = await _lawyer_or_refuse(update, context, f"the {action} button")
+    if query is None or lawyer_person is None:
+        return
+    desk = context.services.desk
+    if action == "claim":
+        await query.answer(await desk.claim(ticket_id, lawyer_person), show_alert=True)
+    else:
+        await query.answer(await desk.close(ticket_id, lawyer_person))
+
+
+async def queue_command(update: Update, context: BotContext) -> None:
+    """/queue: the open and claimed tickets (lawyers only)."""
+    if await _lawyer_or_refuse(update, context, "/queue"):
+        await _tell_lawyer(update, context, await context.services.desk.queue_text())
+
+
+async def ticket_command(update: Update, context: BotContext) -> None:
+    """/ticket N: one ticket's card (lawyers only)."""
+    if not await _lawyer_or_refuse(update, context, "/ticket"):
+        return
+    number = _ticket_number(context)
+    if number is None:
+        await _tell_lawyer(update, context, _lawyer_text(context, "ticket_usage"))
+        return
+    await _tell_lawyer(update, context, await context.services.desk.ticket_text(number))
+
+
+async def reply_command(update: Update, context: BotContext) -> None:
+    """/reply N text: a message for the ticket's user (lawyers only)."""
+    lawyer_person = await _lawyer_or_refuse(update, context, "/reply")
+    message = update.effective_message
+    if lawyer_person is None or message is None or message.text is None:
+        return
+    parts = message.text.split(maxsplit=2)
+    number = _ticket_number(context)
+    if number is None or len(parts) < 3 or not parts[2].strip():
+        await _tell_lawyer(update, context, _lawyer_text(context, "reply_usage"))
+        return
+    await _relay_to_user(update, context, lawyer_person, number, parts[2], message)
+
+
+async def _relay_to_user(
+    update: Update,
+    context: BotContext,
+    lawyer_person: Person,
+    number: int,
+    text: str,
+    message: Message,
+) -> None:
+    refusal = await context.services.desk.reply(
+        number, lawyer_person, text, f"{message.chat_id}:{message.message_id}"
+    )
+    await _tell_lawyer(update, context, refusal)
+
+
+async def close_command(update: Update, context: BotContext) -> None:
+    """/close N: end a ticket's conversation (lawyers only)."""
+    lawyer_person = await _lawyer_or_refuse(update, context, "/close")
+    if lawyer_person is None:
+        return
+    number = _ticket_number(context)
+    if number is None:
+        await _tell_lawyer(update, context, _lawyer_text(context, "close_usage"))
+        return
+    await _tell_lawyer(update, context, await context.services.desk.close(number, lawyer_person))
+
+
+async def lawyers_group_message(update: Update, context: BotContext) -> None:
+    """In the lawyers' group, a reply to a ticket card or relayed message works like /reply."""
+    message = update.effective_message
+    if message is None or message.text is None or message.reply_to_message is None:
+        return  # the lawyers talking among themselves: not for the bot
+    bot_id = context.bot.id
+    replied = message.reply_to_message
+    if replied.from_user is None or replied.from_user.id != bot_id:
+        return
+    number = await context.services.desk.ticket_for_message(replied.message_id)
+    if number is None:
+        return
+    lawyer_person = await _lawyer_or_refuse(update, context, "a reply to a ticket")
+    if lawyer_person is not None:
+        await _relay_to_user(update, context, lawyer_person, number, message.text, message)
 
 
 async def error_handler(update: object, context: BotContext) -> None:
@@ -459,6 +706,11 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
     application.bot_data.services = services
+    lawyers = settings.lawyers
+    services.outbox = OutboxWorker(
+        application.bot, services.desk, _labels_of(services, lawyers.language), lawyers.chat_id
+    )
+    lawyers_group = filters.Chat(lawyers.chat_id) if lawyers.chat_id is not None else None
     handlers = [
         # Commands first, so that "/help" is never taken for a question.
         CommandHandler("start", start),
@@ -467,9 +719,22 @@ def build_application(
         CommandHandler("lawyer", lawyer),
         CommandHandler("lang", set_language),
         CommandHandler("cancel", cancel),
+        CommandHandler("end", end_conversation),
+        CommandHandler("forget", forget),
         CommandHandler("reload", reload_content),
+        # The lawyers' commands: anyone may type them; only lawyers are obeyed.
+        CommandHandler("queue", queue_command),
+        CommandHandler("ticket", ticket_command),
+        CommandHandler("reply", reply_command),
+        CommandHandler("close", close_command),
         CallbackQueryHandler(button),
-        # Any other text is a question for the engine.
+        # In the lawyers' group, text is never a question: only replies to cards count.
+        *(
+            [MessageHandler(lawyers_group & filters.TEXT & ~filters.COMMAND, lawyers_group_message)]
+            if lawyers_group is not None
+            else []
+        ),
+        # Any other text: an intake answer, a message for a lawyer, or a question.
         MessageHandler(filters.TEXT & ~filters.COMMAND, question),
         # An unknown command gets the help text rather than silence.
         MessageHandler(filters.COMMAND, help_command),
@@ -477,7 +742,33 @@ def build_application(
     application.add_handler(TypeHandler(Update, load_user), group=-1)  # before all others
     application.add_handlers(handlers)
     application.add_error_handler(error_handler)
+    job_queue = application.job_queue
+    assert job_queue is not None  # python-telegram-bot[job-queue] is a dependency
+    remind_after = dt.timedelta(minutes=lawyers.remind_after_minutes)
+    check_every = min(REMINDER_CHECK_SECONDS, max(1.0, remind_after.total_seconds() / 4))
+    job_queue.run_repeating(remind_unclaimed, interval=check_every, first=check_every)
+    job_queue.run_repeating(purge_old_data, interval=PURGE_EVERY_SECONDS, first=60)
     return application
+
+
+def _labels_of(services: Services, language: str) -> ButtonLabels:
+    return labels_for(services.content.messages[language], language)
+
+
+async def remind_unclaimed(context: BotContext) -> None:
+    """Job: announce again the tickets nobody claimed in time, telling their users."""
+    minutes = context.services.settings.lawyers.remind_after_minutes
+    await context.services.desk.remind(dt.timedelta(minutes=minutes))
+
+
+async def purge_old_data(context: BotContext) -> None:
+    """Job: remove personal data older than the retention period."""
+    days = context.services.settings.lawyers.retention_days
+    counts = await context.services.desk.queue.purge(
+        dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    )
+    if any(counts.values()):
+        log.info("retention: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
 async def serve(settings: Settings, content: Content, *, webhook: bool = False) -> None:
@@ -493,6 +784,8 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
         async with application:
             await register_commands(application)
             await application.start()
+            assert services.outbox is not None
+            outbox_task = asyncio.create_task(services.outbox.run(stop))
             updater = application.updater
             assert updater is not None
             if webhook:
@@ -512,6 +805,7 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
                 await poll(application, stop)
                 log.info("stopping")
             await application.stop()
+            await outbox_task
     finally:
         await store.close()
 

@@ -1,0 +1,370 @@
+"""The way from a user to a lawyer: intake, tickets, claiming, the two-way relay, forgetting.
+
+Plain Python over the queue (bot/tickets.py) and the intake dialogue (bot/intake.py); the
+Telegram front end and `rwa-bot chat` both call `Desk` and show what it returns. Everything the
+desk wants sent later (confirmations, relayed messages, ticket cards) goes into the queue's
+outbox in the same transaction as the change it reports, so a crash loses or repeats nothing;
+what it returns is only the immediate answer to the person who acted.
+
+Updates that Telegram delivers again after a crash are recognised: an intake remembers the last
+update it took, a relayed message its chat and message id.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.content import Content
+from bot.intake import (
+    Advanced,
+    Choice,
+    Declined,
+    Finished,
+    Intake,
+    IntakeState,
+    Rejected,
+)
+from bot.tickets import Person, Queue, SavedIntake, Ticket
+from index.text import Language
+
+log = logging.getLogger(__name__)
+
+# How many of a user's latest questions a ticket carries for the lawyer.
+RECENT_QUESTIONS = 5
+# A ticket card stays well under Telegram's 4096 characters.
+CARD_LIMIT = 3500
+QUESTION_PREVIEW = 200
+
+
+@dataclass(frozen=True)
+class Say:
+    """One message for the person who acted, with the choices to offer as buttons."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    step: str | None = None  # the intake step the choices answer
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the desk made of a message: what to tell the person, and whether it took it.
+
+    `handled` False means the message is not the desk's business: the engine answers it.
+    """
+
+    messages: tuple[Say, ...] = ()
+    handled: bool = True
+
+
+NOT_MINE = Turn(handled=False)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Desk:
+    """Consultation requests from intake to closing; one per running bot."""
+
+    def __init__(
+        self,
+        queue: Queue,
+        content: Content,
+        *,
+        lawyers_language: str = "en",
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.content = content
+        self.intake = Intake(content)
+        self.lawyers_language = lawyers_language
+        self._on_outbox = on_outbox or (lambda: None)
+
+    def _text(self, language: str, key: str, **fields: object) -> str:
+        return self.content.message(language, key, **fields)
+
+    def _lawyer_text(self, key: str, **fields: object) -> str:
+        return self.content.message(self.lawyers_language, f"lawyer.{key}", **fields)
+
+    # -- users ---------------------------------------------------------------------------------
+
+    async def request(
+        self, person: Person, language: Language, *, update_id: int | None = None
+    ) -> Turn:
+        """The user asked for a lawyer: their open ticket, their intake, or a new intake."""
+        ticket = await self.queue.active_ticket(person.user_id)
+        if ticket is not None:
+            return Turn((Say(self._text(language, "ticket.already_open", ticket=ticket.id)),))
+        saved = await self.queue.load_intake(person.user_id)
+        if saved is not None:
+            state = IntakeState(saved.step, saved.answers)
+            intro = self._text(saved.language, "intake.resumed")
+            return Turn((Say(intro), self._ask(state, saved.language, person)))
+        state = self.intake.start(language)
+        await self._save(person, language, state, update_id, started=None)
+        intro = self._text(language, "intake.intro")
+        return Turn((Say(intro), self._ask(state, language, person)))
+
+    async def message(
+        self,
+        person: Person,
+        text: str,
+        *,
+        update_id: int | None = None,
+        source_key: str | None = None,
+    ) -> Turn:
+        """A message from the user: an intake answer, a message for their lawyer, or neither."""
+        saved = await self.queue.load_intake(person.user_id)
+        if saved is not None:
+            return await self._answer_intake(person, saved, text, update_id)
+        ticket = await self.queue.active_ticket(person.user_id)
+        if ticket is None or ticket.status != "claimed":
+            return NOT_MINE
+        stored = await self.queue.relay(
+            ticket.id, "to_lawyers", text, person.user_id, source_key or _fresh_key(person)
+        )
+        if stored:
+            self._on_outbox()
+        return Turn()
+
+    async def cancel(self, person: Person, language: Language) -> Turn:
+        """/cancel: leave the intake, if one is in progress; None when there was none."""
+        saved = await self.queue.load_intake(person.user_id)
+        if saved is None:
+            return NOT_MINE
+        await self.queue.drop_intake(person.user_id)
+        return Turn((Say(self._text(saved.language, "intake.cancelled")),))
+
+    async def end(self, person: Person, language: Language) -> Turn:
+        """/end: the user ends the conversation with their lawyer (closing the ticket)."""
+        ticket = await self.queue.active_ticket(person.user_id)
+        if ticket is None:
+            return Turn((Say(self._text(language, "ticket.no_conversation")),))
+        closed = await self.queue.close(
+            ticket.id,
+            "user",
+            user_notice=lambda t: self._text(t.language, "ticket.closed", ticket=t.id),
+            lawyers_notice=lambda t: self._lawyer_text("user_ended", ticket=t.id),
+        )
+        if closed is not None:
+            self._on_outbox()
+        return Turn()
+
+    async def forget(self, user_id: int) -> dict[str, int]:
+        """Delete everything stored about the user; return how many rows each table lost."""
+        counts = await self.queue.forget(user_id)
+        log.info("forgot a user: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return counts
+
+    def _ask(self, state: IntakeState, language: str, person: Person) -> Say:
+        ask = self.intake.ask(state, language, on_telegram=person.chat_id is not None)
+        return Say(ask.text, ask.choices, ask.step)
+
+    async def _save(
+        self,
+        person: Person,
+        language: str,
+        state: IntakeState,
+        update_id: int | None,
+        started: dt.datetime | None,
+    ) -> None:
+        now = _now()
+        await self.queue.save_intake(
+            SavedIntake(
+                user_id=person.user_id,
+                chat_id=person.chat_id,
+                language=language,
+                step=state.step,
+                answers=dict(state.answers),
+                name=person.name,
+                username=person.username,
+                last_update_id=update_id,
+                started_at=started or now,
+                updated_at=now,
+            )
+        )
+
+    async def _answer_intake(
+        self, person: Person, saved: SavedIntake, text: str, update_id: int | None
+    ) -> Turn:
+        language = saved.language
+        state = IntakeState(saved.step, saved.answers)
+        if (
+            update_id is not None
+            and saved.last_update_id is not None
+            and update_id <= saved.last_update_id
+        ):
+            # Delivered again after a restart: it was taken already; ask where we stand.
+            return Turn(
+                (Say(self._text(language, "intake.resumed")), self._ask(state, language, person))
+            )
+        on_telegram = person.chat_id is not None
+        result = self.intake.answer(state, text, language, on_telegram=on_telegram)
+        if isinstance(result, Rejected):
+            return Turn((Say(result.reason), self._ask(state, language, person)))
+        if isinstance(result, Advanced):
+            await self._save(person, language, result.state, update_id, saved.started_at)
+            return Turn((self._ask(result.state, language, person),))
+        if isinstance(result, Declined):
+            await self.queue.drop_intake(person.user_id)
+            return Turn((Say(self._text(language, "intake.declined")),))
+        assert isinstance(result, Finished)
+        return await self._file(person, language, result.answers)
+
+    async def _file(self, person: Person, language: str, answers: dict[str, str]) -> Turn:
+        context = await self.queue.recent_questions(person.user_id, RECENT_QUESTIONS)
+        key = "ticket.received" if person.chat_id is not None else "ticket.received_offline"
+        notice = self._text(language, key, ticket="{ticket}")
+        ticket, created = await self.queue.open_ticket(
+            person, language, answers, context, notice if person.chat_id is not None else None
+        )
+        self._on_outbox()
+        if not created:
+            return Turn((Say(self._text(language, "ticket.already_open", ticket=ticket.id)),))
+        log.info("ticket %d opened", ticket.id)
+        if person.chat_id is None:  # the terminal: no outbox to the user, say it now
+            return Turn((Say(self._text(language, key, ticket=ticket.id)),))
+        return Turn()
+
+    # -- lawyers -------------------------------------------------------------------------------
+
+    async def claim(self, ticket_id: int, lawyer: Person) -> str:
+        """A lawyer claims a ticket; return what to tell them (one wins a race, told so)."""
+        result = await self.queue.claim(
+            ticket_id,
+            lawyer.user_id,
+            lawyer.name,
+            user_notice=lambda t: self._text(t.language, "ticket.claimed", ticket=t.id),
+        )
+        if result.ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        if result.claimed:
+            self._on_outbox()
+            log.info("ticket %d claimed by lawyer %d", ticket_id, lawyer.user_id)
+            return self._lawyer_text("claimed_ok", ticket=ticket_id)
+        if result.ticket.status == "closed":
+            return self._lawyer_text("already_closed", ticket=ticket_id)
+        return self._lawyer_text("already_claimed", lawyer=result.ticket.lawyer_name or "?")
+
+    async def reply(self, ticket_id: int, lawyer: Person, text: str, source_key: str) -> str | None:
+        """A lawyer's message for a ticket's user; None when it was queued, else the refusal."""
+        ticket = await self.queue.ticket(ticket_id)
+        if ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        if ticket.status == "closed":
+            return self._lawyer_text("already_closed", ticket=ticket_id)
+        if ticket.status != "claimed":
+            return self._lawyer_text("not_claimed", ticket=ticket_id)
+        if ticket.lawyer_id != lawyer.user_id:
+            return self._lawyer_text(
+                "not_yours", ticket=ticket_id, lawyer=ticket.lawyer_name or "?"
+            )
+        if ticket.chat_id is None:
+            return self._lawyer_text("offline_ticket", ticket=ticket_id)
+        if await self.queue.relay(ticket_id, "to_user", text, lawyer.user_id, source_key):
+            self._on_outbox()
+        return None
+
+    async def close(self, ticket_id: int, lawyer: Person) -> str:
+        """A lawyer closes a ticket; return what to tell them."""
+        ticket = await self.queue.ticket(ticket_id)
+        if ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        closed = await self.queue.close(
+            ticket_id,
+            "lawyer",
+            user_notice=lambda t: self._text(t.language, "ticket.closed", ticket=t.id),
+            lawyers_notice=lambda t: None,
+        )
+        if closed is None:
+            return self._lawyer_text("already_closed", ticket=ticket_id)
+        self._on_outbox()
+        log.info("ticket %d closed by lawyer %d", ticket_id, lawyer.user_id)
+        return self._lawyer_text("closed_ok", ticket=ticket_id)
+
+    async def ticket_for_message(self, message_id: int) -> int | None:
+        """The ticket whose card or relayed message in the lawyers' group has this id."""
+        return await self.queue.ticket_for_message(message_id)
+
+    async def queue_text(self) -> str:
+        """/queue: the open and claimed tickets, one line each."""
+        tickets = await self.queue.tickets(("open", "claimed"))
+        if not tickets:
+            return self._lawyer_text("queue_empty")
+        lines = [self._lawyer_text("queue_heading")]
+        for ticket in tickets:
+            need = " ".join((ticket.answers.get("need") or "").split())
+            lines.append(
+                f"#{ticket.id} · {self._status(ticket)} · {ticket.name or '?'} · {need[:80]}"
+            )
+        return "\n".join(lines)
+
+    async def ticket_text(self, ticket_id: int) -> str:
+        """/ticket N: the ticket's card."""
+        ticket = await self.queue.ticket(ticket_id)
+        if ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        return self.card(ticket)
+
+    async def remind(self, after: dt.timedelta) -> int:
+        """Announce again every ticket unclaimed for `after`, telling its user; return how many."""
+        cutoff = _now() - after
+        minutes = max(1, round(after.total_seconds() / 60))
+        reminded = 0
+        for ticket in await self.queue.due_for_reminder(cutoff):
+            user_notice = (
+                self._text(ticket.language, "ticket.still_waiting", ticket=ticket.id)
+                if ticket.chat_id is not None
+                else None
+            )
+            lawyers_notice = self._lawyer_text("reminder", ticket=ticket.id, minutes=minutes)
+            if await self.queue.remind(ticket.id, cutoff, user_notice, lawyers_notice):
+                reminded += 1
+        if reminded:
+            self._on_outbox()
+            log.info("reminded the lawyers of %d unclaimed ticket(s)", reminded)
+        return reminded
+
+    # -- what lawyers read ---------------------------------------------------------------------
+
+    def _status(self, ticket: Ticket) -> str:
+        if ticket.status == "claimed":
+            return self._lawyer_text("status_claimed", lawyer=ticket.lawyer_name or "?")
+        return self._lawyer_text(f"status_{ticket.status}")
+
+    def card(self, ticket: Ticket) -> str:
+        """The ticket card for the lawyers' group, as plain text."""
+        language = self.lawyers_language
+        lines = [self._lawyer_text("card_title", ticket=ticket.id, status=self._status(ticket))]
+        if ticket.anonymised:
+            return lines[0]
+        username = f"@{ticket.username}" if ticket.username else "-"
+        lines.append(
+            self._lawyer_text(
+                "card_user",
+                name=ticket.name or "?",
+                username=username,
+                language=self.content.message(ticket.language, "language_name"),
+            )
+        )
+        lines.append("")
+        for label, value in self.intake.describe(ticket.answers, language):
+            lines.append(f"{label}: {value}")
+        lines.append("")
+        if ticket.context:
+            lines.append(self._lawyer_text("card_questions"))
+            for shown in ticket.context:
+                asked = " ".join(shown.text.split())[:QUESTION_PREVIEW]
+                refs = ", ".join(ref.split(":", 1)[-1] for ref in shown.passage_ids)
+                where = shown.faq_id or shown.kind
+                lines.append(f"• {asked} → {where}" + (f" [{refs}]" if refs else ""))
+        else:
+            lines.append(self._lawyer_text("card_no_questions"))
+        text = "\n".join(lines)
+        return text if len(text) <= CARD_LIMIT else text[: CARD_LIMIT - 1] + "…"
+
+
+def _fresh_key(person: Person) -> str:
+    """A source key for a message that has no Telegram identity (the terminal)."""
+    return f"local:{person.user_id}:{_now().timestamp()}"
