@@ -114,7 +114,7 @@ class Content:
     synonyms: tuple[tuple[str, ...], ...] = ()  # groups of equivalent terms, canonical first
     ignored_words: tuple[str, ...] = ()  # words dropped before matching
 
-    def message(self, language: str, key: str, **fields: object) -> str:
+    def message(self, language: str, key: str, /, **fields: object) -> str:
         """Return the message `key` (a dotted path such as "smalltalk.thanks") in `language`."""
         value: Any = self.messages[language]
         for part in key.split("."):

@@ -37,6 +37,8 @@ INSTALL_HINT = "run `npm ci --prefix tests/e2e` first"
 RWA_BOT = Path(sys.executable).parent / "rwa-bot"
 
 TOKEN = "123456:e2e-fake-token"
+LAWYERS_GROUP = -1001234
+LAWYER_ID, SECOND_LAWYER_ID = 900, 901
 BOT_USER = {"id": 666, "is_bot": True, "first_name": "Test First name", "username": "TestNameBot"}
 START_TIMEOUT = 30.0  # seconds for the emulator, then the bot, to be ready
 REPLY_TIMEOUT = 10.0  # seconds for the bot to answer one message or button
@@ -97,6 +99,8 @@ def _bot_env(data_dir: Path, api_url: str | None = None) -> dict[str, str]:
     if api_url is not None:
         env["RWA_BOT_TOKEN"] = TOKEN
         env["RWA_BOT_API_BASE_URL"] = f"{api_url}/bot"
+        env["RWA_BOT_LAWYERS_CHAT_ID"] = str(LAWYERS_GROUP)
+        env["RWA_BOT_LAWYER_IDS"] = f"{LAWYER_ID},{SECOND_LAWYER_ID}"
     return env
 
 
@@ -183,11 +187,13 @@ class Received:
 
 @dataclass
 class User:
-    """A Telegram user in a private chat with the bot (the chat id is the user id)."""
+    """A Telegram user in a private chat with the bot (the chat id is the user id), or in the
+    group `group_id` when given."""
 
     run: BotRun
     language_code: str = "en"
     id: int = field(default_factory=lambda: next(_ids))
+    group_id: int | None = None
 
     def _from(self) -> dict[str, Any]:
         return {
@@ -198,10 +204,16 @@ class User:
         }
 
     def _chat(self) -> dict[str, Any]:
+        if self.group_id is not None:
+            return {"id": self.group_id, "type": "supergroup", "title": "Lawyers"}
         return {"id": self.id, "type": "private", "first_name": f"User{self.id}"}
 
-    def say(self, text: str) -> list[Received]:
-        """Send `text` (a command if it starts with "/"); return the bot's reply."""
+    @property
+    def chat_id(self) -> int:
+        return self.group_id if self.group_id is not None else self.id
+
+    def send(self, text: str, reply_to: Received | None = None) -> None:
+        """Send `text` (a command if it starts with "/"), replying to `reply_to` if given."""
         message: dict[str, Any] = {
             "botToken": TOKEN,
             "from": self._from(),
@@ -212,8 +224,39 @@ class User:
         if text.startswith("/"):
             length = len(text.split()[0])
             message["entities"] = [{"offset": 0, "length": length, "type": "bot_command"}]
+        if reply_to is not None:
+            message["reply_to_message"] = {
+                "message_id": reply_to.message_id,
+                "date": int(time.time()),
+                "chat": self._chat(),
+                "from": BOT_USER,
+                "text": reply_to.text,
+            }
         self.run.call("/sendCommand" if text.startswith("/") else "/sendMessage", message)
+
+    def say(self, text: str) -> list[Received]:
+        """Send `text` (a command if it starts with "/"); return the bot's reply."""
+        self.send(text)
         return self.replies()
+
+    def expect(self, fragment: str) -> Received:
+        """Wait for the bot's message containing `fragment` (messages before it are passed)."""
+        seen: list[Received] = []
+
+        def arrived() -> Received | None:
+            seen.extend(self._fetch())
+            return next((m for m in reversed(seen) if fragment in m.text), None)
+
+        found: Received = _wait_for(
+            arrived,
+            REPLY_TIMEOUT,
+            lambda: (
+                f"no message with {fragment!r} within {REPLY_TIMEOUT} s; got "
+                f"{[m.text[:80] for m in seen]!r}\n\n" + self.run.log()
+            ),
+            self.run.check,
+        )
+        return found
 
     def press(self, message: Received, data: str) -> str | None:
         """Press the button `data` under `message`; return the toast the bot answers with
@@ -271,7 +314,7 @@ class User:
         return received
 
     def _fetch(self) -> list[Received]:
-        stored = self.run.call("/getUpdates", {"token": TOKEN, "chatId": self.id})
+        stored = self.run.call("/getUpdates", {"token": TOKEN, "chatId": self.chat_id})
         messages = []
         for item in stored:
             message = item["message"]
@@ -434,3 +477,61 @@ def test_the_token_appears_nowhere_in_the_bots_output(run: BotRun) -> None:
     assert output, "the bot's output was not captured"
     assert TOKEN not in output
     assert TOKEN.split(":", 1)[1] not in output
+
+
+def test_a_consultation_goes_from_intake_to_a_lawyer_and_back(run: BotRun) -> None:
+    user = User(run)
+    lawyer = User(run, id=LAWYER_ID, group_id=LAWYERS_GROUP)
+    user.say("What are the three legal obstacles?")  # a question the ticket will carry
+    user.send("/lawyer")
+    user.expect("What do you need help with")
+    user.send("We want to tokenize a Shenzhen warehouse through Hong Kong.")
+    where = user.expect("Where is your project")
+    user.press(where, "i:jurisdiction:mainland")
+    asset = user.expect("What kind of asset")
+    user.press(asset, "i:asset:real_estate")
+    user.send("1")  # the timeline, by its number
+    contact = user.expect("get in touch")
+    user.press(contact, "i:contact:telegram")
+    consent = user.expect("May I share")
+    user.press(consent, "i:consent:yes")
+    received = user.expect("ticket #")
+    number = int(re.search(r"#(\d+)", received.text).group(1))  # type: ignore[union-attr]
+
+    card = lawyer.expect(f"#{number}")
+    assert "Shenzhen warehouse" in card.text
+    assert "three legal obstacles" in card.text
+    toast = lawyer.press(card, f"t:claim:{number}")
+    assert toast is not None and str(number) in toast
+    user.expect("A lawyer has taken")  # told a lawyer has it
+
+    lawyer.send(f"/reply {number} Hello, I am your lawyer. Which city is the warehouse in?")
+    assert "Which city" in user.expect("Which city").text
+    user.send("It is in Shenzhen, Bao'an district.")
+    assert "Bao'an" in lawyer.expect("Bao'an").text  # relayed, not answered by the engine
+
+    lawyer.send(f"/close {number}")
+    user.expect(f"#{number}")
+    answer = user.say("What are the three legal obstacles?")
+    assert "three great mountains" in _text(answer)  # the bot answers questions again
+
+    listed = subprocess.run(
+        [str(RWA_BOT), "queue", "list", "--json"],
+        env=_bot_env(run.data_dir),
+        cwd=run.data_dir,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    [ticket] = [t for t in json.loads(listed.stdout) if t["id"] == number]
+    assert ticket["status"] == "closed"
+    assert ticket["user_id"] == user.id
+
+
+def test_someone_who_is_not_a_lawyer_cannot_act_in_the_group(run: BotRun) -> None:
+    stranger = User(run, group_id=LAWYERS_GROUP)
+    stranger.send("/queue")
+    assert "Only" in stranger.expect("lawyer").text
