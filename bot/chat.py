@@ -1,11 +1,82 @@
 """The terminal conversation (`rwa-bot chat`): the same engine as the Telegram bot, no token,
-no network. Type a question; type the number of a suggestion to ask it; `quit` to leave."""
+no network. Type a question; type the number of a suggestion to ask it; `quit` to leave.
+`/lawyer` (or asking for one) runs the same intake as on Telegram and files the ticket into the
+same queue (the database in the data folder); `/cancel` leaves the intake."""
 
+import asyncio
+import getpass
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from bot.answering import AnswerEngine
+from bot.consultations import Desk, Turn
+from bot.content import Content
 from bot.reply import Reply, render_plain
+from bot.store import open_store, sqlite_url
+from bot.tickets import Person, Queue
 from index.text import Language
+
+# The terminal's user in the queue: Telegram user ids are positive, so 0 is never one of them.
+TERMINAL_USER_ID = 0
+
+
+class TerminalDesk:
+    """The lawyer queue for the terminal: the desk's calls run on an event loop of their own."""
+
+    def __init__(self, data_dir: Path, content: Content, lawyers_language: str = "en") -> None:
+        self._runner = asyncio.Runner()
+        self._store = self._runner.run(open_store(sqlite_url(data_dir)))
+        self.desk = Desk(Queue(self._store.engine), content, lawyers_language=lawyers_language)
+        self.person = Person(TERMINAL_USER_ID, None, _login_name(), None)
+
+    def request(self, language: Language) -> Turn:
+        """/lawyer: the open ticket, the intake in progress, or a new intake."""
+        return self._runner.run(self.desk.request(self.person, language))
+
+    def message(self, text: str) -> Turn:
+        """A line typed while an intake may be in progress."""
+        return self._runner.run(self.desk.message(self.person, text))
+
+    def cancel(self, language: Language) -> Turn:
+        """/cancel: leave the intake."""
+        return self._runner.run(self.desk.cancel(self.person, language))
+
+    def record(self, reply: Reply) -> None:
+        """Keep the question, as Telegram's do, so a ticket carries the recent questions."""
+        self._runner.run(
+            self._store.record_question(
+                user_id=TERMINAL_USER_ID,
+                chat_id=TERMINAL_USER_ID,
+                language=reply.language,
+                text=reply.question,
+                kind=reply.kind,
+                faq_id=reply.faq_id,
+                confidence=reply.confidence,
+                passage_ids=[f"{c.source}:{c.passage_id}" for c in reply.citations],
+            )
+        )
+
+    def close(self) -> None:
+        """Close the database and the event loop."""
+        self._runner.run(self._store.close())
+        self._runner.close()
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "terminal"
+
+
+def _turn_text(turn: Turn) -> str:
+    """The desk's messages, choices numbered so that typing the number picks one."""
+    parts = []
+    for say in turn.messages:
+        lines = [say.text, *(f"  {n}. {c.label}" for n, c in enumerate(say.choices, start=1))]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "q", "退出"})
 PROMPT = "you> "
@@ -24,6 +95,7 @@ def run_chat(
     lines: Iterable[str],
     write: Callable[[str], None],
     interactive: bool = True,
+    desk: TerminalDesk | None = None,
 ) -> int:
     """Hold a conversation: read messages from `lines`, write replies with `write`.
 
@@ -46,9 +118,31 @@ def run_chat(
         if choice.isdigit() and 1 <= int(choice) <= len(suggestions):
             message = suggestions[int(choice) - 1]
             write(f"» {message}\n")
+        command = message.strip().lower()
+        turn = None
+        if desk is not None and command == "/lawyer":
+            turn = desk.request(language)
+        elif desk is not None and command == "/cancel":
+            turn = desk.cancel(language)
+        elif desk is not None:
+            turn = desk.message(message)
+        if turn is not None and turn.handled:
+            suggestions = []
+            write(f"\n{_turn_text(turn)}\n\n")
+            if interactive:
+                write(PROMPT)
+            continue
         reply = engine.reply(message, language)
         if message.strip():
             language = reply.language
+        if desk is not None and message.strip():
+            desk.record(reply)
+        if desk is not None and reply.kind == "escalate":
+            suggestions = []
+            write(f"\n{_turn_text(desk.request(language))}\n\n")
+            if interactive:
+                write(PROMPT)
+            continue
         suggestions = [s.question for s in reply.suggestions]
         write(f"\n{_numbered(reply)}\n\n")
         if interactive:

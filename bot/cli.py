@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.answering import Answerer
-from bot.chat import run_chat
+from bot.chat import TerminalDesk, run_chat
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import Content, read_content
 from bot.evaluation import EvalFileError, evaluate, format_report
@@ -303,11 +303,14 @@ def _main(
             out.write(text)
             out.flush()
 
+        desk = TerminalDesk(settings.data_dir, content, settings.lawyers.language)
         try:
-            return run_chat(engine, stdin, write, interactive=stdin.isatty())
+            return run_chat(engine, stdin, write, interactive=stdin.isatty(), desk=desk)
         except KeyboardInterrupt:
             write("\nGoodbye.\n")
             return EXIT_OK
+        finally:
+            desk.close()
     try:
         report = evaluate(engine, args.file)
     except EvalFileError as error:

@@ -80,8 +80,41 @@ def test_chat_holds_a_conversation_and_a_number_picks_a_suggestion() -> None:
     assert out.startswith("Hello!")
     assert "  1. " in out  # suggestions are numbered
     assert "» " in out  # the picked suggestion is echoed, then answered
-    assert "您希望与律师沟通" in out
+    assert "律师" in out  # asking for a lawyer starts the intake, in Chinese
     assert out.rstrip().endswith("Goodbye.")
+
+
+def test_chat_files_a_ticket_into_the_queue_after_the_same_intake_as_telegram() -> None:
+    lines = [
+        "What are the three obstacles?",
+        "/lawyer",
+        "We want to tokenize a warehouse in Shenzhen.",
+        "2",  # Hong Kong
+        "real estate",  # a choice by its label
+        "1",
+        "1",  # e-mail: the terminal has no Telegram chat to answer in
+        "not-an-address",
+        "me@example.com",
+        "yes",
+        "quit",
+    ]
+    status, out, _ = run("chat", stdin="\n".join(lines) + "\n")
+    assert status == 0
+    assert "Please type it like name@example.com" in out  # a clear re-ask
+    assert "Received: ticket #1" in out
+    status, listed, _ = run("queue", "list", "--json")
+    [ticket] = json.loads(listed)
+    assert ticket["status"] == "open"
+    assert ticket["answers"]["contact_detail"] == "me@example.com"
+    assert ticket["context"][0]["text"] == "What are the three obstacles?"
+
+
+def test_cancel_leaves_the_intake_in_the_terminal_and_files_nothing() -> None:
+    status, out, _ = run("chat", stdin="/lawyer\n/cancel\nquit\n")
+    assert status == 0
+    assert "nothing was sent to a lawyer" in out
+    status, listed, _ = run("queue", "list", "--json")
+    assert json.loads(listed) == []
 
 
 def test_chat_ends_cleanly_at_end_of_input() -> None:
