@@ -9,12 +9,20 @@ to `bot.telegram_render`; they never decide anything themselves.
 import asyncio
 import datetime as dt
 import logging
+import os
 import signal
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -57,6 +65,10 @@ from bot.tickets import Person, Queue
 from index.text import Language
 
 log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's coming behaviour: a flood limit's retry_after as a timedelta
+# (this program reads both forms). Without it, every 429 builds a deprecation warning first.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
 # How many content errors /reload shows the administrator (the rest: rwa-bot faq check).
@@ -450,6 +462,19 @@ async def reload_content(update: Update, context: BotContext) -> None:
     )
 
 
+async def _answer_button(
+    query: CallbackQuery, text: str | None = None, *, show_alert: bool = False
+) -> None:
+    """Answer a button press. One Telegram no longer takes (answered before a crash and now
+    delivered again, or older than Telegram keeps them) is let go: the press is still handled."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as error:
+        if "query" not in str(error).lower():
+            raise
+        log.warning("could not answer a button press: too old, or answered before a restart")
+
+
 async def button(update: Update, context: BotContext) -> None:
     """Handle a button: a suggested question, a vote, or the way to a lawyer."""
     query = update.callback_query
@@ -458,26 +483,31 @@ async def button(update: Update, context: BotContext) -> None:
     action = parse_callback(query.data)
     language = _language(update, context)
     if isinstance(action, AskCallback) and action.faq_id in context.services.content.entries:
-        await query.answer()
+        await _answer_button(query)
         entry = context.services.content.entries[action.faq_id]
         await _answer(update, context, entry.questions[language][0])
     elif isinstance(action, VoteCallback) and update.effective_user is not None:
         stored = await context.services.store.record_vote(
             question_id=action.question_id, user_id=update.effective_user.id, vote=action.vote
         )
-        await query.answer(_text(context, language, "smalltalk.thanks") if stored else None)
+        await _answer_button(
+            query, _text(context, language, "smalltalk.thanks") if stored else None
+        )
     elif isinstance(action, LawyerCallback):
-        await query.answer()
+        await _answer_button(query)
         await lawyer(update, context)
     elif (choice := parse_choice(query.data)) is not None and (person := _person(update)):
-        await query.answer()
-        turn = await context.services.desk.message(person, choice[1], update_id=update.update_id)
-        if turn.handled:
+        desk = context.services.desk
+        if await desk.queue.load_intake(person.user_id) is None:
+            # A button of a finished intake: no answer to take, and no message for a lawyer.
+            # One answer per query: Telegram refuses a second.
+            await _answer_button(query, _text(context, language, "smalltalk.acknowledgement"))
+        else:
+            await _answer_button(query)
+            turn = await desk.message(person, choice[1], update_id=update.update_id)
             await _send_turn(update, context, turn)
-        else:  # no intake in progress any more
-            await query.answer(_text(context, language, "smalltalk.acknowledgement"))
     elif query.data in (FORGET_YES, FORGET_NO) and update.effective_user is not None:
-        await query.answer()
+        await _answer_button(query)
         if query.data == FORGET_YES:
             await context.services.desk.forget(update.effective_user.id)
             if context.user_data is not None:
@@ -486,7 +516,7 @@ async def button(update: Update, context: BotContext) -> None:
     elif (card := parse_card_data(query.data)) is not None:
         await card_button(update, context, *card)
     else:  # stale or unknown: a polite word, never an error
-        await query.answer(_text(context, language, "smalltalk.acknowledgement"))
+        await _answer_button(query, _text(context, language, "smalltalk.acknowledgement"))
 
 
 # -- the lawyers' side ---------------------------------------------------------------------------
@@ -501,7 +531,7 @@ async def _lawyer_or_refuse(update: Update, context: BotContext, what: str) -> P
     log.warning("refused %s from user %s, who is not a lawyer", what, user_id)
     refusal = _lawyer_text(context, "refused")
     if update.callback_query is not None:
-        await update.callback_query.answer(refusal, show_alert=True)
+        await _answer_button(update.callback_query, refusal, show_alert=True)
     elif update.effective_chat is not None:
         await context.bot.send_message(update.effective_chat.id, refusal)
     return None
@@ -530,9 +560,9 @@ async def card_button(update: Update, context: BotContext, action: str, ticket_i
         return
     desk = context.services.desk
     if action == "claim":
-        await query.answer(await desk.claim(ticket_id, lawyer_person), show_alert=True)
+        await _answer_button(query, await desk.claim(ticket_id, lawyer_person), show_alert=True)
     else:
-        await query.answer(await desk.close(ticket_id, lawyer_person))
+        await _answer_button(query, await desk.close(ticket_id, lawyer_person))
 
 
 async def queue_command(update: Update, context: BotContext) -> None:

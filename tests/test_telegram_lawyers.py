@@ -1,0 +1,746 @@
+"""The lawyer queue in Telegram: intake, tickets, claiming, the relay, closing, forgetting.
+
+Every test drives the real Application built by `build_application` with updates fed through
+`process_update`, over the fake Bot API. What the lawyer queue writes to its outbox goes out when
+the test calls `services.outbox.send_due()`, as the background worker does after each change.
+The user (id 77, "Li") writes in a private chat; the firm's lawyers, Ada (501) and Ben (502),
+sit in the lawyers' group (-100200) with Mallory (666), who is not a lawyer.
+"""
+
+import datetime as dt
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from telegram import Chat, Message, Update, User
+from telegram.error import TimedOut
+from telegram.ext import Application
+from telegram.request import RequestData
+
+from bot import telegram_app
+from bot.answering import Answerer
+from bot.config import LawyerSettings, Secret, Settings
+from bot.content import Content
+from bot.store import SqlStore, metadata, open_store, questions, sqlite_url
+from bot.telegram_app import Services, build_application
+from bot.tickets import Ticket, outbox, tickets
+from tests.fake_bot_api import BOT, USER, FakeBotApi, button_update, text_update
+
+TOKEN = "424242:TEST-token-of-the-lawyer-tests"
+LAWYERS_CHAT = Chat(id=-100200, type=Chat.SUPERGROUP, title="The firm's lawyers")
+ADA = User(id=501, first_name="Ada", last_name="Wong", is_bot=False, language_code="en")
+BEN = User(id=502, first_name="Ben", last_name="Chan", is_bot=False, language_code="en")
+MALLORY = User(id=666, first_name="Mallory", is_bot=False, language_code="en")
+BOT_USER = User(
+    id=int(str(BOT["id"])),
+    first_name=str(BOT["first_name"]),
+    is_bot=True,
+    username=str(BOT["username"]),
+)
+REMIND_AFTER_MINUTES = 30.0
+
+NEED = "Tokenising our Hong Kong office building"
+QUESTION = "Has any RWA project been approved in mainland China?"
+# A whole intake, typed: by label, by number, by value, and an e-mail address.
+TYPED_ANSWERS = (NEED, "Hong Kong", "1", "within_quarter", "E-mail", "li@example.com", "yes")
+
+RECEIVED = "Received: ticket #1."
+CLAIMED = "A lawyer has taken ticket #1"
+CLOSED = "The conversation about ticket #1 is closed."
+REFUSED = "Only the firm's lawyers can do that."
+ANSWERED_TWICE = {
+    "ok": False,
+    "error_code": 400,
+    "description": "Bad Request: query is too old and response timeout expired or query ID is "
+    "invalid",
+}
+FLOOD = (
+    429,
+    {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    },
+)
+SERVER_ERROR = (500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
+REPLY_HERE = "A lawyer will reply here, in this chat."
+TAKE_IT = "Please take it with the button on its card."
+
+
+class WatchedBotApi(FakeBotApi):
+    """The fake Bot API, calling `watch(method, parameters)` as each call arrives, so a test
+    can look at the database at the moment a message goes out; like Telegram, it accepts one
+    answer per callback query."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.watch: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+        self.answered: set[str] = set()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        parameters = dict(request_data.parameters) if request_data is not None else {}
+        if self.watch is not None:
+            await self.watch(name, parameters)
+        if name == "answerCallbackQuery":
+            query_id = str(parameters["callback_query_id"])
+            if query_id in self.answered:
+                return 400, json.dumps(ANSWERED_TWICE).encode()
+            self.answered.add(query_id)
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+@dataclass
+class Firm:
+    """The bot with its lawyers: send updates, deliver the outbox, read what was sent."""
+
+    application: Application[Any, Any, Any, Any, Any, Any]
+    api: WatchedBotApi
+    store: SqlStore
+
+    @property
+    def services(self) -> Services:
+        services = self.application.bot_data.services
+        assert isinstance(services, Services)
+        return services
+
+    async def send(self, update: Update) -> None:
+        """Hand the bot an update as the Updater does: JSON, bound to the bot."""
+        await self.application.process_update(
+            Update.de_json(update.to_dict(), self.application.bot)
+        )
+
+    async def deliver(self) -> int:
+        """Send what is due in the outbox, as the background worker does."""
+        worker = self.services.outbox
+        assert worker is not None
+        return await worker.send_due()
+
+    def texts(self, chat_id: int = USER.id) -> list[str]:
+        """The texts of every message sent to `chat_id`, oldest first."""
+        return [str(m["text"]) for m in self.api.sent() if int(m["chat_id"]) == chat_id]
+
+    def to_lawyers(self) -> list[str]:
+        return self.texts(LAWYERS_CHAT.id)
+
+    async def tickets(self) -> list[Ticket]:
+        return await self.services.desk.queue.tickets()
+
+    async def card_id(self, ticket_id: int = 1) -> int:
+        """The id of the ticket's card in the lawyers' group."""
+        ticket = await self.services.desk.queue.ticket(ticket_id)
+        assert ticket is not None and ticket.card_message_id is not None
+        return ticket.card_message_id
+
+    async def card(self, ticket_id: int = 1) -> Message:
+        """The ticket's card as a message in the lawyers' group, for a lawyer to reply to."""
+        return bot_message(await self.card_id(ticket_id), "the card")
+
+    async def press(self, data: str, user: User = USER, chat: Chat | None = None) -> None:
+        message_id = await self.card_id() if data.startswith("t:") else None
+        await self.send(button_update(data, user, chat, message_id))
+
+    async def last_relayed_to_lawyers(self) -> int:
+        """Telegram's id of the last message relayed to the lawyers' group."""
+        query = (
+            select(outbox.c.message_id)
+            .where(outbox.c.kind == "relay", outbox.c.direction == "to_lawyers")
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        )
+        async with self.store.engine.connect() as connection:
+            found: int = (await connection.execute(query)).scalar_one()
+        return found
+
+    async def later(self) -> None:
+        """Time passes: every message waiting to be retried is due now."""
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        async with self.store.engine.begin() as connection:
+            await connection.execute(
+                update(outbox).where(outbox.c.status == "pending").values(not_before=past)
+            )
+
+
+def bot_message(message_id: int, text: str) -> Message:
+    """A message the bot sent to the lawyers' group."""
+    return Message(
+        message_id=message_id,
+        date=dt.datetime.now(dt.UTC),
+        chat=LAWYERS_CHAT,
+        from_user=BOT_USER,
+        text=text,
+    )
+
+
+def buttons(parameters: dict[str, Any]) -> list[str]:
+    """The callback data of the inline buttons under a sent message."""
+    markup = as_json(parameters.get("reply_markup")) or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def everything(store: SqlStore) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, by table name."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    async with store.engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            rows = await connection.execute(select(table))
+            found[table.name] = [dict(row._mapping) for row in rows]
+    return found
+
+
+async def question_id(firm: Firm, text: str) -> int:
+    """The id of the stored question with this text."""
+    query = select(questions.c.id).where(questions.c.text == text)
+    async with firm.store.engine.connect() as connection:
+        found: int = (await connection.execute(query)).scalar_one()
+    return found
+
+
+def mentions(tables: dict[str, list[dict[str, Any]]], user: User, said: list[str]) -> list[str]:
+    """Where the tables hold the user's id, name, username or anything they (or their lawyer,
+    to them) wrote: "table.column" for each such value."""
+    words = [str(user.id), user.first_name, user.last_name or "", user.username or "", *said]
+    words = [word for word in words if word]
+    found = []
+    for name, rows in tables.items():
+        for row in rows:
+            for column, value in row.items():
+                if (
+                    isinstance(value, int) and not isinstance(value, bool) and value == user.id
+                ) or (isinstance(value, str) and any(word in value for word in words)):
+                    found.append(f"{name}.{column}")
+    return found
+
+
+@pytest.fixture
+async def firm(
+    tmp_path: Path, content: Content, engine: Answerer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Firm]:
+    monkeypatch.setattr(telegram_app, "RETRY_PAUSE_SECONDS", 0.0)
+    # python-telegram-bot 22 warns when a flood limit's retry_after is an int (warnings fail the
+    # tests); the bot reads either form, so take the timedelta one.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    settings = Settings(
+        token=Secret(TOKEN),
+        data_dir=tmp_path / "var",
+        lawyers=LawyerSettings(
+            chat_id=LAWYERS_CHAT.id,
+            user_ids=frozenset({ADA.id, BEN.id}),
+            remind_after_minutes=REMIND_AFTER_MINUTES,
+        ),
+    )
+    store = await open_store(sqlite_url(settings.data_dir))
+    api = WatchedBotApi()
+    application = build_application(
+        settings, Services(engine, content, store, settings), request=api
+    )
+    try:
+        async with application:
+            yield Firm(application, api, store)
+    finally:
+        await store.close()
+
+
+async def file_ticket(
+    firm: Firm,
+    user: User = USER,
+    answers: tuple[str, ...] = TYPED_ANSWERS,
+    question: str = QUESTION,
+) -> None:
+    """The user asks a question, then asks for a lawyer and answers every step by typing; the
+    outbox is delivered (the confirmation to the user, the card to the lawyers)."""
+    for text in (question, "/lawyer", *answers):
+        await firm.send(text_update(text, user, private(user)))
+    await firm.deliver()
+
+
+def private(user: User) -> Chat:
+    """The user's private chat with the bot."""
+    return Chat(id=user.id, type=Chat.PRIVATE)
+
+
+async def claimed_ticket(firm: Firm) -> None:
+    """Ticket #1, filed by the user and claimed by Ada, everything delivered."""
+    await file_ticket(firm)
+    await firm.press("t:claim:1", ADA, LAWYERS_CHAT)
+    await firm.deliver()
+
+
+# -- the intake ------------------------------------------------------------------------------------
+
+
+async def test_lawyer_starts_the_intake_with_the_intro_and_the_first_question(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    intro, need = firm.api.sent()
+    assert "I'm a bot, not a lawyer" in intro["text"]
+    assert "What do you need help with?" in need["text"]
+    assert buttons(need) == []  # free text: no buttons
+
+
+async def test_a_whole_intake_typed_files_a_ticket_with_every_answer(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    for answer in TYPED_ANSWERS:
+        await firm.send(text_update(answer))
+    [ticket] = await firm.tickets()
+    assert ticket.status == "open"
+    assert ticket.answers == {
+        "need": NEED,
+        "jurisdiction": "hong_kong",
+        "asset": "real_estate",
+        "timeline": "within_quarter",
+        "contact": "email",
+        "contact_detail": "li@example.com",
+        "consent": "yes",
+    }
+    await firm.deliver()
+    assert RECEIVED in firm.texts()[-1]
+
+
+async def test_a_whole_intake_by_pressing_the_offered_buttons(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    await firm.send(text_update(NEED))
+    pressed = ["i:jurisdiction:mainland", "i:asset:financial", "i:timeline:later"]
+    pressed += ["i:contact:telegram", "i:consent:yes"]  # Telegram contact: no details asked
+    for data in pressed:
+        offered = buttons(firm.api.sent()[-1])
+        assert data in offered
+        assert all(o.startswith(data.rsplit(":", 1)[0] + ":") for o in offered)
+        await firm.press(data)
+    [ticket] = await firm.tickets()
+    assert ticket.answers["asset"] == "financial"
+    assert ticket.answers["contact"] == "telegram"
+    assert "contact_detail" not in ticket.answers
+    assert len(firm.api.sent("answerCallbackQuery")) == len(pressed)
+
+
+async def test_an_update_delivered_twice_during_the_intake_is_taken_once(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    need = text_update(NEED)
+    await firm.send(need)
+    await firm.send(need)  # Telegram delivers it again after a restart
+    assert "We were in the middle of your request" in firm.texts()[-2]
+    assert "Where is your project based?" in firm.texts()[-1]
+    await firm.press("i:jurisdiction:elsewhere")
+    assert "What kind of asset" in firm.texts()[-1]
+
+
+async def test_a_button_of_a_cancelled_intake_gets_a_polite_answer(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    await firm.send(text_update(NEED))
+    await firm.send(text_update("/cancel"))
+    sent_before = len(firm.api.sent())
+    await firm.press("i:jurisdiction:mainland")
+    [answer] = firm.api.sent("answerCallbackQuery")
+    assert "Anything else you'd like to know" in answer["text"]
+    assert firm.api.sent()[sent_before:] == []  # in particular, no "something went wrong"
+    assert await firm.tickets() == []
+
+
+async def test_a_bad_email_is_explained_and_asked_again(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    for answer in TYPED_ANSWERS[:5]:
+        await firm.send(text_update(answer))
+    await firm.send(text_update("li at example dot com"))
+    explained, asked_again = firm.texts()[-2:]
+    assert "doesn't look like an e-mail address" in explained
+    assert "What e-mail address" in asked_again
+    await firm.send(text_update("li@example.com"))
+    assert "May I share your answers" in firm.texts()[-1]
+
+
+async def test_a_choice_nobody_offered_is_asked_again(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    await firm.send(text_update(NEED))
+    await firm.send(text_update("Mars"))
+    explained, asked_again = firm.api.sent()[-2:]
+    assert "tap one of the buttons" in explained["text"]
+    assert "i:jurisdiction:mainland" in buttons(asked_again)
+
+
+async def test_cancel_mid_intake_files_nothing(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    await firm.send(text_update(NEED))
+    await firm.send(text_update("/cancel"))
+    assert "Cancelled: nothing was sent to a lawyer" in firm.texts()[-1]
+    await firm.deliver()
+    tables = await everything(firm.store)
+    assert tables["intakes"] == tables["tickets"] == tables["outbox"] == []
+    assert firm.to_lawyers() == []
+
+
+async def test_consent_no_files_nothing(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    for answer in (*TYPED_ANSWERS[:-1], "no"):
+        await firm.send(text_update(answer))
+    assert "nothing was sent to a lawyer" in firm.texts()[-1]
+    await firm.deliver()
+    tables = await everything(firm.store)
+    assert tables["intakes"] == tables["tickets"] == tables["outbox"] == []
+    assert firm.to_lawyers() == []
+
+
+async def test_the_ticket_is_in_the_database_before_the_confirmation_goes_out(
+    firm: Firm,
+) -> None:
+    tickets_when_confirmed: list[list[Ticket]] = []
+
+    async def watch(method: str, parameters: dict[str, Any]) -> None:
+        if method == "sendMessage" and RECEIVED in str(parameters.get("text")):
+            tickets_when_confirmed.append(await firm.tickets())
+
+    firm.api.watch = watch
+    await firm.send(text_update("/lawyer"))
+    for answer in TYPED_ANSWERS:
+        await firm.send(text_update(answer))
+    assert not any(RECEIVED in text for text in firm.texts())  # only the outbox confirms
+    await firm.deliver()
+    [[ticket]] = tickets_when_confirmed
+    assert (ticket.id, ticket.user_id, ticket.status) == (1, USER.id, "open")
+
+
+async def test_the_card_goes_to_the_lawyers_with_claim_close_the_answers_and_recent_questions(
+    firm: Firm,
+) -> None:
+    await file_ticket(firm)
+    [card] = [m for m in firm.api.sent() if int(m["chat_id"]) == LAWYERS_CHAT.id]
+    assert buttons(card) == ["t:claim:1", "t:close:1"]
+    text = card["text"]
+    assert "Ticket #1 · waiting for a lawyer" in text
+    assert "From: Li (@li)" in text
+    for shown in (NEED, "Based in: Hong Kong", "Asset: Real estate", "li@example.com"):
+        assert shown in text
+    assert "Recent questions to the bot:" in text
+    assert QUESTION in text
+
+
+async def test_asking_again_while_the_ticket_is_open_gives_the_same_ticket(firm: Firm) -> None:
+    await file_ticket(firm)
+    await firm.send(text_update("/lawyer"))
+    assert "You already have a request open: ticket #1." in firm.texts()[-1]
+    await firm.send(text_update("I want to talk to a lawyer about my project"))
+    assert "You already have a request open: ticket #1." in firm.texts()[-1]
+    assert [t.id for t in await firm.tickets()] == [1]
+    assert await firm.deliver() == 0  # no second card
+
+
+async def test_an_escalate_question_starts_the_intake(firm: Firm) -> None:
+    await firm.send(text_update("I want to talk to a lawyer about my project"))
+    intro, need = firm.texts()
+    assert "I'm a bot, not a lawyer" in intro
+    assert "What do you need help with?" in need
+    assert "<blockquote>" not in intro + need
+
+
+# -- claiming and who may act ----------------------------------------------------------------------
+
+
+async def test_a_lawyer_claims_the_user_is_told_and_the_card_shows_the_owner(firm: Firm) -> None:
+    await file_ticket(firm)
+    await firm.press("t:claim:1", ADA, LAWYERS_CHAT)
+    [answer] = firm.api.sent("answerCallbackQuery")
+    assert "You have taken ticket #1" in answer["text"]
+    await firm.deliver()
+    assert CLAIMED in firm.texts()[-1]
+    [edited] = firm.api.sent("editMessageText")
+    assert (int(edited["chat_id"]), edited["message_id"]) == (LAWYERS_CHAT.id, await firm.card_id())
+    assert "Ticket #1 · taken by Ada Wong" in edited["text"]
+    assert buttons(edited) == ["t:close:1"]
+
+
+async def test_a_second_lawyer_pressing_claim_is_told_who_has_it(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    await firm.press("t:claim:1", BEN, LAWYERS_CHAT)
+    answer = firm.api.sent("answerCallbackQuery")[-1]
+    assert "Ada Wong has already taken this ticket." in answer["text"]
+    [ticket] = await firm.tickets()
+    assert ticket.lawyer_id == ADA.id
+    assert await firm.deliver() == 0  # nobody is told anything new
+
+
+async def test_a_non_lawyer_pressing_claim_is_refused_and_logged(
+    firm: Firm, caplog: pytest.LogCaptureFixture
+) -> None:
+    await file_ticket(firm)
+    with caplog.at_level(logging.WARNING, logger="bot.telegram_app"):
+        await firm.press("t:claim:1", MALLORY, LAWYERS_CHAT)
+    [answer] = firm.api.sent("answerCallbackQuery")
+    assert answer["text"] == REFUSED
+    assert answer["show_alert"] is True
+    [warning] = [r for r in caplog.records if "who is not a lawyer" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert f"from user {MALLORY.id}," in warning.getMessage()
+    [ticket] = await firm.tickets()
+    assert ticket.status == "open"
+
+
+@pytest.mark.parametrize("command", ["/queue", "/reply 1 hi", "/close 1", "/ticket 1"])
+@pytest.mark.parametrize(
+    ("user", "chat"), [(MALLORY, LAWYERS_CHAT), (USER, None)], ids=["outsider", "the-user"]
+)
+async def test_lawyer_commands_from_anyone_else_are_refused_and_change_nothing(
+    firm: Firm, caplog: pytest.LogCaptureFixture, command: str, user: User, chat: Chat | None
+) -> None:
+    await claimed_ticket(firm)
+    before = await everything(firm.store)
+    sent_before = len(firm.api.sent())
+    with caplog.at_level(logging.WARNING, logger="bot.telegram_app"):
+        await firm.send(text_update(command, user, chat))
+    [refusal] = firm.api.sent()[sent_before:]
+    assert refusal["text"] == REFUSED
+    assert int(refusal["chat_id"]) == (chat or private(user)).id
+    assert f"from user {user.id}, who is not a lawyer" in caplog.text
+    assert await firm.deliver() == 0
+    assert await everything(firm.store) == before
+
+
+# -- the relay -------------------------------------------------------------------------------------
+
+
+async def test_while_claimed_the_users_text_goes_to_the_lawyers_not_the_engine(
+    firm: Firm,
+) -> None:
+    await claimed_ticket(firm)
+    sent_before = len(firm.api.sent())
+    await firm.send(text_update("What is RWA?"))  # a question the engine would answer
+    assert firm.api.sent()[sent_before:] == []  # nothing straight back
+    await firm.deliver()
+    [relayed] = firm.api.sent()[sent_before:]
+    assert int(relayed["chat_id"]) == LAWYERS_CHAT.id
+    assert relayed["text"] == "Ticket #1, Li wrote:\nWhat is RWA?"
+    assert as_json(relayed["reply_parameters"])["message_id"] == await firm.card_id()
+    recorded = (await everything(firm.store))[questions.name]
+    assert [q["text"] for q in recorded] == [QUESTION]  # only the one asked before the ticket
+
+
+async def test_reply_reaches_the_user(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    await firm.send(text_update("/reply 1 Please send me the title deed.", ADA, LAWYERS_CHAT))
+    assert firm.to_lawyers()[-1] != REFUSED
+    await firm.deliver()
+    assert firm.texts()[-1] == "Lawyer, ticket #1:\nPlease send me the title deed."
+
+
+async def test_a_telegram_reply_to_the_card_or_a_relayed_message_works_like_reply(
+    firm: Firm,
+) -> None:
+    await claimed_ticket(firm)
+    await firm.send(text_update("Who will read this?", ADA, LAWYERS_CHAT, await firm.card()))
+    await firm.deliver()
+    assert firm.texts()[-1] == "Lawyer, ticket #1:\nWho will read this?"
+
+    await firm.send(text_update("Only you, I hope."))
+    await firm.deliver()
+    relayed = bot_message(await firm.last_relayed_to_lawyers(), firm.to_lawyers()[-1])
+    await firm.send(text_update("Right.", ADA, LAWYERS_CHAT, relayed))
+    await firm.deliver()
+    assert firm.texts()[-1] == "Lawyer, ticket #1:\nRight."
+
+
+async def test_lawyers_talking_among_themselves_are_left_alone(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    sent_before = len(firm.api.sent())
+    await firm.send(text_update("Lunch at one?", ADA, LAWYERS_CHAT))
+    await firm.send(text_update("What is RWA?", BEN, LAWYERS_CHAT))
+    assert await firm.deliver() == 0
+    assert firm.api.sent()[sent_before:] == []
+
+
+async def test_only_the_claiming_lawyer_may_reply(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    await firm.send(text_update("/reply 1 I'll take over.", BEN, LAWYERS_CHAT))
+    assert firm.to_lawyers()[-1] == "Ticket #1 was taken by Ada Wong; only they can reply to it."
+    await firm.send(text_update("Me too.", BEN, LAWYERS_CHAT, await firm.card()))
+    assert "only they can reply" in firm.to_lawyers()[-1]
+    assert await firm.deliver() == 0
+    assert not any("I'll take over" in text or "Me too" in text for text in firm.texts())
+
+
+async def test_a_reply_before_anyone_claimed_the_ticket_is_refused(firm: Firm) -> None:
+    await file_ticket(firm)
+    await firm.send(text_update("/reply 1 Hello", ADA, LAWYERS_CHAT))
+    assert "Nobody has taken ticket #1 yet" in firm.to_lawyers()[-1]
+    assert await firm.deliver() == 0
+
+
+async def test_an_update_delivered_twice_is_relayed_once(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    from_user = text_update("Are you there?")
+    from_lawyer = text_update("/reply 1 Yes, I am.", ADA, LAWYERS_CHAT)
+    for delivered in (from_user, from_user, from_lawyer, from_lawyer):
+        await firm.send(delivered)
+    await firm.deliver()
+    assert firm.to_lawyers().count("Ticket #1, Li wrote:\nAre you there?") == 1
+    assert firm.texts().count("Lawyer, ticket #1:\nYes, I am.") == 1
+
+
+async def test_a_button_of_the_finished_intake_is_not_a_message_for_the_lawyer(
+    firm: Firm,
+) -> None:
+    await claimed_ticket(firm)
+    sent_before = len(firm.api.sent())
+    await firm.press("i:consent:yes")  # under the intake's last question, still on screen
+    assert len(firm.api.sent("answerCallbackQuery")) == 2  # the claim's, and this one
+    assert await firm.deliver() == 0
+    assert firm.api.sent()[sent_before:] == []
+
+
+# -- closing ---------------------------------------------------------------------------------------
+
+
+async def test_close_by_the_lawyer_ends_the_conversation(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    await firm.send(text_update("/close 1", ADA, LAWYERS_CHAT))
+    assert firm.to_lawyers()[-1] == "Ticket #1 is closed."
+    await firm.deliver()
+    assert firm.texts()[-1].startswith(CLOSED)
+    edited = firm.api.sent("editMessageText")[-1]
+    assert "Ticket #1 · closed" in edited["text"]
+    assert buttons(edited) == []
+    await firm.send(text_update("What is RWA?"))
+    assert "<blockquote>" in firm.texts()[-1]  # the engine answers again
+
+
+async def test_the_close_button_closes_too(firm: Firm) -> None:
+    await file_ticket(firm)
+    await firm.press("t:close:1", BEN, LAWYERS_CHAT)
+    assert firm.api.sent("answerCallbackQuery")[-1]["text"] == "Ticket #1 is closed."
+    await firm.deliver()
+    assert firm.texts()[-1].startswith(CLOSED)
+    [ticket] = await firm.tickets()
+    assert (ticket.status, ticket.closed_by) == ("closed", "lawyer")
+
+
+async def test_end_by_the_user_ends_the_conversation(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    await firm.send(text_update("/end"))
+    await firm.deliver()
+    assert firm.texts()[-1].startswith(CLOSED)
+    assert "The user ended the conversation on ticket #1." in firm.to_lawyers()
+    assert "Ticket #1 · closed" in firm.api.sent("editMessageText")[-1]["text"]
+    [ticket] = await firm.tickets()
+    assert (ticket.status, ticket.closed_by) == ("closed", "user")
+    await firm.send(text_update("What is RWA?"))
+    assert "<blockquote>" in firm.texts()[-1]
+
+
+# -- Telegram failing ------------------------------------------------------------------------------
+
+
+async def test_a_relay_survives_telegram_failures_and_is_delivered_once_in_order(
+    firm: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await claimed_ticket(firm)
+    # In production the rate limiter first waits out a flood limit itself (sleeping); here it
+    # hands the 429 straight to the outbox worker, whose own retry is what this test is about.
+    monkeypatch.setattr(firm.application.bot.rate_limiter, "_max_retries", 0)
+    firm.api.fail("sendMessage", FLOOD, SERVER_ERROR, TimedOut())
+    await firm.send(text_update("/reply 1 First message.", ADA, LAWYERS_CHAT))
+    await firm.send(text_update("/reply 1 Second message.", ADA, LAWYERS_CHAT))
+    first, second = "Lawyer, ticket #1:\nFirst message.", "Lawyer, ticket #1:\nSecond message."
+    for _ in range(3):  # a flood limit, a server error, a timeout
+        assert await firm.deliver() == 0  # failed, and nothing overtakes it
+        assert await firm.deliver() == 0  # not due again before its pause is over
+        await firm.later()
+    assert await firm.deliver() == 2
+    assert [t for t in firm.texts() if t in (first, second)] == [first, second]
+    await firm.later()
+    assert await firm.deliver() == 0
+    async with firm.store.engine.connect() as connection:
+        relays = (await connection.execute(select(outbox).where(outbox.c.kind == "relay"))).all()
+    assert [(r.status, r.attempts) for r in relays] == [("sent", 3), ("sent", 0)]
+
+
+# -- forgetting ------------------------------------------------------------------------------------
+
+
+async def test_forget_asks_to_confirm_with_two_buttons(firm: Firm) -> None:
+    await firm.send(text_update("/forget"))
+    [confirm] = firm.api.sent()
+    assert "This deletes everything I keep about you" in confirm["text"]
+    assert buttons(confirm) == ["forget:yes", "forget:no"]
+
+
+async def test_forget_yes_leaves_nothing_about_the_user_in_any_table(firm: Firm) -> None:
+    zhao = User(id=9137, first_name="Zhaoyun", last_name="Qiao", is_bot=False, username="zq_tea")
+    chat = private(zhao)
+    answers = ("Tokenising our tea plantation", "1", "3", "3", "2", "zq@example.com", "yes")
+    question, wrote, lawyer_wrote = "Can RWA still be done in mainland China?", "Call me.", "Sure."
+    said = [question, answers[0], answers[5], wrote, lawyer_wrote]
+    await firm.send(text_update("What is RWA?"))  # Li, who stays
+    await firm.send(text_update("/lang en", zhao, chat))
+    await file_ticket(firm, zhao, answers, question)
+    await firm.send(button_update(f"vote:up:{await question_id(firm, question)}", zhao, chat))
+    await firm.press("t:claim:1", ADA, LAWYERS_CHAT)
+    await firm.send(text_update(wrote, zhao, chat))
+    await firm.send(text_update(f"/reply 1 {lawyer_wrote}", ADA, LAWYERS_CHAT))
+    await file_ticket(firm)  # Li's ticket #2, which stays
+    await firm.deliver()
+    assert len(mentions(await everything(firm.store), zhao, said)) > 10  # the check sees them
+
+    await firm.send(text_update("/forget", zhao, chat))
+    await firm.press("forget:yes", zhao, chat)
+    assert firm.texts(zhao.id)[-1].startswith("Done: everything I kept about you is deleted.")
+    await firm.deliver()
+    assert mentions(await everything(firm.store), zhao, said) == []
+    first, second = await firm.tickets()
+    assert (first.id, first.status, first.anonymised) == (1, "closed", True)
+    redrawn = firm.api.sent("editMessageText")[-1]["text"]
+    assert redrawn == "Ticket #1 · closed"
+    assert (second.name, second.status, second.answers["need"]) == ("Li", "open", NEED)
+    kept = [q["text"] for q in (await everything(firm.store))[questions.name]]
+    assert kept == ["What is RWA?", QUESTION]
+
+
+async def test_forget_no_keeps_everything(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    await firm.send(text_update("/forget"))
+    before = await everything(firm.store)
+    await firm.press("forget:no")
+    assert firm.texts()[-1] == "Nothing was deleted."
+    assert await everything(firm.store) == before
+
+
+# -- reminders -------------------------------------------------------------------------------------
+
+
+async def test_the_reminder_job_reminds_the_user_and_the_lawyers_once(firm: Firm) -> None:
+    await file_ticket(firm)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=REMIND_AFTER_MINUTES + 1)
+    async with firm.store.engine.begin() as connection:
+        await connection.execute(update(tickets).values(announced_at=long_ago))
+    job_queue = firm.application.job_queue
+    assert job_queue is not None
+    [job] = [j for j in job_queue.jobs() if j.callback is telegram_app.remind_unclaimed]
+    await job.run(firm.application)
+    await job.run(firm.application)
+    await firm.deliver()
+    waiting = "Ticket #1 is still waiting for a lawyer."
+    assert [t for t in firm.texts() if waiting in t] == [f"{waiting} {REPLY_HERE}"]
+    reminders = [t for t in firm.to_lawyers() if "has waited" in t]
+    assert reminders == ["Ticket #1 has waited 30 minutes for a lawyer. " + TAKE_IT]
+
+
+async def test_a_claimed_ticket_is_not_reminded(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=REMIND_AFTER_MINUTES + 1)
+    async with firm.store.engine.begin() as connection:
+        await connection.execute(update(tickets).values(announced_at=long_ago))
+    assert await firm.services.desk.remind(dt.timedelta(minutes=REMIND_AFTER_MINUTES)) == 0
+    assert await firm.deliver() == 0
