@@ -80,6 +80,10 @@ class Desk:
         self.intake = Intake(content)
         self.lawyers_language = lawyers_language
         self._on_outbox = on_outbox or (lambda: None)
+        # Users known to have neither an intake nor an active ticket, so that their questions
+        # go to the engine without two database reads each. Only this process changes a
+        # user's consultation state; every change below forgets the user here first.
+        self._quiet: set[int] = set()
 
     def _text(self, language: str, key: str, **fields: object) -> str:
         return self.content.message(language, key, **fields)
@@ -93,6 +97,7 @@ class Desk:
         self, person: Person, language: Language, *, update_id: int | None = None
     ) -> Turn:
         """The user asked for a lawyer: their open ticket, their intake, or a new intake."""
+        self._quiet.discard(person.user_id)
         ticket = await self.queue.active_ticket(person.user_id)
         if ticket is not None:
             return Turn((Say(self._text(language, "ticket.already_open", ticket=ticket.id)),))
@@ -115,11 +120,16 @@ class Desk:
         source_key: str | None = None,
     ) -> Turn:
         """A message from the user: an intake answer, a message for their lawyer, or neither."""
+        if person.user_id in self._quiet:
+            return NOT_MINE
         saved = await self.queue.load_intake(person.user_id)
         if saved is not None:
             return await self._answer_intake(person, saved, text, update_id)
         ticket = await self.queue.active_ticket(person.user_id)
-        if ticket is None or ticket.status != "claimed":
+        if ticket is None:
+            self._quiet.add(person.user_id)
+            return NOT_MINE
+        if ticket.status != "claimed":
             return NOT_MINE
         stored = await self.queue.relay(
             ticket.id, "to_lawyers", text, person.user_id, source_key or _fresh_key(person)
@@ -153,6 +163,7 @@ class Desk:
 
     async def forget(self, user_id: int) -> dict[str, int]:
         """Delete everything stored about the user; return how many rows each table lost."""
+        self._quiet.discard(user_id)
         counts = await self.queue.forget(user_id)
         log.info("forgot a user: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         return counts
@@ -240,6 +251,8 @@ class Desk:
         if result.ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         if result.claimed:
+            if result.ticket.user_id is not None:
+                self._quiet.discard(result.ticket.user_id)
             self._on_outbox()
             log.info("ticket %d claimed by lawyer %d", ticket_id, lawyer.user_id)
             return self._lawyer_text("claimed_ok", ticket=ticket_id)

@@ -6,6 +6,7 @@ data folder) or PostgreSQL can serve. `open_store` brings the schema up to date 
 bot/migrations.py). Nothing here imports `telegram`, and nothing here logs what people wrote.
 """
 
+import asyncio
 import datetime as dt
 import logging
 from collections import Counter
@@ -178,6 +179,9 @@ class SqlStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Questions waiting to be written together, each with the future of its id.
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._writer: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -208,22 +212,42 @@ class SqlStore:
             raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
         if any(not ref or ref != "".join(ref.split()) for ref in passage_ids):
             raise ValueError("a passage id must be a non-empty word without spaces")
-        statement = insert(questions).values(
-            created_at=_now(),
-            user_id=user_id,
-            chat_id=chat_id,
-            language=language,
-            text=text,
-            kind=kind,
-            faq_id=faq_id,
-            confidence=confidence,
-            passage_ids=" ".join(passage_ids) or None,
-        )
-        async with self.engine.begin() as connection:
-            result = await connection.execute(statement)
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        row = {
+            "created_at": _now(),
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "language": language,
+            "text": text,
+            "kind": kind,
+            "faq_id": faq_id,
+            "confidence": confidence,
+            "passage_ids": " ".join(passage_ids) or None,
+        }
+        # Questions asked at the same moment (chats are answered concurrently) are written in
+        # one transaction: a busy bot then writes a few times a second instead of per question.
+        written: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_waiting())
+        return await written
+
+    async def _write_waiting(self) -> None:
+        await asyncio.sleep(0)  # let the handlers running now add their questions
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            statement = insert(questions).returning(questions.c.id, sort_by_parameter_order=True)
+            try:
+                async with self.engine.begin() as connection:
+                    result = await connection.execute(statement, [row for row, _ in batch])
+                    ids = [int(found) for found in result.scalars()]
+            except Exception as error:  # each waiting handler gets the failure
+                for _, written in batch:
+                    if not written.done():
+                        written.set_exception(error)
+                continue
+            for (_, written), question_id in zip(batch, ids, strict=True):
+                if not written.done():
+                    written.set_result(question_id)
 
     async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
         """Keep `user_id`'s 👍 ("up") or 👎 ("down") on a question's reply, replacing their
@@ -324,7 +348,10 @@ class SqlStore:
                 await connection.execute(insert(user_languages).values(user_id=user_id, **values))
 
     async def close(self) -> None:
-        """Close every pooled connection; the store cannot be used afterwards."""
+        """Finish writing, then close every pooled connection; the store cannot be used
+        afterwards."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
         await self.engine.dispose()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Connection, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import migrations, tickets
 from bot.migrations import MigrationError, add_column
@@ -591,3 +592,50 @@ async def test_a_users_language_is_remembered_and_replaced(store: SqlStore) -> N
     await store.remember_language(7, "en")
     assert await store.language_of(7) == "en"
     assert await store.language_of(8) is None
+
+
+async def test_questions_asked_at_once_are_written_together_each_with_its_own_id(
+    store: SqlStore, db_file: Path
+) -> None:
+    import asyncio
+
+    texts = [f"question {n}" for n in range(40)]
+    ids = await asyncio.gather(
+        *(
+            store.record_question(
+                user_id=n,
+                chat_id=n,
+                language="en",
+                text=text,
+                kind="answer",
+                faq_id=None,
+                confidence=0.5,
+            )
+            for n, text in enumerate(texts)
+        )
+    )
+    assert len(set(ids)) == 40
+    stored = dict(query(db_file, "SELECT id, text FROM questions"))
+    assert [stored[question_id] for question_id in ids] == texts
+
+
+async def test_a_failed_write_reaches_every_question_of_its_batch(store: SqlStore) -> None:
+    import asyncio
+
+    await store.close()  # nothing can be written any more
+
+    async def ask(n: int) -> int:
+        return await store.record_question(
+            user_id=n,
+            chat_id=n,
+            language="en",
+            text="q",
+            kind="answer",
+            faq_id=None,
+            confidence=0.5,
+        )
+
+    store.engine = create_async_engine("sqlite+aiosqlite:////nonexistent/dir/db.sqlite3")
+    results = await asyncio.gather(ask(1), ask(2), return_exceptions=True)
+    assert all(isinstance(result, Exception) for result in results)
+    await store.engine.dispose()
