@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 
 # Seconds Telegram holds a getUpdates request open when there is nothing to deliver.
 POLL_TIMEOUT_SECONDS = 10
+# Updates taken but not yet handled, at most (Telegram returns at most 100 per request).
+MAX_IN_HAND = 200
+# A batch this big suggests more are waiting: ask again at once. Otherwise wait for one update
+# to finish, then this long, so that the next request brings several.
+FULL_BATCH = 100
+GATHER_SECONDS = 0.005
 # Pauses after a failed getUpdates, growing up to the last.
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -70,6 +76,7 @@ async def poll(application: Application[Any, Any, Any, Any, Any, Any], stop: asy
     await application.bot.delete_webhook()  # getUpdates and a webhook exclude each other
     in_hand: dict[int, asyncio.Future[Any]] = {}
     newest = -1  # the highest update id taken so far
+    finished = asyncio.Event()  # set whenever an update's handling ends
     failures = 0
     while not stop.is_set():
         offset = min(in_hand) if in_hand else (newest + 1 if newest >= 0 else None)
@@ -90,18 +97,36 @@ async def poll(application: Application[Any, Any, Any, Any, Any, Any], stop: asy
         failures = 0
         fresh = [update for update in updates or () if update.update_id > newest]
         for update in fresh:
-            in_hand[update.update_id] = asyncio.ensure_future(_handle(application, update))
+            handling = asyncio.ensure_future(_handle(application, update))
+            handling.add_done_callback(lambda _: finished.set())
+            in_hand[update.update_id] = handling
             newest = update.update_id
-        if in_hand and not fresh:
-            stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({*in_hand.values(), stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-        for update_id in [key for key, task in in_hand.items() if task.done()]:
-            del in_hand[update_id]
+        _forget_done(in_hand)
+        if in_hand and (len(fresh) < FULL_BATCH or len(in_hand) >= MAX_IN_HAND):
+            # Asking again at once would find little or nothing new: first let one update
+            # finish (its offset can then move on), and gather what arrives meanwhile.
+            finished.clear()
+            _forget_done(in_hand)  # those that finished before the clear
+            if in_hand:
+                await _first(finished, stop)
+            await asyncio.sleep(GATHER_SECONDS)
     if in_hand:
         await asyncio.wait(in_hand.values())
     if newest >= 0:
         await _confirm(application, newest + 1)
+
+
+def _forget_done(in_hand: dict[int, asyncio.Future[Any]]) -> None:
+    for update_id in [key for key, handling in in_hand.items() if handling.done()]:
+        del in_hand[update_id]
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until one of `events` is set."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for wait in waits:
+        wait.cancel()
 
 
 async def _pause(period: float | dt.timedelta, stop: asyncio.Event) -> None:

@@ -281,7 +281,7 @@ def _trim(block: _Block) -> _Block:
 
 def _units(text: str) -> int:
     """Telegram's length of `text`: UTF-16 code units."""
-    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _escaped_units(char: str) -> int:
