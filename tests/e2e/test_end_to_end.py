@@ -168,6 +168,22 @@ class BotRun:
     def log(self) -> str:
         return f"--- bot output (last lines) ---\n{self.output.tail()}"
 
+    def command(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        """Run `rwa-bot <arguments>` on the bot's data folder, as the firm would; it must
+        succeed."""
+        done = subprocess.run(
+            [str(RWA_BOT), *arguments],
+            env=_bot_env(self.data_dir),
+            cwd=self.data_dir,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
 
 @dataclass(frozen=True)
 class Received:
@@ -453,17 +469,7 @@ def test_the_report_lists_unanswered_questions_and_answers_voted_down(run: BotRu
     answer = user.say("What is RWA?")
     user.press(answer[-1], answer[-1].data("vote:down:"))  # returns once the vote is stored
 
-    report = subprocess.run(
-        [str(RWA_BOT), "report"],
-        env=_bot_env(run.data_dir),
-        cwd=run.data_dir,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
-    assert report.returncode == 0, report.stderr
+    report = run.command("report")
     sections = report.stdout.split("\n\n")
     unanswered = next(s for s in sections if s.startswith("Most frequent unanswered"))
     voted_down = next(s for s in sections if s.startswith("Answers voted down"))
@@ -515,17 +521,7 @@ def test_a_consultation_goes_from_intake_to_a_lawyer_and_back(run: BotRun) -> No
     answer = user.say("What are the three legal obstacles?")
     assert "three great mountains" in _text(answer)  # the bot answers questions again
 
-    listed = subprocess.run(
-        [str(RWA_BOT), "queue", "list", "--json"],
-        env=_bot_env(run.data_dir),
-        cwd=run.data_dir,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
-    assert listed.returncode == 0, listed.stderr
+    listed = run.command("queue", "list", "--json")
     [ticket] = [t for t in json.loads(listed.stdout) if t["id"] == number]
     assert ticket["status"] == "closed"
     assert ticket["user_id"] == user.id
