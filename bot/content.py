@@ -37,6 +37,7 @@ MESSAGE_KEYS = (
     "reload_refused",
     "went_wrong",
     "lang_usage",
+    "lang_set",
     "language_name",
     "source_line",
     "disclaimer",

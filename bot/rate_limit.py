@@ -19,10 +19,13 @@ class RateLimiter:
     clock: Callable[[], float] = time.monotonic
     _seen: dict[int, deque[float]] = field(default_factory=dict)
     _warned: set[int] = field(default_factory=set)
+    _next_sweep: float = 0.0
 
     def allow(self, user_id: int) -> bool:
         """Whether this user's message may be answered now (and count it if so)."""
         now = self.clock()
+        if now >= self._next_sweep:
+            self._sweep(now)
         times = self._seen.setdefault(user_id, deque())
         while times and now - times[0] >= WINDOW_SECONDS:
             times.popleft()
@@ -31,6 +34,23 @@ class RateLimiter:
         times.append(now)
         self._warned.discard(user_id)
         return True
+
+    def _sweep(self, now: float) -> None:
+        """Forget the users with no message in the last minute (once a minute), so that the
+        memory follows the people active now, not everyone ever seen."""
+        idle = [
+            user
+            for user, times in self._seen.items()
+            if not times or now - times[-1] >= WINDOW_SECONDS
+        ]
+        for user in idle:
+            del self._seen[user]
+            self._warned.discard(user)
+        self._next_sweep = now + WINDOW_SECONDS
+
+    def tracked_users(self) -> int:
+        """How many users the limiter holds in memory."""
+        return len(self._seen)
 
     def should_warn(self, user_id: int) -> bool:
         """Whether to tell a limited user to slow down: once each time they hit the limit."""

@@ -391,8 +391,7 @@ async def set_language(update: Update, context: BotContext) -> None:
     context.user_data.language = choice
     if update.effective_user is not None:
         await context.services.store.remember_language(update.effective_user.id, choice)
-    name = context.services.content.messages[choice]["language_name"]
-    await context.bot.send_message(chat.id, f"✓ {name}")
+    await context.bot.send_message(chat.id, _text(context, choice, "lang_set"))
 
 
 async def cancel(update: Update, context: BotContext) -> None:

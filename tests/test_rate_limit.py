@@ -45,3 +45,14 @@ def test_a_limited_user_is_warned_once_until_allowed_again() -> None:
     assert limiter.allow(1)
     assert not limiter.allow(1)
     assert limiter.should_warn(1)
+
+
+def test_users_quiet_for_a_minute_are_forgotten() -> None:
+    clock = Clock()
+    limiter = RateLimiter(per_minute=2, clock=clock)
+    for user in range(100):
+        limiter.allow(user)
+    assert limiter.tracked_users() == 100
+    clock.now += 61
+    assert limiter.allow(7)
+    assert limiter.tracked_users() == 1  # only the one who just wrote
