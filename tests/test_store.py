@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Connection, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import migrations, tickets
 from bot.migrations import MigrationError, add_column
@@ -619,10 +618,13 @@ async def test_questions_asked_at_once_are_written_together_each_with_its_own_id
     assert [stored[question_id] for question_id in ids] == texts
 
 
-async def test_a_failed_write_reaches_every_question_of_its_batch(store: SqlStore) -> None:
+async def test_a_failed_write_reaches_every_question_of_its_batch(
+    store: SqlStore, db_file: Path
+) -> None:
     import asyncio
 
-    await store.close()  # nothing can be written any more
+    with closing(sqlite3.connect(db_file)) as connection:  # the table is gone: writes fail
+        connection.executescript("DROP TABLE votes; DROP TABLE questions;")
 
     async def ask(n: int) -> int:
         return await store.record_question(
@@ -635,7 +637,5 @@ async def test_a_failed_write_reaches_every_question_of_its_batch(store: SqlStor
             confidence=0.5,
         )
 
-    store.engine = create_async_engine("sqlite+aiosqlite:////nonexistent/dir/db.sqlite3")
     results = await asyncio.gather(ask(1), ask(2), return_exceptions=True)
     assert all(isinstance(result, Exception) for result in results)
-    await store.engine.dispose()
