@@ -41,6 +41,10 @@ class TerminalDesk:
         """/cancel: leave the intake."""
         return self._runner.run(self.desk.cancel(self.person, language))
 
+    def end(self, language: Language) -> Turn:
+        """/end: end the conversation with the lawyer who took the ticket."""
+        return self._runner.run(self.desk.end(self.person, language))
+
     def record(self, reply: Reply) -> None:
         """Keep the question, as Telegram's do, so a ticket carries the recent questions."""
         self._runner.run(
@@ -124,11 +128,14 @@ def run_chat(
             turn = desk.request(language)
         elif desk is not None and command == "/cancel":
             turn = desk.cancel(language)
+        elif desk is not None and command == "/end":
+            turn = desk.end(language)
         elif desk is not None:
             turn = desk.message(message)
-        if turn is not None and turn.handled:
+        if desk is not None and turn is not None and turn.handled:
             suggestions = []
-            write(f"\n{_turn_text(turn)}\n\n")
+            shown = _turn_text(turn) or desk.desk.content.message(language, "relay.forwarded")
+            write(f"\n{shown}\n\n")
             if interactive:
                 write(PROMPT)
             continue

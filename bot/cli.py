@@ -19,6 +19,7 @@ from bot.chat import TerminalDesk, run_chat
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import Content, read_content
 from bot.evaluation import EvalFileError, evaluate, format_report
+from bot.migrations import MigrationError
 from bot.problems import Problem
 from bot.reply import render_plain, to_json
 
@@ -159,7 +160,6 @@ def _report(settings: Settings, limit: int, out: TextIO, err: TextIO) -> int:
     import asyncio
 
     from bot import report as store_report
-    from bot.migrations import MigrationError
 
     url = _database_url(settings, err)
     if url is None:
@@ -178,7 +178,6 @@ def _queue(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextI
     import asyncio
 
     from bot import queue_report
-    from bot.migrations import MigrationError
 
     url = _database_url(settings, err)
     if url is None:
@@ -303,7 +302,11 @@ def _main(
             out.write(text)
             out.flush()
 
-        desk = TerminalDesk(settings.data_dir, content, settings.lawyers.language)
+        try:
+            desk = TerminalDesk(settings.data_dir, content, settings.lawyers.language)
+        except (OSError, MigrationError) as error:
+            print(f"rwa-bot: cannot open the database in {settings.data_dir}: {error}", file=err)
+            return EXIT_UNUSABLE
         try:
             return run_chat(engine, stdin, write, interactive=stdin.isatty(), desk=desk)
         except KeyboardInterrupt:

@@ -35,6 +35,8 @@ RECENT_QUESTIONS = 5
 # A ticket card stays well under Telegram's 4096 characters.
 CARD_LIMIT = 3500
 QUESTION_PREVIEW = 200
+# An update older than the intake's last step counts as delivered again only this soon after.
+REDELIVERY_WINDOW = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,10 @@ class Desk:
         # go to the engine without two database reads each. Only this process changes a
         # user's consultation state; every change below forgets the user here first.
         self._quiet: set[int] = set()
+
+    def use_content(self, content: Content) -> None:
+        """Speak with reloaded content from now on."""
+        self.content, self.intake = content, Intake(content)
 
     def _text(self, language: str, key: str, **fields: object) -> str:
         return self.content.message(language, key, **fields)
@@ -205,6 +211,8 @@ class Desk:
             update_id is not None
             and saved.last_update_id is not None
             and update_id <= saved.last_update_id
+            # Telegram may start update ids afresh after a week without updates.
+            and _now() - saved.updated_at < REDELIVERY_WINDOW
         ):
             # Delivered again after a restart: it was taken already; ask where we stand.
             return Turn(
@@ -326,10 +334,12 @@ class Desk:
         minutes = max(1, round(after.total_seconds() / 60))
         reminded = 0
         for ticket in await self.queue.due_for_reminder(cutoff):
+            # Not announced again since it was filed: this is the first reminder.
+            first_reminder = ticket.announced_at is None or ticket.announced_at <= ticket.created_at
             user_notice = (
                 self._text(ticket.language, "ticket.still_waiting", ticket=ticket.id)
-                if ticket.chat_id is not None
-                else None
+                if ticket.chat_id is not None and first_reminder
+                else None  # told once; the lawyers are reminded every time
             )
             lawyers_notice = self._lawyer_text("reminder", ticket=ticket.id, minutes=minutes)
             if await self.queue.remind(ticket.id, cutoff, user_notice, lawyers_notice):

@@ -62,6 +62,8 @@ MESSAGE_KEYS = (
     "ticket.still_waiting",
     "ticket.no_conversation",
     "relay.from_lawyer",
+    "relay.text_only",
+    "relay.forwarded",
     "forget.confirm",
     "forget.done",
     "forget.kept",

@@ -410,18 +410,24 @@ async def question(update: Update, context: BotContext) -> None:
     message, person = update.effective_message, _person(update)
     if message is None or message.text is None or person is None:
         return
-    turn = await context.services.desk.message(
-        person, message.text, update_id=update.update_id, source_key=_source_key(update)
-    )
-    if turn.handled:
-        await _send_turn(update, context, turn)
-        return
+    if _in_private(update):  # a consultation lives in the user's private chat only
+        turn = await context.services.desk.message(
+            person, message.text, update_id=update.update_id, source_key=_source_key(update)
+        )
+        if turn.handled:
+            await _send_turn(update, context, turn)
+            return
     limiter = context.services.limiter
     if not limiter.allow(person.user_id):
         if limiter.should_warn(person.user_id):
             await message.reply_text(_text(context, _language(update, context), "rate_limited"))
         return
     await _answer(update, context, message.text)
+
+
+async def not_text(update: Update, context: BotContext) -> None:
+    """A photo, file or sticker: only text is answered or passed on to a lawyer."""
+    await _say(update, context, "relay.text_only")
 
 
 async def reload_content(update: Update, context: BotContext) -> None:
@@ -448,6 +454,7 @@ async def reload_content(update: Update, context: BotContext) -> None:
         return
     engine = await asyncio.to_thread(Answerer, content)
     services.engine, services.content = engine, content  # one step: no half-swapped state
+    services.desk.use_content(content)
     log.info("content reloaded: %d entries", len(content.entries))
     await context.bot.send_message(
         chat.id,
@@ -497,8 +504,10 @@ async def button(update: Update, context: BotContext) -> None:
         await lawyer(update, context)
     elif (choice := parse_choice(query.data)) is not None and (person := _person(update)):
         desk = context.services.desk
-        if await desk.queue.load_intake(person.user_id) is None:
-            # A button of a finished intake: no answer to take, and no message for a lawyer.
+        saved = await desk.queue.load_intake(person.user_id)
+        if saved is None or saved.step != choice[0]:
+            # A button of a finished intake or of an earlier step: no answer to take, and no
+            # message for a lawyer.
             # One answer per query: Telegram refuses a second.
             await _answer_button(query, _text(context, language, "smalltalk.acknowledgement"))
         else:
@@ -524,10 +533,14 @@ async def button(update: Update, context: BotContext) -> None:
 async def _lawyer_or_refuse(update: Update, context: BotContext, what: str) -> Person | None:
     """The acting lawyer; anyone else is refused, and the attempt logged (by user id only)."""
     person = _person(update)
-    if person is not None and person.user_id in context.services.settings.lawyers.user_ids:
+    lawyers = context.services.settings.lawyers
+    chat = update.effective_chat
+    # Tickets hold personal data: shown only in the lawyers' group or a lawyer's private chat.
+    fitting_chat = chat is not None and (chat.type == chat.PRIVATE or chat.id == lawyers.chat_id)
+    if person is not None and person.user_id in lawyers.user_ids and fitting_chat:
         return person
-    user_id = person.user_id if person is not None else None
-    log.warning("refused %s from user %s, who is not a lawyer", what, user_id)
+    # Logged without the user's id: it is personal data, and /forget cannot reach the logs.
+    log.warning("refused %s from a user who is not a lawyer", what)
     refusal = _lawyer_text(context, "refused")
     if update.callback_query is not None:
         await _answer_button(update.callback_query, refusal, show_alert=True)
@@ -548,7 +561,7 @@ async def _tell_lawyer(update: Update, context: BotContext, text: str | None) ->
 
 def _ticket_number(context: BotContext) -> int | None:
     first = context.args[0].lstrip("#") if context.args else ""
-    return int(first) if first.isdigit() and len(first) < 12 else None
+    return int(first) if first.isascii() and first.isdigit() and len(first) < 12 else None
 
 
 async def card_button(update: Update, context: BotContext, action: str, ticket_id: int) -> None:
@@ -741,33 +754,41 @@ def build_application(
         application.bot, services.desk, _labels_of(services, lawyers.language), lawyers.chat_id
     )
     lawyers_group = filters.Chat(lawyers.chat_id) if lawyers.chat_id is not None else None
+    # New messages only: an edited message is not a second question, answer or relay.
+    new = filters.UpdateType.MESSAGE
     handlers = [
         # Commands first, so that "/help" is never taken for a question.
-        CommandHandler("start", start),
-        CommandHandler("help", help_command),
-        CommandHandler("sources", sources),
-        CommandHandler("lawyer", lawyer),
-        CommandHandler("lang", set_language),
-        CommandHandler("cancel", cancel),
-        CommandHandler("end", end_conversation),
-        CommandHandler("forget", forget),
-        CommandHandler("reload", reload_content),
+        CommandHandler("start", start, filters=new),
+        CommandHandler("help", help_command, filters=new),
+        CommandHandler("sources", sources, filters=new),
+        CommandHandler("lawyer", lawyer, filters=new),
+        CommandHandler("lang", set_language, filters=new),
+        CommandHandler("cancel", cancel, filters=new),
+        CommandHandler("end", end_conversation, filters=new),
+        CommandHandler("forget", forget, filters=new),
+        CommandHandler("reload", reload_content, filters=new),
         # The lawyers' commands: anyone may type them; only lawyers are obeyed.
-        CommandHandler("queue", queue_command),
-        CommandHandler("ticket", ticket_command),
-        CommandHandler("reply", reply_command),
-        CommandHandler("close", close_command),
+        CommandHandler("queue", queue_command, filters=new),
+        CommandHandler("ticket", ticket_command, filters=new),
+        CommandHandler("reply", reply_command, filters=new),
+        CommandHandler("close", close_command, filters=new),
         CallbackQueryHandler(button),
         # In the lawyers' group, text is never a question: only replies to cards count.
         *(
-            [MessageHandler(lawyers_group & filters.TEXT & ~filters.COMMAND, lawyers_group_message)]
+            [
+                MessageHandler(
+                    lawyers_group & new & filters.TEXT & ~filters.COMMAND, lawyers_group_message
+                )
+            ]
             if lawyers_group is not None
             else []
         ),
         # Any other text: an intake answer, a message for a lawyer, or a question.
-        MessageHandler(filters.TEXT & ~filters.COMMAND, question),
+        MessageHandler(new & filters.TEXT & ~filters.COMMAND, question),
+        # Photos, files, stickers... in a private chat: say that only text is read.
+        MessageHandler(new & filters.ChatType.PRIVATE & ~filters.TEXT, not_text),
         # An unknown command gets the help text rather than silence.
-        MessageHandler(filters.COMMAND, help_command),
+        MessageHandler(new & filters.COMMAND, help_command),
     ]
     application.add_handler(TypeHandler(Update, load_user), group=-1)  # before all others
     application.add_handlers(handlers)

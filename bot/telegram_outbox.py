@@ -43,7 +43,12 @@ def parse_card_data(data: str | None) -> tuple[str, int] | None:
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != "t" or parts[1] not in ("claim", "close"):
         return None
-    return (parts[1], int(parts[2])) if parts[2].isdigit() and len(parts[2]) < 12 else None
+    number = parts[2]
+    return (
+        (parts[1], int(number))
+        if number.isascii() and number.isdigit() and len(number) < 12
+        else None
+    )
 
 
 def card_keyboard(ticket: Ticket, labels: ButtonLabels) -> InlineKeyboardMarkup | None:
@@ -56,8 +61,32 @@ def card_keyboard(ticket: Ticket, labels: ButtonLabels) -> InlineKeyboardMarkup 
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
+def _units(text: str) -> int:
+    """Telegram's length of `text`: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _split(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """`text` in pieces Telegram takes (at most `limit` UTF-16 units each), cut at a line
+    break or space where there is one in the second half of a piece."""
+    pieces: list[str] = []
+    while _units(text) > limit:
+        end, used = 0, 0
+        while used + _units(text[end]) <= limit:
+            used += _units(text[end])
+            end += 1
+        cut = max(text.rfind("\n", 0, end), text.rfind(" ", 0, end))
+        if cut > end // 2:
+            end = cut + 1
+        pieces.append(text[:end])
+        text = text[end:]
+    return [*pieces, text] if text or not pieces else pieces
+
+
 def _fit(text: str) -> str:
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+    """`text` cut to what Telegram takes, marked with an ellipsis (cards: `rwa-bot queue show`
+    has the whole ticket)."""
+    return text if _units(text) <= MESSAGE_LIMIT else _split(text, MESSAGE_LIMIT - 1)[0] + "…"
 
 
 class OutboxWorker:
@@ -170,22 +199,30 @@ class OutboxWorker:
             body = content.message(
                 ticket.language, "relay.from_lawyer", ticket=ticket.id, text=text
             )
-            message = await self.bot.send_message(chat_id, _fit(body))
-        else:
-            body = content.message(
-                self.desk.lawyers_language,
-                "lawyer.user_wrote",
-                ticket=ticket.id,
-                name=ticket.name or "?",
-                text=text,
-            )
-            reply = (
-                ReplyParameters(ticket.card_message_id, allow_sending_without_reply=True)
-                if ticket.card_message_id
-                else None
-            )
-            message = await self.bot.send_message(chat_id, _fit(body), reply_parameters=reply)
-        return int(message.message_id)
+            return await self._send_pieces(chat_id, body, None)
+        body = content.message(
+            self.desk.lawyers_language,
+            "lawyer.user_wrote",
+            ticket=ticket.id,
+            name=ticket.name or "?",
+            text=text,
+        )
+        reply = (
+            ReplyParameters(ticket.card_message_id, allow_sending_without_reply=True)
+            if ticket.card_message_id
+            else None
+        )
+        return await self._send_pieces(chat_id, body, reply)
+
+    async def _send_pieces(self, chat_id: int, body: str, reply: ReplyParameters | None) -> int:
+        """Send a relayed message whole, in several messages if it is too long for one (a
+        message at Telegram's limit plus our header line); return the first one's id."""
+        first: int | None = None
+        for piece in _split(body):
+            message = await self.bot.send_message(chat_id, piece, reply_parameters=reply)
+            first = first if first is not None else int(message.message_id)
+        assert first is not None
+        return first
 
 
 def _after(seconds: float) -> dt.datetime:

@@ -311,3 +311,21 @@ def test_run_against_an_unreachable_bot_api_says_so_in_one_line(tmp_path: Path) 
     assert "Traceback" not in result.stderr
     assert token not in result.stderr + result.stdout
     assert "never-printed" not in result.stderr + result.stdout
+
+
+def test_chat_says_in_one_line_when_its_database_cannot_be_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("RWA_BOT_DATA_DIR", str(blocker / "data"))
+    status, out, err = run("chat", stdin="quit\n")
+    assert status == 2
+    assert err.startswith("rwa-bot: cannot open the database in ")
+    assert "Traceback" not in err + out
+
+
+def test_end_in_the_terminal_without_a_conversation_says_so() -> None:
+    status, out, _ = run("chat", stdin="/end\nquit\n")
+    assert status == 0
+    assert "nothing to end" in out
