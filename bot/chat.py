@@ -56,7 +56,7 @@ class TerminalDesk:
                 kind=reply.kind,
                 faq_id=reply.faq_id,
                 confidence=reply.confidence,
-                passage_ids=[f"{c.source}:{c.passage_id}" for c in reply.citations],
+                passage_ids=reply.passage_refs,
             )
         )
 

@@ -47,6 +47,11 @@ class Reply:
     source_lines: tuple[str, ...] = ()
     disclaimer: str = ""
 
+    @property
+    def passage_refs(self) -> list[str]:
+        """The cited passages as "source:passage" references, as the store keeps them."""
+        return [f"{c.source}:{c.passage_id}" for c in self.citations]
+
 
 def render_plain(reply: Reply) -> str:
     """Return the reply as plain text, as a person reads it in a terminal."""

@@ -221,7 +221,7 @@ async def _answer(update: Update, context: BotContext, question: str) -> None:
             kind=reply.kind,
             faq_id=reply.faq_id,
             confidence=reply.confidence,
-            passage_ids=[f"{c.source}:{c.passage_id}" for c in reply.citations],
+            passage_ids=reply.passage_refs,
         )
         if reply.kind == "escalate" and _in_private(update):
             await lawyer(update, context)  # straight into the intake

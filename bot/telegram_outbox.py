@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.consultations import Desk
-from bot.telegram_render import ButtonLabels
+from bot.telegram_render import ButtonLabels, utf16_units
 from bot.tickets import OutboxItem, Ticket
 
 log = logging.getLogger(__name__)
@@ -61,19 +61,14 @@ def card_keyboard(ticket: Ticket, labels: ButtonLabels) -> InlineKeyboardMarkup 
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
-def _units(text: str) -> int:
-    """Telegram's length of `text`: UTF-16 code units."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
 def _split(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """`text` in pieces Telegram takes (at most `limit` UTF-16 units each), cut at a line
     break or space where there is one in the second half of a piece."""
     pieces: list[str] = []
-    while _units(text) > limit:
+    while utf16_units(text) > limit:
         end, used = 0, 0
-        while used + _units(text[end]) <= limit:
-            used += _units(text[end])
+        while used + utf16_units(text[end]) <= limit:
+            used += utf16_units(text[end])
             end += 1
         cut = max(text.rfind("\n", 0, end), text.rfind(" ", 0, end))
         if cut > end // 2:
@@ -86,7 +81,7 @@ def _split(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 def _fit(text: str) -> str:
     """`text` cut to what Telegram takes, marked with an ellipsis (cards: `rwa-bot queue show`
     has the whole ticket)."""
-    return text if _units(text) <= MESSAGE_LIMIT else _split(text, MESSAGE_LIMIT - 1)[0] + "…"
+    return text if utf16_units(text) <= MESSAGE_LIMIT else _split(text, MESSAGE_LIMIT - 1)[0] + "…"
 
 
 class OutboxWorker:

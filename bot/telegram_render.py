@@ -279,13 +279,13 @@ def _trim(block: _Block) -> _Block:
     return tuple(runs)
 
 
-def _units(text: str) -> int:
+def utf16_units(text: str) -> int:
     """Telegram's length of `text`: UTF-16 code units."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _escaped_units(char: str) -> int:
-    return _units(html.escape(char, quote=False))
+    return utf16_units(html.escape(char, quote=False))
 
 
 def _html(block: _Block) -> str:
@@ -304,11 +304,11 @@ def _pack(blocks: list[_Block]) -> list[tuple[str, str]]:
     size = 0
     for piece in (piece for block in blocks for piece in _fit(block, HTML_BUDGET)):
         piece_html = _html(piece)
-        cost = _units(piece_html) + (_units(_BLOCK_SEPARATOR) if html_parts else 0)
+        cost = utf16_units(piece_html) + (utf16_units(_BLOCK_SEPARATOR) if html_parts else 0)
         if html_parts and size + cost > HTML_BUDGET:
             messages.append((_BLOCK_SEPARATOR.join(html_parts), _BLOCK_SEPARATOR.join(plain_parts)))
             html_parts, plain_parts, size = [], [], 0
-            cost = _units(piece_html)
+            cost = utf16_units(piece_html)
         html_parts.append(piece_html)
         plain_parts.append(_plain(piece))
         size += cost
@@ -320,7 +320,7 @@ def _pack(blocks: list[_Block]) -> list[tuple[str, str]]:
 def _fit(block: _Block, budget: int) -> list[_Block]:
     """Split `block` into pieces whose html fits `budget`; a run cut in two closes its tag at
     the end of one piece and opens it again at the start of the next."""
-    if _units(_html(block)) <= budget:
+    if utf16_units(_html(block)) <= budget:
         return [block]
     pieces: list[_Block] = []
     current: list[_Run] = []
@@ -328,12 +328,12 @@ def _fit(block: _Block, budget: int) -> list[_Block]:
     queue = list(block)
     while queue:
         run = queue.pop(0)
-        cost = _units(run.html())
+        cost = utf16_units(run.html())
         if size + cost <= budget:
             current.append(run)
             size += cost
             continue
-        overhead = cost - _units(html.escape(run.text, quote=False))
+        overhead = cost - utf16_units(html.escape(run.text, quote=False))
         cut = _cut(run.text, budget - size - overhead, hard=not current)
         if cut is not None:
             head, tail = cut
