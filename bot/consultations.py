@@ -144,8 +144,19 @@ class Desk:
             self._on_outbox()
         return Turn()
 
+    async def choose(
+        self, person: Person, step: str, value: str, *, update_id: int | None = None
+    ) -> Turn:
+        """A pressed intake button: the answer to `step` if the intake waits at that step;
+        otherwise (a button of a finished intake or of an earlier step) NOT_MINE, and nothing is
+        taken or relayed."""
+        saved = await self.queue.load_intake(person.user_id)
+        if saved is None or saved.step != step:
+            return NOT_MINE
+        return await self._answer_intake(person, saved, value, update_id)
+
     async def cancel(self, person: Person, language: Language) -> Turn:
-        """/cancel: leave the intake, if one is in progress; None when there was none."""
+        """/cancel: leave the intake, if one is in progress; NOT_MINE when there was none."""
         saved = await self.queue.load_intake(person.user_id)
         if saved is None:
             return NOT_MINE

@@ -20,7 +20,6 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
@@ -260,7 +259,7 @@ async def _send_reply(
     update: Update, context: BotContext, reply: Reply, question_id: int | None = None
 ) -> None:
     """Render a reply with the buttons of its language and send it."""
-    labels = labels_for(context.services.content.messages[reply.language], reply.language)
+    labels = _labels(context, reply.language)
     await _send(update, context, render_reply(reply, labels, question_id))
 
 
@@ -503,17 +502,12 @@ async def button(update: Update, context: BotContext) -> None:
         await _answer_button(query)
         await lawyer(update, context)
     elif (choice := parse_choice(query.data)) is not None and (person := _person(update)):
-        desk = context.services.desk
-        saved = await desk.queue.load_intake(person.user_id)
-        if saved is None or saved.step != choice[0]:
-            # A button of a finished intake or of an earlier step: no answer to take, and no
-            # message for a lawyer.
-            # One answer per query: Telegram refuses a second.
-            await _answer_button(query, _text(context, language, "smalltalk.acknowledgement"))
-        else:
+        turn = await context.services.desk.choose(person, *choice, update_id=update.update_id)
+        if turn.handled:
             await _answer_button(query)
-            turn = await desk.message(person, choice[1], update_id=update.update_id)
             await _send_turn(update, context, turn)
+        else:  # a button of a finished intake or of an earlier step: a polite word, once
+            await _answer_button(query, _text(context, language, "smalltalk.acknowledgement"))
     elif query.data in (FORGET_YES, FORGET_NO) and update.effective_user is not None:
         await _answer_button(query)
         if query.data == FORGET_YES:
@@ -531,7 +525,7 @@ async def button(update: Update, context: BotContext) -> None:
 
 
 async def _lawyer_or_refuse(update: Update, context: BotContext, what: str) -> Person | None:
-    """The acting lawyer; anyone else is refused, and the attempt logged (by user id only)."""
+    """The acting lawyer; anyone else is refused, and the attempt logged (without who it was)."""
     person = _person(update)
     lawyers = context.services.settings.lawyers
     chat = update.effective_chat
@@ -605,20 +599,15 @@ async def reply_command(update: Update, context: BotContext) -> None:
     if number is None or len(parts) < 3 or not parts[2].strip():
         await _tell_lawyer(update, context, _lawyer_text(context, "reply_usage"))
         return
-    await _relay_to_user(update, context, lawyer_person, number, parts[2], message)
+    await _relay_to_user(update, context, lawyer_person, number, parts[2])
 
 
 async def _relay_to_user(
-    update: Update,
-    context: BotContext,
-    lawyer_person: Person,
-    number: int,
-    text: str,
-    message: Message,
+    update: Update, context: BotContext, lawyer_person: Person, number: int, text: str
 ) -> None:
-    refusal = await context.services.desk.reply(
-        number, lawyer_person, text, f"{message.chat_id}:{message.message_id}"
-    )
+    key = _source_key(update)
+    assert key is not None  # called for messages only
+    refusal = await context.services.desk.reply(number, lawyer_person, text, key)
     await _tell_lawyer(update, context, refusal)
 
 
@@ -648,7 +637,7 @@ async def lawyers_group_message(update: Update, context: BotContext) -> None:
         return
     lawyer_person = await _lawyer_or_refuse(update, context, "a reply to a ticket")
     if lawyer_person is not None:
-        await _relay_to_user(update, context, lawyer_person, number, message.text, message)
+        await _relay_to_user(update, context, lawyer_person, number, message.text)
 
 
 async def error_handler(update: object, context: BotContext) -> None:
@@ -750,9 +739,7 @@ def build_application(
     application = builder.build()
     application.bot_data.services = services
     lawyers = settings.lawyers
-    services.outbox = OutboxWorker(
-        application.bot, services.desk, _labels_of(services, lawyers.language), lawyers.chat_id
-    )
+    services.outbox = OutboxWorker(application.bot, services.desk, lawyers.chat_id)
     lawyers_group = filters.Chat(lawyers.chat_id) if lawyers.chat_id is not None else None
     # New messages only: an edited message is not a second question, answer or relay.
     new = filters.UpdateType.MESSAGE
@@ -800,10 +787,6 @@ def build_application(
     job_queue.run_repeating(remind_unclaimed, interval=check_every, first=check_every)
     job_queue.run_repeating(purge_old_data, interval=PURGE_EVERY_SECONDS, first=60)
     return application
-
-
-def _labels_of(services: Services, language: str) -> ButtonLabels:
-    return labels_for(services.content.messages[language], language)
 
 
 async def remind_unclaimed(context: BotContext) -> None:

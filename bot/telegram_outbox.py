@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.consultations import Desk
-from bot.telegram_render import ButtonLabels, utf16_units
+from bot.telegram_render import ButtonLabels, labels_for, utf16_units
 from bot.tickets import OutboxItem, Ticket
 
 log = logging.getLogger(__name__)
@@ -91,12 +91,10 @@ class OutboxWorker:
         self,
         bot: Any,
         desk: Desk,
-        labels: ButtonLabels,
         lawyers_chat_id: int | None,
     ) -> None:
         self.bot = bot
         self.desk = desk
-        self.labels = labels
         self.lawyers_chat_id = lawyers_chat_id
         self._wake = asyncio.Event()
 
@@ -175,7 +173,9 @@ class OutboxWorker:
             return None  # the ticket is gone: nothing to send
         if item.kind == "relay":
             return await self._relay(item, ticket, chat_id)
-        keyboard = card_keyboard(ticket, self.labels)
+        language = self.desk.lawyers_language  # the desk's content: reloads reach the labels
+        labels = labels_for(self.desk.content.messages[language], language)
+        keyboard = card_keyboard(ticket, labels)
         card = _fit(self.desk.card(ticket))
         if item.kind == "card":
             message = await self.bot.send_message(chat_id, card, reply_markup=keyboard)
