@@ -151,7 +151,7 @@ class Desk:
         otherwise (a button of a finished intake or of an earlier step) NOT_MINE, and nothing is
         taken or relayed."""
         saved = await self.queue.load_intake(person.user_id)
-        if saved is None or saved.step != step:
+        if saved is None or (saved.step != step and not _delivered_again(saved, update_id)):
             return NOT_MINE
         return await self._answer_intake(person, saved, value, update_id)
 
@@ -218,13 +218,7 @@ class Desk:
     ) -> Turn:
         language = saved.language
         state = IntakeState(saved.step, saved.answers)
-        if (
-            update_id is not None
-            and saved.last_update_id is not None
-            and update_id <= saved.last_update_id
-            # Telegram may start update ids afresh after a week without updates.
-            and _now() - saved.updated_at < REDELIVERY_WINDOW
-        ):
+        if _delivered_again(saved, update_id):
             # Delivered again after a restart: it was taken already; ask where we stand.
             return Turn(
                 (Say(self._text(language, "intake.resumed")), self._ask(state, language, person))
@@ -397,6 +391,18 @@ class Desk:
             lines.append(self._lawyer_text("card_no_questions"))
         text = "\n".join(lines)
         return text if len(text) <= CARD_LIMIT else text[: CARD_LIMIT - 1] + "…"
+
+
+def _delivered_again(saved: SavedIntake, update_id: int | None) -> bool:
+    """Whether the update was taken by the intake already (Telegram delivers an update again
+    when the bot stopped before confirming it)."""
+    return (
+        update_id is not None
+        and saved.last_update_id is not None
+        and update_id <= saved.last_update_id
+        # Telegram may start update ids afresh after a week without updates.
+        and _now() - saved.updated_at < REDELIVERY_WINDOW
+    )
 
 
 def _fresh_key(person: Person) -> str:
