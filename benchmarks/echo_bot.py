@@ -1,12 +1,14 @@
 """The baseline of the load benchmark: a python-telegram-bot bot that echoes every text message.
 
     RWA_BOT_TOKEN=... RWA_BOT_API_BASE_URL=http://127.0.0.1:PORT/bot python benchmarks/echo_bot.py
+    ... python benchmarks/echo_bot.py --aiohttp
 
-Same library, same settings and same life cycle as `rwa-bot run` (bot/telegram_app.py: the
-default Application, `start_polling()` with its defaults, SIGTERM or SIGINT to stop), with none
-of its work: no engine, no database, no chat action, no AIORateLimiter. It reads the token and
-the Bot API's base URL from the variables rwa-bot reads, and logs "echo bot is running (long
-polling)" once it polls. benchmarks/telegram_load.py runs it.
+The trivial bot anyone would write first: python-telegram-bot's default Application with its
+default HTTP layer (httpx), `start_polling()` with its defaults, SIGTERM or SIGINT to stop; none
+of rwa-bot's work (no engine, no database, no chat action, no AIORateLimiter). With --aiohttp it
+sends through rwa-bot's HTTP layer (bot/telegram_http.py) instead, to show what that layer alone
+is worth. It reads the token and the Bot API's base URL from the variables rwa-bot reads, and
+logs "echo bot is running (long polling)" once it polls. benchmarks/telegram_load.py runs it.
 """
 
 import asyncio
@@ -37,9 +39,14 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await context.bot.send_message(chat.id, message.text)
 
 
-async def serve(token: str, base_url: str) -> None:
+async def serve(token: str, base_url: str, aiohttp: bool) -> None:
     """Long-poll until SIGTERM or SIGINT, like bot.telegram_app.serve."""
-    application = ApplicationBuilder().token(token).base_url(base_url).build()
+    builder = ApplicationBuilder().token(token).base_url(base_url)
+    if aiohttp:  # the same pool sizes as python-telegram-bot's own, as rwa-bot has them
+        from bot.telegram_http import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
+    application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -65,7 +72,7 @@ def main() -> int:
     base_url = os.environ.get("RWA_BOT_API_BASE_URL", "").strip() or TELEGRAM_API_BASE_URL
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs hold the token
-    asyncio.run(serve(token, base_url))
+    asyncio.run(serve(token, base_url, aiohttp="--aiohttp" in sys.argv[1:]))
     return 0
 
 
