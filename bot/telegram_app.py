@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -846,6 +847,8 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
                 await updater.start_webhook(
                     listen=hook.listen,
                     port=hook.port,
+                    # The proxy passes Telegram's calls on to the path of the public URL.
+                    url_path=urlsplit(hook.url).path if hook.url else "",
                     webhook_url=hook.url,
                     secret_token=hook.secret_token.reveal() if hook.secret_token else None,
                 )
