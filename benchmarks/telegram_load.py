@@ -65,7 +65,7 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.processes import Output, start_process, stop_process  # noqa: E402
+from tests.e2e.processes import Output, isolated_env, start_process, stop_process  # noqa: E402
 
 E2E_DIR = REPO / "tests" / "e2e"
 LAUNCHER = E2E_DIR / "launcher.js"
@@ -83,7 +83,6 @@ TOKEN = "123456:load-fake-token"
 EMULATOR_READY = re.compile(r"telegram-test-api ready on (http://127\.0\.0\.1:\d+)")
 # Both bots log "%(asctime)s %(levelname)s %(name)s %(message)s".
 ERROR_LINE = re.compile(r"^\d{4}-\d\d-\d\d \S+ (ERROR|CRITICAL) ")
-PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 START_TIMEOUT = 30.0  # seconds for the emulator, then the bot, to be ready
 WARM_UP_TIMEOUT = 30.0  # seconds for the bot to answer the question before the burst
@@ -170,17 +169,6 @@ def require_emulator() -> tuple[str, str]:
     if not RWA_BOT.is_file():
         raise BenchmarkError(f"no {RWA_BOT}: install the project with pip install -e .")
     return node, str(version)
-
-
-def clean_env() -> dict[str, str]:
-    """The caller's environment without RWA_BOT_* settings or proxies."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("RWA_BOT_") and name.lower() not in PROXY_VARIABLES
-    }
-    env.update(NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
-    return env
 
 
 # -- what the bots are asked and what they should answer ---------------------------------------
@@ -466,11 +454,13 @@ def measure(bot: Bot, node: str, dealt: list[list[str]], timeout: float, rate_li
         for number, questions in enumerate(dealt)
     ]
     with tempfile.TemporaryDirectory(prefix="rwa-load-") as folder:
-        emulator = Process.start("the emulator", [node, str(LAUNCHER), "0"], clean_env(), E2E_DIR)
+        emulator = Process.start(
+            "the emulator", [node, str(LAUNCHER), "0"], isolated_env(), E2E_DIR
+        )
         process: Process | None = None
         try:
             api_url = emulator.wait_for_line(EMULATOR_READY, START_TIMEOUT).group(1)
-            env = clean_env()
+            env = isolated_env()
             env.update(
                 RWA_BOT_TOKEN=TOKEN,
                 RWA_BOT_API_BASE_URL=f"{api_url}/bot",

@@ -7,7 +7,6 @@ error logged and neither the token nor the secret in its output.
 """
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.bot_api_server import FakeTelegram
-from tests.e2e.processes import Output, start_process, stop_process
+from tests.e2e.processes import Output, isolated_env, start_process, stop_process
 
 pytestmark = pytest.mark.slow  # each test starts the bot: about 2 s of imports and setup
 
@@ -38,7 +37,6 @@ ANSWER_TIMEOUT = 5.0  # seconds for an accepted update to be answered
 SETTLE_SECONDS = 0.5  # after a refused post: long enough for a wrongly accepted one to answer
 BOT_READY = "rwa-bot is running (webhook)"
 ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL)\b")
-PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
 @contextmanager
@@ -50,14 +48,7 @@ def webhook_bot(
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     with FakeTelegram() as fake:
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith("RWA_BOT_") and name.lower() not in PROXY_VARIABLES
-        }
-        env.update(
-            NO_PROXY="127.0.0.1,localhost",
-            PYTHONUNBUFFERED="1",
+        env = isolated_env(
             RWA_BOT_TOKEN=TOKEN,
             RWA_BOT_API_BASE_URL=fake.base_url,
             RWA_BOT_DATA_DIR=str(tmp_path / "data"),

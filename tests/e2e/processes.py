@@ -1,12 +1,27 @@
 """Child processes for the end-to-end suite and the load benchmark: started with their output
 collected line by line, stopped with SIGTERM and, if they linger, SIGKILL."""
 
+import os
 import subprocess
 import threading
 from pathlib import Path
 from typing import IO
 
 STOP_TIMEOUT = 10.0  # seconds for a process to end after SIGTERM before it is killed
+PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
+def isolated_env(**settings: str) -> dict[str, str]:
+    """The developer's environment without RWA_BOT_* settings or proxies (everything talks to
+    127.0.0.1), output unbuffered, and `settings` on top."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("RWA_BOT_") and name.lower() not in PROXY_VARIABLES
+    }
+    env.update(NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
+    env.update(settings)
+    return env
 
 
 class Output:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.processes import Output, start_process, stop_process
+from tests.e2e.processes import Output, isolated_env, start_process, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,6 @@ BOT_READY = "rwa-bot is running (long polling)"
 EMULATOR_READY = re.compile(r"telegram-test-api ready on (http://127\.0\.0\.1:\d+)")
 # The bot's log format is "%(asctime)s %(levelname)s %(name)s %(message)s".
 ERROR_LINE = re.compile(r"^\d{4}-\d\d-\d\d \S+ (ERROR|CRITICAL) ")
-PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 # Requests from the tests go straight to 127.0.0.1, whatever proxy the shell names.
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -89,13 +88,7 @@ def _wait_for(
 
 def _bot_env(data_dir: Path, api_url: str | None = None) -> dict[str, str]:
     """The environment for `rwa-bot`: the developer's, without RWA_BOT_* settings or proxies."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("RWA_BOT_") and name.lower() not in PROXY_VARIABLES
-    }
-    env.update(NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
-    env["RWA_BOT_DATA_DIR"] = str(data_dir)
+    env = isolated_env(RWA_BOT_DATA_DIR=str(data_dir))
     if api_url is not None:
         env["RWA_BOT_TOKEN"] = TOKEN
         env["RWA_BOT_API_BASE_URL"] = f"{api_url}/bot"
