@@ -30,6 +30,7 @@ ENV_LAWYER_IDS = "RWA_BOT_LAWYER_IDS"
 ENV_LAWYERS_LANGUAGE = "RWA_BOT_LAWYERS_LANGUAGE"
 ENV_REMIND_AFTER = "RWA_BOT_REMIND_AFTER_MINUTES"
 ENV_RETENTION_DAYS = "RWA_BOT_RETENTION_DAYS"
+ENV_CHECK_CHAT_ID = "RWA_BOT_CHECK_CHAT_ID"
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 _FILE_KEYS = {
@@ -43,7 +44,14 @@ _FILE_KEYS = {
     "webhook",
     "lawyers",
 }
-_LAWYERS_KEYS = {"chat_id", "user_ids", "language", "remind_after_minutes", "retention_days"}
+_LAWYERS_KEYS = {
+    "chat_id",
+    "user_ids",
+    "language",
+    "remind_after_minutes",
+    "retention_days",
+    "check_chat_id",
+}
 _WEBHOOK_KEYS = {"url", "listen", "port", "secret_token_file"}
 
 
@@ -100,6 +108,9 @@ class LawyerSettings:
     language: str = "en"  # of ticket cards and lawyer commands
     remind_after_minutes: float = 30.0  # an unclaimed ticket is announced again after this
     retention_days: int = 365  # personal data older than this is removed
+    # A chat only the bot and the firm are in, where the bot checks whether a message whose
+    # sending was cut short arrived; None: such a message is sent again, perhaps twice.
+    check_chat_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,7 @@ def _lawyer_values(source: Mapping[str, Any], names: Mapping[str, str]) -> dict[
         "language": _language,
         "remind_after_minutes": _number,
         "retention_days": _positive,
+        "check_chat_id": _chat_id,
     }
     found = {}
     for setting, reader in readers.items():
@@ -321,6 +333,7 @@ def load_settings(
                 "language": ENV_LAWYERS_LANGUAGE,
                 "remind_after_minutes": ENV_REMIND_AFTER,
                 "retention_days": ENV_RETENTION_DAYS,
+                "check_chat_id": ENV_CHECK_CHAT_ID,
             },
         )
     )

@@ -218,10 +218,23 @@ def m003_consultations(connection: Connection) -> None:
     metadata.create_all(connection, checkfirst=False)
 
 
+def m004_outbox_sends_in_doubt(connection: Connection) -> None:
+    """What the outbox knows of a send whose outcome it never learned: `floor`, the highest
+    message id known in the row's chat before that send (NULL: no send in doubt), and
+    `pieces_sent`, how many pieces of a long message are known to have arrived."""
+    add_column(connection, "outbox", Column("floor", BigInteger, nullable=True))
+    add_column(
+        connection,
+        "outbox",
+        Column("pieces_sent", Integer, nullable=False, server_default=text("0")),
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
     m003_consultations,
+    m004_outbox_sends_in_doubt,
 ]
 
 

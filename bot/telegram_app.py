@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import signal
+import time
 import warnings
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -201,7 +202,8 @@ async def _deliver(
             # reads here; skipping that was a tenth of the bot's CPU under load (the warning
             # do_api_request gives for a method the library has is silenced in
             # build_application).
-            await context.bot.do_api_request(
+            started = time.monotonic()
+            sent = await context.bot.do_api_request(
                 "sendMessage",
                 api_kwargs={
                     "chat_id": chat_id,
@@ -210,6 +212,10 @@ async def _deliver(
                     "reply_markup": message.keyboard,
                 },
             )
+            if context.services.outbox is not None and isinstance(sent, dict):
+                context.services.outbox.note(
+                    chat_id, int(sent.get("message_id", 0)), sent_at=started
+                )
             return
         except BadRequest:
             raise
@@ -277,6 +283,14 @@ async def _send_reply(
     """Render a reply with the buttons of its language and send it."""
     labels = _labels(context, reply.language)
     await _send(update, context, render_reply(reply, labels, question_id))
+
+
+async def note_message(update: Update, context: BotContext) -> None:
+    """Before any handler: tell the outbox the id of a message received (see
+    OutboxWorker.note: it bounds where a message whose send was cut short can be)."""
+    message, outbox = update.effective_message, context.services.outbox
+    if message is not None and outbox is not None:
+        outbox.note(message.chat_id, message.message_id)
 
 
 async def load_user(update: Update, context: BotContext) -> None:
@@ -759,7 +773,9 @@ def build_application(
     application = builder.build()
     application.bot_data.services = services
     lawyers = settings.lawyers
-    services.outbox = OutboxWorker(application.bot, services.desk, lawyers.chat_id)
+    services.outbox = OutboxWorker(
+        application.bot, services.desk, lawyers.chat_id, lawyers.check_chat_id
+    )
     lawyers_group = filters.Chat(lawyers.chat_id) if lawyers.chat_id is not None else None
     # New messages only: an edited message is not a second question, answer or relay.
     new = filters.UpdateType.MESSAGE
@@ -797,7 +813,8 @@ def build_application(
         # An unknown command gets the help text rather than silence.
         MessageHandler(new & filters.COMMAND, help_command),
     ]
-    application.add_handler(TypeHandler(Update, load_user), group=-1)  # before all others
+    application.add_handler(TypeHandler(Update, note_message), group=-2)  # before all others
+    application.add_handler(TypeHandler(Update, load_user), group=-1)
     application.add_handlers(handlers)
     application.add_error_handler(error_handler)
     job_queue = application.job_queue

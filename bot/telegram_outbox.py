@@ -5,11 +5,21 @@ written), marks each sent with Telegram's message id, and on a flood limit, a se
 timeout leaves it for later (honouring `retry_after`, else pausing longer after each failure).
 A row marked sent is never sent again. Texts go out as plain text: nothing a user or lawyer
 wrote is read as markup.
+
+A send can reach Telegram without the bot learning so: the bot dies before it marks the row
+sent, or the answer is lost (a timeout, a dropped connection, a proxy's 502). Telegram's Bot API
+has no idempotency key, so sending again could deliver the message twice. Each row therefore
+records, before each send, the highest message id known in its chat; with a check chat
+configured, a row in doubt is first looked for above that id (DeliveryCheck), and only what did
+not arrive is sent.
 """
 
 import asyncio
 import datetime as dt
 import logging
+import time
+from collections import deque
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
@@ -26,6 +36,16 @@ MESSAGE_LIMIT = 4096
 RETRY_SECONDS = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
 # How often the worker looks for rows whose pause is over, when nothing wakes it sooner.
 IDLE_SECONDS = 1.0
+# Looking for a message whose send was in doubt: this many ids in a row that do not exist
+# are the end of the chat; no more than this many ids above the floor are looked at.
+MISSES_AT_END = 3
+MAX_CHECKED = 500
+# Where ids are shared with the bot's other chats, the check waits up to this long for the bot
+# to send something after the send in doubt (its id bounds the search), looking again after
+# BOUND_PAUSE; SENDS_KEPT recent sends are remembered for that.
+BOUND_WAIT = 3.0
+BOUND_PAUSE = 0.5
+SENDS_KEPT = 256
 
 
 def claim_data(ticket_id: int) -> str:
@@ -84,6 +104,27 @@ def _fit(text: str) -> str:
     return text if utf16_units(text) <= MESSAGE_LIMIT else _split(text, MESSAGE_LIMIT - 1)[0] + "…"
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One message of an outbox row: its text, and the buttons or reply it carries."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    reply: ReplyParameters | None = None
+    also: tuple[str, ...] = ()  # other texts it may have gone out with
+
+
+class _WaitForBound(Exception):
+    """A row in doubt waits for the bot to send something else first (OutboxWorker._bound)."""
+
+
+def shares_counter(chat_id: int) -> bool:
+    """Whether a chat's message ids come from the one sequence the bot's private chats and
+    basic groups share, rather than the chat's own (supergroups and channels, ids -100...):
+    then ids above a message's may belong to other chats."""
+    return chat_id > 0 or not str(chat_id).startswith("-100")
+
+
 class OutboxWorker:
     """Sends the outbox; `wake()` after writing to it, `run()` until stopped."""
 
@@ -92,11 +133,21 @@ class OutboxWorker:
         bot: Any,
         desk: Desk,
         lawyers_chat_id: int | None,
+        check_chat_id: int | None = None,
     ) -> None:
         self.bot = bot
         self.desk = desk
         self.lawyers_chat_id = lawyers_chat_id
+        # Without a check chat, a message whose send is in doubt is sent again.
+        self.check = DeliveryCheck(bot, check_chat_id) if check_chat_id is not None else None
         self._wake = asyncio.Event()
+        self._top: dict[int, int] = {}  # chat id -> the highest message id known there
+        # The bot's recent sends to chats sharing its id counter: (began, message id).
+        self._sends: deque[tuple[float, int]] = deque(maxlen=SENDS_KEPT)
+        # Rows whose send fell in doubt in this run, and since when (time.monotonic()); a row
+        # in doubt from an earlier run counts from this run's start.
+        self._doubts: dict[int, float] = {}
+        self._started = time.monotonic()
 
     def wake(self) -> None:
         """Something was written to the outbox: send it soon."""
@@ -128,6 +179,15 @@ class OutboxWorker:
             if not progressed:
                 return sent
 
+    def note(self, chat_id: int, message_id: int, sent_at: float | None = None) -> None:
+        """A message with this id is in that chat (the bot sent it, or received it): a message
+        the bot sends there later gets a higher id. `sent_at`: the bot began to send it then
+        (time.monotonic())."""
+        if message_id > self._top.get(chat_id, 0):
+            self._top[chat_id] = message_id
+        if sent_at is not None and shares_counter(chat_id):
+            self._sends.append((sent_at, message_id))
+
     async def _send(self, item: OutboxItem) -> bool:
         """Try one row; True when it is done (sent, or failed for good)."""
         chat_id = item.chat_id if item.chat_id is not None else self.lawyers_chat_id
@@ -135,8 +195,16 @@ class OutboxWorker:
             return False  # the lawyers' group is not configured: the row waits for it
         queue = self.desk.queue
         try:
-            message_id = await self._deliver(item, chat_id)
-        except RetryAfter as error:
+            if item.kind == "card_update":
+                await self._update_card(item, chat_id)
+                await queue.mark_sent(item.id, None)
+                return True
+            pieces = await self._pieces(item)
+            if pieces is None:  # the ticket is gone: nothing to send
+                await queue.mark_sent(item.id, None)
+                return True
+            first = await self._send_pieces(item, chat_id, pieces)
+        except RetryAfter as error:  # a flood limit (the send's, or the check's)
             pause = error.retry_after
             seconds = pause.total_seconds() if isinstance(pause, dt.timedelta) else float(pause)
             await queue.retry_later(item.id, _after(seconds), "flood limit")
@@ -147,54 +215,70 @@ class OutboxWorker:
                 await queue.mark_sent(item.id, None)
                 return True
             await queue.mark_failed(item.id, type(error).__name__)
+            self._doubts.pop(item.id, None)
             log.error("outbox row %d refused by Telegram: %s", item.id, type(error).__name__)
             return True
         except Forbidden as error:  # the user blocked the bot, or it left the group
             await queue.mark_failed(item.id, type(error).__name__)
+            self._doubts.pop(item.id, None)
             log.error("outbox row %d forbidden: the bot cannot write to that chat", item.id)
             return True
+        except _WaitForBound:
+            await queue.retry_later(item.id, _after(BOUND_PAUSE), "waiting to check", tried=False)
+            return False
         except (NetworkError, TelegramError) as error:  # timeouts and 5xx among them
+            # It may have arrived all the same: the row keeps its floor, so that the next
+            # attempt first looks for it (see _send_pieces).
+            self._doubts.setdefault(item.id, time.monotonic())
             backoff = RETRY_SECONDS[min(item.attempts, len(RETRY_SECONDS) - 1)]
             await queue.retry_later(item.id, _after(backoff), type(error).__name__)
             log.warning(
                 "outbox row %d: %s, again in %.0f s", item.id, type(error).__name__, backoff
             )
             return False
-        await queue.mark_sent(item.id, message_id)
+        await queue.mark_sent(item.id, first)
         return True
 
-    async def _deliver(self, item: OutboxItem, chat_id: int) -> int | None:
-        """Send or edit what the row stands for; return Telegram's message id if one was sent."""
+    async def _pieces(self, item: OutboxItem) -> list[Piece] | None:
+        """What the row sends, as the messages it takes; None when its ticket is gone."""
         if item.kind == "text":
-            message = await self.bot.send_message(chat_id, _fit(item.text or ""))
-            return int(message.message_id)
+            return [Piece(_fit(item.text or ""))]
         ticket = await self.desk.queue.ticket(item.ticket_id) if item.ticket_id else None
         if ticket is None:
-            return None  # the ticket is gone: nothing to send
+            return None
         if item.kind == "relay":
-            return await self._relay(item, ticket, chat_id)
-        language = self.desk.lawyers_language  # the desk's content: reloads reach the labels
-        labels = labels_for(self.desk.content.messages[language], language)
-        keyboard = card_keyboard(ticket, labels)
+            return self._relay(item, ticket)
         card = _fit(self.desk.card(ticket))
-        if item.kind == "card":
-            message = await self.bot.send_message(chat_id, card, reply_markup=keyboard)
-            return int(message.message_id)
-        if ticket.card_message_id is None:
-            return None  # card_update before any card: the card will show the state
-        await self.bot.edit_message_text(
-            card, chat_id=chat_id, message_id=ticket.card_message_id, reply_markup=keyboard
-        )
-        return None
+        # Sent while open, the card may have been claimed or closed since, from its own buttons.
+        first_sent = _fit(self.desk.card(replace(ticket, status="open", lawyer_name=None)))
+        return [Piece(card, card_keyboard(ticket, self._labels()), also=(first_sent,))]
 
-    async def _relay(self, item: OutboxItem, ticket: Ticket, chat_id: int) -> int:
+    def _labels(self) -> ButtonLabels:
+        language = self.desk.lawyers_language  # the desk's content: reloads reach the labels
+        return labels_for(self.desk.content.messages[language], language)
+
+    async def _update_card(self, item: OutboxItem, chat_id: int) -> None:
+        """Edit the ticket's card to show its state (an edit is the same however often made)."""
+        ticket = await self.desk.queue.ticket(item.ticket_id) if item.ticket_id else None
+        if ticket is None or ticket.card_message_id is None:
+            return  # no ticket, or no card yet: the card will show the state when sent
+        await self.bot.edit_message_text(
+            _fit(self.desk.card(ticket)),
+            chat_id=chat_id,
+            message_id=ticket.card_message_id,
+            reply_markup=card_keyboard(ticket, self._labels()),
+        )
+
+    def _relay(self, item: OutboxItem, ticket: Ticket) -> list[Piece]:
+        """A relayed message whole, in several pieces if it is too long for one (a message at
+        Telegram's limit plus our header line)."""
         text = item.text or ""
         content = self.desk.content
         if item.direction == "to_user":
             body = content.message(
                 ticket.language, "relay.from_lawyer", ticket=ticket.id, text=text
             )
-            return await self._send_pieces(chat_id, body, None)
+            return [Piece(piece) for piece in _split(body)]
         body = content.message(
             self.desk.lawyers_language,
             "lawyer.user_wrote",
@@ -207,17 +291,136 @@ class OutboxWorker:
             if ticket.card_message_id
             else None
         )
-        return await self._send_pieces(chat_id, body, reply)
+        return [Piece(piece, reply=reply) for piece in _split(body)]
 
-    async def _send_pieces(self, chat_id: int, body: str, reply: ReplyParameters | None) -> int:
-        """Send a relayed message whole, in several messages if it is too long for one (a
-        message at Telegram's limit plus our header line); return the first one's id."""
-        first: int | None = None
-        for piece in _split(body):
-            message = await self.bot.send_message(chat_id, piece, reply_parameters=reply)
-            first = first if first is not None else int(message.message_id)
+    async def _send_pieces(self, item: OutboxItem, chat_id: int, pieces: list[Piece]) -> int:
+        """Send the pieces of the row that have not arrived; return the first one's id.
+
+        Before each piece goes out, the row records the highest message id known in the chat
+        (its floor): if the bot dies, or Telegram's answer is lost, the piece may have arrived
+        without the bot knowing. A row whose last send is in doubt so is first looked for above
+        its floor (DeliveryCheck), and only what did not arrive is sent again.
+        """
+        queue = self.desk.queue
+        done, first = item.pieces_sent, item.message_id
+        floor = item.floor
+        if floor is not None and self.check is not None and done < len(pieces):
+            bound = self._bound(item.id, chat_id)
+            texts = [(piece.text, *piece.also) for piece in pieces[done:]]
+            for message_id in await self.check.arrived(chat_id, floor, texts, bound):
+                done, first = done + 1, first or message_id
+                self.note(chat_id, message_id)
+                await queue.piece_sent(item.id, done, message_id, first)
+            log.info("outbox row %d: %d of %d pieces had arrived", item.id, done, len(pieces))
+        for piece in pieces[done:]:
+            known = [self._top.get(chat_id, 0), await queue.top_message_id(item.chat_id)]
+            await queue.sending(item.id, max(value or 0 for value in known))
+            started = time.monotonic()
+            try:
+                message = await self.bot.send_message(
+                    chat_id, piece.text, reply_markup=piece.keyboard, reply_parameters=piece.reply
+                )
+            except RetryAfter:  # Telegram refused it: it did not arrive
+                await queue.not_sent(item.id)
+                raise
+            message_id = int(message.message_id)
+            done, first = done + 1, first or message_id
+            self.note(chat_id, message_id, sent_at=started)
+            if done < len(pieces):
+                await queue.piece_sent(item.id, done, message_id, first)
         assert first is not None
+        self._doubts.pop(item.id, None)
         return first
+
+    def _bound(self, item_id: int, chat_id: int) -> int | None:
+        """For a chat whose ids the bot's other chats share (see shares_counter): an id
+        Telegram gave out after the send in doubt (that of a message the bot began to send
+        after it), above which the message cannot be; None where ids are the chat's own.
+
+        Raises _WaitForBound while the bot has sent nothing since, for a few seconds: a busy
+        bot soon will; a quiet one leaves no other chats' ids in between to be mistaken for the
+        end of this one."""
+        if not shares_counter(chat_id):
+            return None
+        since = self._doubts.get(item_id, self._started)
+        later = [message_id for started, message_id in self._sends if started > since]
+        if later:
+            return max(later)
+        if time.monotonic() - since < BOUND_WAIT:
+            raise _WaitForBound
+        return None
+
+
+class DeliveryCheck:
+    """Finds out whether messages the bot may have sent arrived, without a trace.
+
+    The Bot API cannot read a chat, and a send has no idempotency key; but a message can be
+    forwarded, and the copy shows who sent it and what it says. So the messages above a floor
+    are forwarded, one by one, to `check_chat_id` (a chat only the bot and the firm are in),
+    compared with what the bot meant to send, and deleted there at once. Nothing changes in the
+    chat checked. The search ends at a bound (an id Telegram gave out later) where the chat
+    shares its ids with the bot's other chats, else where the chat does (MISSES_AT_END ids in a
+    row not found).
+    """
+
+    def __init__(self, bot: Any, check_chat_id: int) -> None:
+        self.bot = bot
+        self.check_chat_id = check_chat_id
+
+    async def arrived(
+        self, chat_id: int, floor: int, pieces: list[tuple[str, ...]], bound: int | None = None
+    ) -> list[int]:
+        """The message ids, above `floor` in `chat_id` (and at most `bound`), of the longest
+        first part of `pieces` the bot is found to have sent there in that order; each piece
+        is given as the texts it may have gone out with."""
+        found: list[int] = []
+        misses, message_id = 0, floor
+        while len(found) < len(pieces) and (bound is not None or misses < MISSES_AT_END):
+            message_id += 1
+            if bound is not None and message_id > bound:
+                break
+            if message_id - floor > MAX_CHECKED:
+                log.error(
+                    "could not tell whether a message to %s arrived (no end after %d "
+                    "messages): sending it again",
+                    "the lawyers' group" if chat_id < 0 else "a user",
+                    MAX_CHECKED,
+                )
+                break
+            try:
+                copy = await self.bot.forward_message(
+                    self.check_chat_id, chat_id, message_id, disable_notification=True
+                )
+            except (BadRequest, Forbidden) as error:
+                reason = str(error).lower()
+                if "message to forward not found" in reason or "message_id_invalid" in reason:
+                    misses += 1  # no such message in this chat (yet)
+                    continue
+                if "can't be forwarded" in reason:
+                    misses = 0  # a message, but not one the bot sent
+                    continue
+                log.error(
+                    "cannot check in RWA_BOT_CHECK_CHAT_ID (%s): sending again",
+                    type(error).__name__,
+                )
+                break
+            misses = 0
+            await self._delete(copy)
+            text = (copy.text or "").strip()
+            if self._ours(copy) and text in {piece.strip() for piece in pieces[len(found)]}:
+                found.append(message_id)
+        return found
+
+    def _ours(self, copy: Any) -> bool:
+        origin = copy.forward_origin
+        sender = getattr(origin, "sender_user", None)
+        return sender is not None and sender.id == self.bot.id
+
+    async def _delete(self, copy: Any) -> None:
+        try:
+            await self.bot.delete_message(self.check_chat_id, copy.message_id)
+        except TelegramError as error:  # a copy left in the firm's own chat is no harm
+            log.warning("could not delete a checked copy: %s", type(error).__name__)
 
 
 def _after(seconds: float) -> dt.datetime:

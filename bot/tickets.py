@@ -106,6 +106,11 @@ outbox = Table(
     Column("sent_at", UtcDateTime, nullable=True),
     Column("message_id", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
+    # A send that may have reached Telegram without the bot learning so (it died, or the answer
+    # was lost): the highest message id known in the chat before it; NULL when none is in doubt.
+    Column("floor", BigInteger, nullable=True),
+    # Of a message sent in several pieces, how many are known to have arrived.
+    Column("pieces_sent", Integer, nullable=False, server_default=sql_text("0")),
 )
 
 
@@ -239,6 +244,11 @@ class OutboxItem:
     text: str | None
     attempts: int
     created_at: dt.datetime
+    # A send in doubt: the highest message id known in the chat before it (None: no doubt).
+    floor: int | None = None
+    # Pieces of a long message known to have arrived, and the first one's message id.
+    pieces_sent: int = 0
+    message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -832,9 +842,43 @@ class Queue:
                 text=row.text,
                 attempts=row.attempts,
                 created_at=row.created_at,
+                floor=row.floor,
+                pieces_sent=row.pieces_sent,
+                message_id=row.message_id,
             )
             for row in rows
         ]
+
+    async def top_message_id(self, chat_id: int | None) -> int | None:
+        """The highest message id the outbox has sent to `chat_id` (None: the lawyers' group)."""
+        where = outbox.c.chat_id.is_(None) if chat_id is None else outbox.c.chat_id == chat_id
+        query = select(func.max(outbox.c.message_id)).where(where)
+        async with self.engine.connect() as connection:
+            top: int | None = (await connection.execute(query)).scalar_one()
+        return top
+
+    async def sending(self, item_id: int, floor: int) -> None:
+        """Record, before a piece of pending message `item_id` is sent, that until its outcome
+        is known it may arrive with a message id above `floor`."""
+        await self._set_pending(item_id, floor=floor)
+
+    async def piece_sent(self, item_id: int, pieces: int, message_id: int, first_id: int) -> None:
+        """Record that the first `pieces` pieces of message `item_id` arrived, the last as
+        `message_id`: a later piece, if it arrives, comes after it. `first_id` is the first
+        piece's id, the message's id."""
+        await self._set_pending(item_id, floor=message_id, pieces_sent=pieces, message_id=first_id)
+
+    async def not_sent(self, item_id: int) -> None:
+        """Record that the send in doubt of message `item_id` is known not to have arrived."""
+        await self._set_pending(item_id, floor=None)
+
+    async def _set_pending(self, item_id: int, **values: Any) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(outbox)
+                .where(outbox.c.id == item_id, outbox.c.status == "pending")
+                .values(**values)
+            )
 
     async def mark_sent(self, item_id: int, message_id: int | None) -> None:
         """Record that message `item_id` was delivered, with Telegram's `message_id` (None if
@@ -850,7 +894,9 @@ class Queue:
             await connection.execute(
                 update(outbox)
                 .where(outbox.c.id == item_id)
-                .values(status="sent", sent_at=_now(), message_id=message_id, error=None)
+                .values(
+                    status="sent", sent_at=_now(), message_id=message_id, error=None, floor=None
+                )
             )
             if row.kind == "card" and row.ticket_id is not None and message_id is not None:
                 await connection.execute(
@@ -859,15 +905,18 @@ class Queue:
                     .values(card_message_id=message_id)
                 )
 
-    async def retry_later(self, item_id: int, not_before: dt.datetime, error: str) -> None:
+    async def retry_later(
+        self, item_id: int, not_before: dt.datetime, error: str, *, tried: bool = True
+    ) -> None:
         """Record a failed attempt at pending message `item_id` (`error`: what failed, never
-        what it said) and make it due again at `not_before`."""
+        what it said) and make it due again at `not_before`; `tried=False`: put off without an
+        attempt (the pauses after failures do not grow)."""
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(outbox)
                 .where(outbox.c.id == item_id, outbox.c.status == "pending")
                 .values(
-                    attempts=outbox.c.attempts + 1,
+                    attempts=outbox.c.attempts + (1 if tried else 0),
                     not_before=not_before,
                     error=error[:MAX_ERROR_LENGTH],
                 )

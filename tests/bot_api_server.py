@@ -9,12 +9,15 @@ and failure handling depend on it:
   updates; calls long-poll up to `timeout` seconds (at most 30), waking as soon as an update is
   added; a second getUpdates while one is waiting ends the first with 409 Conflict, as when two
   bot instances poll; getUpdates while a webhook is set is a 409 too.
-- sendMessage returns the full Message: per-chat message ids shared with the users' messages,
+- sendMessage returns the full Message: message ids shared with the users' messages, counted per
+  chat in supergroups and channels and across all private chats and basic groups, as Telegram
+  counts them,
   HTML parsed into entities (malformed markup is a 400 "can't parse entities"), only inline
   keyboards echoed, `reply_to_message` filled in (a missing one is a 400 unless
   allow_sending_without_reply). editMessageText without reply_markup removes the keyboard, and
   an edit that changes nothing is a 400 "message is not modified". A callback query is answered
-  once. Every other method is a 404.
+  once. forwardMessage copies a message (with its forward_origin) to another chat, as the
+  outbox's delivery check does; deleteMessage removes one. Every other method is a 404.
 - Faults are injected per method (and optionally per chat): 429 with retry_after, 500, an
   nginx 502 page, a request held unanswered and then closed ("timeout"), a connection closed
   without an answer ("drop"); none of them delivers the message. "deliver_then_timeout" and
@@ -471,6 +474,8 @@ class FakeTelegram:
         "sendMessage",
         "editMessageText",
         "editMessageReplyMarkup",
+        "forwardMessage",
+        "deleteMessage",
         "answerCallbackQuery",
         "sendChatAction",
         "setMyCommands",
@@ -739,7 +744,7 @@ class FakeTelegram:
     def last_message_id(self, chat_id: int) -> int | None:
         """The id of the newest message in a chat, the bot's or a user's."""
         with self._lock:
-            return self._last_message_id.get(chat_id)
+            return max((key[1] for key in self._messages if key[0] == chat_id), default=None)
 
     def updates(self) -> list[JSON]:
         """Every update queued, confirmed or not."""
@@ -1129,6 +1134,33 @@ class FakeTelegram:
         self._messages[(chat_id, message_id)] = edited
         return copy.deepcopy(edited)
 
+    def _api_forwardMessage(self, params: JSON) -> JSON:
+        chat_id = self._required_chat_id(params)
+        from_chat = self._params_chat_id({"chat_id": params.get("from_chat_id")})
+        message_id = _int(params.get("message_id"), 0)
+        original = self._messages.get((from_chat or 0, message_id))
+        if original is None:
+            raise ApiError(400, "Bad Request: message to forward not found")
+        forwarded = self._new_message(
+            chat_id,
+            self.bot_user,
+            original.get("text", ""),
+            original.get("entities", []),
+            None,
+        )
+        forwarded["forward_origin"] = {
+            "type": "user",
+            "sender_user": copy.deepcopy(original["from"]),
+            "date": original["date"],
+        }
+        return copy.deepcopy(forwarded)
+
+    def _api_deleteMessage(self, params: JSON) -> bool:
+        chat_id = self._required_chat_id(params)
+        if self._messages.pop((chat_id, _int(params.get("message_id"), 0)), None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        return True
+
     def _api_answerCallbackQuery(self, params: JSON) -> bool:
         query_id = params.get("callback_query_id")
         if not isinstance(query_id, str) or query_id not in self._open_queries:
@@ -1261,8 +1293,9 @@ class FakeTelegram:
         entities: list[JSON],
         reply_to: JSON | None,
     ) -> JSON:
-        message_id = self._last_message_id.get(chat_id, 0) + 1
-        self._last_message_id[chat_id] = message_id
+        counter = _counter(chat_id)
+        message_id = self._last_message_id.get(counter, 0) + 1
+        self._last_message_id[counter] = message_id
         message: JSON = {
             "message_id": message_id,
             "from": copy.deepcopy(sender),
@@ -1335,6 +1368,12 @@ class FakeTelegram:
 
 
 # -- parameter helpers -----------------------------------------------------------------------
+
+
+def _counter(chat_id: int) -> int:
+    """Whose sequence numbers a chat's messages: as in Telegram, each supergroup and channel (ids
+    from -100...) has its own, while private chats and basic groups share the bot's one (0)."""
+    return chat_id if str(chat_id).startswith("-100") else 0
 
 
 def _int(value: Any, default: int) -> int:

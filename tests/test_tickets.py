@@ -782,7 +782,7 @@ async def test_export_gives_every_ticket_with_its_transcript_as_json(queue: Queu
 # -- the migration ---------------------------------------------------------------------------------
 
 
-async def test_a_database_at_version_2_is_upgraded_to_3_with_its_rows_kept(
+async def test_a_database_at_version_2_is_upgraded_to_the_current_version_with_its_rows_kept(
     monkeypatch: pytest.MonkeyPatch, url: str, db_file: Path
 ) -> None:
     with monkeypatch.context() as patch:
@@ -812,8 +812,26 @@ async def test_a_database_at_version_2_is_upgraded_to_3_with_its_rows_kept(
         assert await store.language_of(7) == "zh"
         await file_ticket(queue)
 
-    assert query(db_file, "SELECT version FROM schema_migrations") == [(1,), (2,), (3,)]
+    versions = [(version,) for version in range(1, len(migrations.MIGRATIONS) + 1)]
+    assert query(db_file, "SELECT version FROM schema_migrations") == versions
     assert query(db_file, "SELECT id, text, passage_ids FROM questions") == [
         (1, "What about Dubai?", None)
     ]
     assert query(db_file, "SELECT count(*) FROM tickets") == [(1,)]
+
+
+async def test_outbox_rows_of_version_3_get_no_send_in_doubt_and_no_pieces_sent(
+    monkeypatch: pytest.MonkeyPatch, url: str, db_file: Path
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        async with await open_store(url) as old:
+            await file_ticket(Queue(old.engine))
+    waiting = query(db_file, "SELECT count(*) FROM outbox WHERE status = 'pending'")
+    assert waiting[0][0] > 0
+
+    async with await open_store(url) as store:
+        items = await Queue(store.engine).due()
+
+    assert items and all(item.floor is None and item.pieces_sent == 0 for item in items)
+    assert query(db_file, "SELECT DISTINCT floor, pieces_sent FROM outbox") == [(None, 0)]
