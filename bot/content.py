@@ -92,6 +92,8 @@ MESSAGE_KEYS = (
     "lawyer.user_ended",
     "lawyer.reminder",
     "lawyer.offline_ticket",
+    "lawyer.relay_blocked",
+    "lawyer.relay_refused",
 )
 # Every message `rwa-bot faq check` requires, in both languages with the same placeholders.
 _REQUIRED_KEYS = (

@@ -214,12 +214,16 @@ class OutboxWorker:
             if "not modified" in str(error).lower():  # a card already showing its state
                 await queue.mark_sent(item.id, None)
                 return True
-            await queue.mark_failed(item.id, type(error).__name__)
+            await queue.mark_failed(
+                item.id, type(error).__name__, self._undelivered(item, "relay_refused")
+            )
             self._doubts.pop(item.id, None)
             log.error("outbox row %d refused by Telegram: %s", item.id, type(error).__name__)
             return True
         except Forbidden as error:  # the user blocked the bot, or it left the group
-            await queue.mark_failed(item.id, type(error).__name__)
+            await queue.mark_failed(
+                item.id, type(error).__name__, self._undelivered(item, "relay_blocked")
+            )
             self._doubts.pop(item.id, None)
             log.error("outbox row %d forbidden: the bot cannot write to that chat", item.id)
             return True
@@ -238,6 +242,14 @@ class OutboxWorker:
             return False
         await queue.mark_sent(item.id, first)
         return True
+
+    def _undelivered(self, item: OutboxItem, key: str) -> str | None:
+        """For a lawyer's message the user can never get: the lawyers are told (`key`: why,
+        a message of lawyer.*); None for every other row."""
+        if item.kind != "relay" or item.direction != "to_user" or item.ticket_id is None:
+            return None
+        language = self.desk.lawyers_language
+        return self.desk.content.message(language, f"lawyer.{key}", ticket=item.ticket_id)
 
     async def _pieces(self, item: OutboxItem) -> list[Piece] | None:
         """What the row sends, as the messages it takes; None when its ticket is gone."""

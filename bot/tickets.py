@@ -922,11 +922,15 @@ class Queue:
                 )
             )
 
-    async def mark_failed(self, item_id: int, error: str) -> None:
+    async def mark_failed(
+        self, item_id: int, error: str, lawyers_notice: str | None = None
+    ) -> None:
         """Give up pending message `item_id` after a failed attempt (`error`: what failed,
-        never what it said); the next message to its destination becomes due."""
-        async with self.engine.begin() as connection:
-            await connection.execute(
+        never what it said); the next message to its destination becomes due. In the same
+        transaction, `lawyers_notice` (if given) is queued for the lawyers' group, on the
+        row's ticket."""
+        async with write_transaction(self.engine) as connection:
+            failed = await connection.execute(
                 update(outbox)
                 .where(outbox.c.id == item_id, outbox.c.status == "pending")
                 .values(
@@ -934,7 +938,12 @@ class Queue:
                     attempts=outbox.c.attempts + 1,
                     error=error[:MAX_ERROR_LENGTH],
                 )
+                .returning(outbox.c.ticket_id)
             )
+            row = failed.first()
+            if row is not None and lawyers_notice is not None:
+                notice = _pending(_now(), "text", None, row.ticket_id, lawyers_notice)
+                await _queue_messages(connection, [notice])
 
     async def pending_count(self) -> int:
         """Return how many messages wait to be sent (due or not)."""

@@ -59,6 +59,7 @@ ANSWERED_TWICE = {
     "description": "Bad Request: query is too old and response timeout expired or query ID is "
     "invalid",
 }
+BLOCKED = "Forbidden: bot was blocked by the user"
 FLOOD = (
     429,
     {
@@ -666,6 +667,22 @@ async def test_a_relay_survives_telegram_failures_and_is_delivered_once_in_order
     async with firm.store.engine.connect() as connection:
         relays = (await connection.execute(select(outbox).where(outbox.c.kind == "relay"))).all()
     assert [(r.status, r.attempts) for r in relays] == [("sent", 3), ("sent", 0)]
+
+
+async def test_a_lawyers_message_the_user_can_never_get_is_reported_to_the_lawyers(
+    firm: Firm,
+) -> None:
+    await claimed_ticket(firm)
+    blocked = (403, {"ok": False, "error_code": 403, "description": BLOCKED})
+    firm.api.fail("sendMessage", blocked)
+    await firm.send(text_update("/reply 1 Please send me the title deed.", ADA, LAWYERS_CHAT))
+    await firm.deliver()
+    assert "Please send me the title deed." not in "".join(firm.texts())
+    assert firm.to_lawyers()[-1].startswith("Ticket #1: your message could not be delivered")
+    transcript = await firm.services.desk.queue.transcript(1)
+    assert [(m.text, m.sent_at) for m in transcript if m.direction == "to_user"] == [
+        ("Please send me the title deed.", None)  # kept, and shown as not delivered
+    ]
 
 
 # -- forgetting ------------------------------------------------------------------------------------
