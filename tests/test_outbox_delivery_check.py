@@ -414,7 +414,7 @@ async def test_a_check_chat_the_bot_cannot_use_leaves_the_message_to_be_sent_not
     assert_check_chat_left_clean(firm.fake)
 
 
-# -- bugs ------------------------------------------------------------------------------------
+# -- cases a review found ----------------------------------------------------------------
 
 
 async def test_a_flood_limit_during_the_check_does_not_forget_the_send_in_doubt(
