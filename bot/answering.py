@@ -7,20 +7,26 @@ below is on the retriever's 0-to-1 scale, and every threshold is a named field o
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.content import Content
 from bot.faq import FaqEntry
+from bot.followups import Context
 from bot.reply import Citation, Reply, Suggestion
 from index import Hit, Retriever, RetrieverDocument, SpellingRepair, detect_language, normalize
+from index.script import Script, Variant, detect_script, to_traditional
+from index.semantic import Embedder, SemanticIndex, UniversalSentenceEncoder
 from index.synonyms import Thesaurus
 from index.text import Language, cjk_bigrams, words
 from index.tfidf import count_ngrams
 
 OUT_OF_SCOPE_KEY = "~out-of-scope"
+# A message of at most this many words (or pairs of Chinese characters) may lean on the turn
+# before it ("and for my staff?"); a longer one stands on its own unless it starts "and", "那"...
+FOLLOW_UP_WORDS = 5
 # Small talk may carry a few more words ("thanks, that was very clear"); more is a question.
 MAX_CHATTER_WORDS = 4
 
@@ -46,13 +52,30 @@ class Thresholds:
     chatter: float = 0.30  # besides small talk, a match below this is no question
     fuzzy_weight: float = 0.20  # rapidfuzz's share of an FAQ question's score
     profile_weight: float = 0.60  # share of the whole-entry match (questions and answer)
+    semantic_weight: float = 0.30  # the model's share of every entry's and example's score
+    semantic_floor: float = 0.35  # a cosine at or below this counts as no likeness at all
+    lexical_floor: float = 0.05  # an entry must share this much wording to be answered
+    specifics_penalty: float = 0.10  # for asking a name, number, date or procedure
+    place_penalty: float = 0.10  # an entry that never names the place the question names
+    related_bonus: float = 0.05  # in a follow-up, for the entries the last answer offered
+    repeat_penalty: float = 0.05  # in a follow-up, for the entry that gave the last answer
 
 
 class AnswerEngine(Protocol):
     """What front ends need of the engine: one reply per message."""
 
-    def reply(self, message: str, language_hint: Language | None = None) -> Reply:
-        """Decide and build the reply to `message`."""
+    def reply(
+        self,
+        message: str,
+        language_hint: Language | None = None,
+        *,
+        script_hint: Script | None = None,
+        variant: Variant = "hk",
+        context: Context | None = None,
+    ) -> Reply:
+        """Decide and build the reply to `message`; Chinese replies in the message's script,
+        else `script_hint`'s, Traditional ones as the `variant` region writes them; a short
+        message that leans on `context` (the last answer) is read with it."""
         ...
 
 
@@ -95,6 +118,8 @@ class Analysis:
     pairs: int = 0  # Chinese character pairs in the message
     english_words: int = 0  # English content words (not stop words) in the message
     declined_words: int = 0  # unknown words that out-of-scope examples use ("dubai", "sfc")
+    specifics: bool = False  # asks for a name, number, date or procedure ("who chairs")
+    places: frozenset[int] = frozenset()  # the places the question names (Intents.places)
 
     def penalty(self, thresholds: Thresholds) -> float:
         """How much the unknown words lower the message's scores: a little for each English
@@ -106,17 +131,24 @@ class Analysis:
             thresholds.unknown_penalty * english
             + thresholds.unknown_share_penalty * share
             + thresholds.declined_word_penalty * self.declined_words
+            + (thresholds.specifics_penalty if self.specifics else 0.0)
         )
 
 
 class Answerer:
     """The real answer engine over checked content; build once, ask many times."""
 
-    def __init__(self, content: Content, thresholds: Thresholds | None = None) -> None:
-        """Index `content` (milliseconds for the shipped FAQ and article)."""
+    def __init__(
+        self,
+        content: Content,
+        thresholds: Thresholds | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        """Index `content`: TF-IDF in half a second, the model's vectors of every phrasing in
+        a second or two (once per process); `embedder` defaults to the multilingual USE."""
         self.content = content
         self.thresholds = thresholds or Thresholds()
-        self._replies: dict[tuple[str, Language | None], Reply] = {}
+        self._replies: dict[tuple[str, Language | None, Script | None, Variant], Reply] = {}
         self._thesaurus = Thesaurus(content.synonyms, content.ignored_words)
         entries = list(content.entries.values())
         in_scope_texts = [
@@ -167,6 +199,17 @@ class Answerer:
             [*questions, *examples], fuzzy_weight=self.thresholds.fuzzy_weight
         )
         self._by_profile = Retriever([*profiles, *examples])
+        self._places = {
+            e.id: content.intents.places_in(
+                prepare(
+                    " ".join([*(q for qs in e.questions.values() for q in qs), *e.answer.values()])
+                )
+            )
+            for e in entries
+        }
+        self._semantic = SemanticIndex(
+            embedder or UniversalSentenceEncoder(), [*questions, *examples]
+        )
         body = [p for p in content.passages.values() if p.kind == "body"]
         self._passages = Retriever([RetrieverDocument(p.ref, prepare(p.text)) for p in body])
 
@@ -192,16 +235,30 @@ class Answerer:
         return tuple(unknown)
 
     def analyse(self, text: str, language: Language) -> Analysis:
-        """Retrieve for a question already prepared (normalised, repaired, folded)."""
-        weight = self.thresholds.profile_weight
+        """Retrieve for a question already prepared (normalised, repaired, folded).
+
+        Every entry's score blends its wording match (TF-IDF and rapidfuzz) with the model's
+        likeness of meaning; an entry that shares too little wording cannot win on meaning
+        alone (its score is capped below the answer threshold)."""
+        t = self.thresholds
+        weight = t.profile_weight
         counts = count_ngrams(text)  # analysed once for the three indexes
-        blended: dict[str, float] = {}
+        lexical: dict[str, float] = {}
         for retriever, share in ((self._by_question, 1.0 - weight), (self._by_profile, weight)):
             for hit in retriever.search(text, k=12, counts=counts):
-                blended[hit.key] = blended.get(hit.key, 0.0) + share * hit.score
+                lexical[hit.key] = lexical.get(hit.key, 0.0) + share * hit.score
+        meaning = self._semantic.scores(self._semantic.embed(text))
+        blended: dict[str, float] = {}
+        for key, cosine in meaning.items():
+            likeness = max(0.0, (cosine - t.semantic_floor) / (1.0 - t.semantic_floor))
+            words_score = lexical.get(key, 0.0)
+            score = (1.0 - t.semantic_weight) * words_score + t.semantic_weight * likeness
+            if words_score < t.lexical_floor and key != OUT_OF_SCOPE_KEY:
+                score = min(score, t.clarify - 0.001)
+            blended[key] = score
         declined = blended.pop(OUT_OF_SCOPE_KEY, 0.0)
         ranked = sorted(blended.items(), key=lambda kv: kv[1], reverse=True)
-        faq = tuple(Hit(key, round(score, 6), "") for key, score in ranked)
+        faq = tuple(Hit(key, round(score, 6), "") for key, score in ranked if score > 0.0)
         passages = self._passages.search(text, k=1, counts=counts)
         pairs = sum(1 for gram in cjk_bigrams(text) if len(gram) == 2)
         content_words = self.content_words(text)
@@ -209,32 +266,98 @@ class Answerer:
         return Analysis(
             language,
             text,
-            faq[:3],
+            faq[:8],
             declined,
             passages[0] if passages else None,
             unknown,
             pairs,
             len(content_words),
             sum(1 for u in unknown if u in self._declined_units),
+            self.content.intents.asks_for_specifics(text),
+            self.content.intents.places_in(text),
         )
 
     # -- the policy -------------------------------------------------------------------------
 
-    def reply(self, message: str, language_hint: Language | None = None) -> Reply:
-        """Decide and build the reply to `message`, in the language it is written in.
+    def reply(
+        self,
+        message: str,
+        language_hint: Language | None = None,
+        *,
+        script_hint: Script | None = None,
+        variant: Variant = "hk",
+        context: Context | None = None,
+    ) -> Reply:
+        """Decide and build the reply to `message`, in the language it is written in; Chinese
+        replies in its script (Traditional or Simplified), else in `script_hint`'s. A short
+        message that leans on `context` ("and Singapore?", "why?") is read with the question
+        answered before it (`Reply.context_used` says so).
 
         Replies are remembered (the engine is deterministic; popular questions and the example
         buttons come again and again); a new engine, as /reload builds, starts afresh.
         """
-        key = (message, language_hint)
+        key = (message, language_hint, script_hint, variant)
         cached = self._replies.get(key)
+        if context is not None:
+            alone = cached or self._decide(message, language_hint)
+            followed = self._follow_up(message, alone, context)
+            if followed is not alone:
+                return self._in_script(followed, message, script_hint, variant)
         if cached is None:
-            cached = self._decide(message, language_hint)
+            cached = self._in_script(
+                self._decide(message, language_hint), message, script_hint, variant
+            )
             if len(message) <= CACHED_MESSAGE_CHARS:
                 if len(self._replies) >= CACHED_REPLIES:
                     self._replies.pop(next(iter(self._replies)))  # the oldest
                 self._replies[key] = cached
         return cached
+
+    @staticmethod
+    def _in_script(
+        reply: Reply, message: str, script_hint: Script | None, variant: Variant
+    ) -> Reply:
+        if reply.language != "zh":
+            return reply
+        return in_script(reply, detect_script(message[:2000]) or script_hint or "Hans", variant)
+
+    def _follow_up(self, message: str, alone: Reply, context: Context) -> Reply:
+        """`alone` (the reply to `message` by itself), or a reply to `message` read with the
+        question answered before, when it is short or leans on it and that reads better.
+
+        A message naming a place ("and Singapore?") is the earlier question about that place;
+        any other is the earlier question with the message added, where the entries the last
+        answer offered as related come first and the last answer itself comes after them
+        (repeating it rarely helps)."""
+        if alone.kind in ("escalate", "smalltalk"):
+            return alone
+        normalized = self._spelling.repair(normalize(message))
+        intents = self.content.intents
+        size = len(self.content_words(normalized)) + len(cjk_bigrams(normalized)) // 2
+        leans = intents.refers_back(normalized)
+        if size > FOLLOW_UP_WORDS and not leans:
+            return alone
+        asked = self._thesaurus.fold(intents.strip_greeting(normalized) or normalized)
+        places = intents.places_in(asked)
+        earlier = context.question
+        if places:
+            for place in (intents.places[i] for i in intents.places_in(earlier)):
+                earlier = place.remove(earlier)
+        understood = " ".join(f"{earlier} {asked}".split())
+        language = alone.language if _HAS_TEXT.search(normalized) else context.language
+        found = self.analyse(understood, language)
+        t = self.thresholds
+        adjust: dict[str, float] = {}
+        previous = self.content.entries.get(context.faq_id or "")
+        if previous is not None:
+            adjust = {key: t.related_bonus for key in previous.related}
+            adjust[previous.id] = -t.repeat_penalty
+        read = self.decide(message, found, adjust)
+        if alone.kind == "answer" and (
+            read.kind != "answer" or (not leans and read.confidence < alone.confidence)
+        ):
+            return alone
+        return replace(read, context_used=True, understood=understood)
 
     def _decide(self, message: str, language_hint: Language | None) -> Reply:
         language = detect_language(message[:2000], default=language_hint or "en")
@@ -250,8 +373,8 @@ class Answerer:
         smalltalk, rest = intents.smalltalk_parts(repaired)
         if smalltalk is not None and self._is_chatter(rest, language):
             return self._smalltalk(message, language, smalltalk)
-        question = intents.strip_greeting(repaired) or repaired
-        return self.decide(message, self.analyse(self._thesaurus.fold(question), language))
+        question = self._thesaurus.fold(intents.strip_greeting(repaired) or repaired)
+        return replace(self.decide(message, self.analyse(question, language)), understood=question)
 
     def _is_chatter(self, rest: str, language: Language) -> bool:
         """Whether what a message says besides its small talk ("thanks, that was clear") asks
@@ -264,11 +387,30 @@ class Answerer:
         best = found.faq[0].score - found.penalty(self.thresholds) if found.faq else 0.0
         return best < self.thresholds.chatter
 
-    def decide(self, message: str, found: Analysis) -> Reply:
-        """Choose answer, clarify or out_of_scope from the retrieval results."""
+    def _scored(
+        self, found: Analysis, adjust: dict[str, float] | None = None
+    ) -> list[tuple[Hit, float]]:
+        """The entries found, best first, each with its score less the message's penalty and,
+        for an entry that never names a place the question names, the place penalty; `adjust`
+        adds to some entries' scores (a follow-up's)."""
         t = self.thresholds
         penalty = found.penalty(t)
-        scores = [(hit, hit.score - penalty) for hit in found.faq]
+        adjust = adjust or {}
+        scores = []
+        for hit in found.faq:
+            elsewhere = found.places and not found.places & self._places.get(hit.key, frozenset())
+            score = hit.score - penalty - (t.place_penalty if elsewhere else 0.0)
+            scores.append((hit, score + adjust.get(hit.key, 0.0)))
+        return sorted(scores, key=lambda pair: pair[1], reverse=True)
+
+    def decide(
+        self, message: str, found: Analysis, adjust: dict[str, float] | None = None
+    ) -> Reply:
+        """Choose answer, clarify or out_of_scope from the retrieval results; `adjust` adds to
+        some entries' scores."""
+        t = self.thresholds
+        penalty = found.penalty(t)
+        scores = self._scored(found, adjust)
         best, score = scores[0] if scores else (None, 0.0)
         if found.out_of_scope > 0.0 and found.out_of_scope >= score + t.decline_margin:
             return self._out_of_scope(message, found.language, found.out_of_scope)
@@ -282,7 +424,7 @@ class Answerer:
             return self._passage_answer(message, found.language, passage, passage.score - penalty)
         if best is not None and score >= t.clarify:
             # A weak match: offer the closest entries (two or three) to pick from.
-            return self._clarify(message, found.language, list(found.faq[:3]), score)
+            return self._clarify(message, found.language, [h for h, _ in scores[:3]], score)
         return self._out_of_scope(message, found.language, 1.0 - max(score, 0.0))
 
     # -- building replies -------------------------------------------------------------------
@@ -365,3 +507,23 @@ class Answerer:
     def _smalltalk(self, message: str, language: Language, kind: str) -> Reply:
         body = self.content.source_message(language, f"smalltalk.{kind}")
         return Reply(message, "smalltalk", language, body, 1.0)
+
+
+def in_script(reply: Reply, script: Script, variant: Variant = "hk") -> Reply:
+    """Return a Chinese `reply` marked with its script; in Traditional characters for "Hant"
+    (all but the citations, which stay the source's verbatim words)."""
+    if script == "Hans":
+        return replace(reply, script="Hans")
+
+    def hant(text: str) -> str:
+        return to_traditional(text, variant)
+
+    return replace(
+        reply,
+        script="Hant",
+        body=hant(reply.body),
+        suggestions=tuple(replace(s, question=hant(s.question)) for s in reply.suggestions),
+        suggestions_heading=hant(reply.suggestions_heading),
+        source_lines=tuple(hant(line) for line in reply.source_lines),
+        disclaimer=hant(reply.disclaimer),
+    )

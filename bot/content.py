@@ -185,6 +185,24 @@ def _string_list(
     return [str(v) for v in value]
 
 
+def _groups(doc: LocatedYaml, path: Path, key: str, problems: list[Problem]) -> list[list[str]]:
+    """A list of phrase groups (`key: [[a, b], [c, d]]`), each a non-empty list of strings."""
+    value: Any = doc.data.get(key) if isinstance(doc.data, dict) else None
+    if not isinstance(value, list) or not all(
+        isinstance(g, list) and g and all(isinstance(p, str) for p in g) for g in value
+    ):
+        problems.append(
+            Problem(
+                path,
+                doc.line(key),
+                f"'{key}' must be a list of phrase groups",
+                f"write '{key}:' and under it lines like '  - [hong kong, 香港]'",
+            )
+        )
+        return []
+    return [[str(p) for p in g] for g in value]
+
+
 def _read_intents(path: Path, problems: list[Problem]) -> Intents | None:
     doc = _load_yaml(path, problems)
     if doc is None:
@@ -205,6 +223,10 @@ def _read_intents(path: Path, problems: list[Problem]) -> Intents | None:
         request_words=both("consultation", "request_words"),
         smalltalk={kind: both("smalltalk", kind) for kind in SMALLTALK_KINDS},
         filler=both("smalltalk", "filler"),
+        not_requests=both("consultation", "not_requests"),
+        specifics=both("specifics"),
+        places=tuple(PhraseSet.of(group) for group in _groups(doc, path, "places", problems)),
+        refer_back=both("follow_ups", "refer_back"),
     )
     return intents if len(problems) == before else None
 

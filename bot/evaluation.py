@@ -2,7 +2,9 @@
 kinds, and the citation hit rate, checked against the thresholds the file states.
 
 File format (tests/eval/eval.yaml): `thresholds: {group_accuracy, citation_hit_rate}` and
-`cases: [{q, group, expect (a kind or a list of kinds), cite_contains (optional phrases)}]`.
+`cases: [{q, group, expect (a kind or a list of kinds), cite_contains (optional phrases)}]`;
+a multi-turn case gives `turns: [first, ..., last]` instead of `q`, and only its last turn is
+judged, read as a conversation (bot/followups.py).
 """
 
 from collections import Counter, defaultdict
@@ -13,6 +15,7 @@ from typing import Any
 import yaml
 
 from bot.answering import AnswerEngine
+from bot.followups import Conversation
 from bot.reply import KINDS, Reply
 
 
@@ -24,6 +27,7 @@ class Case:
     group: str
     expect: tuple[str, ...]
     cite_contains: tuple[str, ...] = ()
+    earlier: tuple[str, ...] = ()  # the turns before the question, in a multi-turn case
 
 
 @dataclass
@@ -82,13 +86,18 @@ def load_cases(path: Path) -> tuple[list[Case], float, float]:
     for number, raw in enumerate(data["cases"], start=1):
         expect = raw.get("expect") if isinstance(raw, dict) else None
         expected = tuple(expect) if isinstance(expect, list) else (expect,)
+        turns = raw.get("turns") if isinstance(raw, dict) else None
+        if isinstance(raw, dict) and isinstance(turns, list) and turns:
+            raw = {**raw, "q": turns[-1]}
         if (
             not isinstance(raw, dict)
             or not isinstance(raw.get("q"), str)
             or not all(k in KINDS for k in expected)
+            or (turns is not None and not all(isinstance(t, str) for t in turns or [None]))
         ):
             raise EvalFileError(
-                f"{path}: case {number} needs 'q' and 'expect' (one of {', '.join(KINDS)})"
+                f"{path}: case {number} needs 'q' (or 'turns') and 'expect' "
+                f"(one of {', '.join(KINDS)})"
             )
         cases.append(
             Case(
@@ -96,6 +105,7 @@ def load_cases(path: Path) -> tuple[list[Case], float, float]:
                 str(raw.get("group", "all")),
                 expected,
                 tuple(raw.get("cite_contains") or ()),
+                tuple(turns[:-1]) if turns else (),
             )
         )
     return (
@@ -121,10 +131,20 @@ def judge(case: Case, reply: Reply) -> Outcome:
     return Outcome(case, reply, kind_ok, cited_ok)
 
 
+def _last_reply(engine: AnswerEngine, case: Case) -> Reply:
+    """The reply to the case's question, after its earlier turns in one conversation."""
+    if not case.earlier:
+        return engine.reply(case.question)
+    conversation = Conversation(engine)
+    for turn in case.earlier:
+        conversation.reply(turn)
+    return conversation.reply(case.question)
+
+
 def evaluate(engine: AnswerEngine, path: Path) -> EvalReport:
     """Run every case of the set at `path` through `engine`."""
     cases, group_threshold, citation_threshold = load_cases(path)
-    outcomes = [judge(case, engine.reply(case.question)) for case in cases]
+    outcomes = [judge(case, _last_reply(engine, case)) for case in cases]
     report = EvalReport(outcomes, group_threshold, citation_threshold)
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for outcome in outcomes:

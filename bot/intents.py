@@ -6,7 +6,7 @@ substrings. Plain Python: the dialogue layer calls it before any retrieval.
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 SmalltalkKind = Literal["greeting", "thanks", "goodbye", "about", "acknowledgement"]
@@ -71,10 +71,23 @@ class Intents:
     request_words: PhraseSet
     smalltalk: dict[SmalltalkKind, PhraseSet]
     filler: PhraseSet
+    # Mentions of consultants, consulting firms or what the author recommends: no request.
+    not_requests: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    # Asking for a name, a number, a date or a procedure ("who chairs", "how many", "文号"):
+    # the article gives few of those, so such a question needs a close match to be answered.
+    specifics: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    # Places a question may be about, each in English and Chinese ([hong kong, 香港]).
+    places: tuple[PhraseSet, ...] = ()
+    # Words that make a short message lean on the one before ("and", "what about", 那, 呢).
+    refer_back: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
 
     def all_phrases(self) -> list[str]:
         """Every phrase, for building the spelling vocabulary."""
         sets = [
+            *self.places,
+            self.refer_back,
+            self.specifics,
+            self.not_requests,
             self.consultation,
             self.lawyer_words,
             self.request_words,
@@ -84,10 +97,26 @@ class Intents:
         return [p for s in sets for p in s.phrases]
 
     def is_consultation(self, text: str) -> bool:
-        """Whether normalised `text` asks for a lawyer (a phrase, or lawyer word + request)."""
+        """Whether normalised `text` asks for a lawyer (a phrase, or lawyer word + request).
+
+        Phrases that only mention advisers ("our consultants think", "what does the lawyer
+        recommend?") are taken out first: they ask about the article, not for a lawyer."""
+        text = self.not_requests.remove(text)
         if self.consultation.search(text):
             return True
         return self.lawyer_words.search(text) and self.request_words.search(text)
+
+    def asks_for_specifics(self, text: str) -> bool:
+        """Whether normalised `text` asks for a name, number, date or procedure."""
+        return self.specifics.search(text)
+
+    def places_in(self, text: str) -> frozenset[int]:
+        """The places (their positions in `places`) normalised, folded `text` names."""
+        return frozenset(i for i, place in enumerate(self.places) if place.search(text))
+
+    def refers_back(self, text: str) -> bool:
+        """Whether normalised `text` starts or ends with a word that leans on an earlier turn."""
+        return self.refer_back.at_either_end(text)
 
     def smalltalk_parts(self, text: str) -> tuple[SmalltalkKind | None, str]:
         """Return the kind of small talk `text` opens or closes with (None if none) and what it

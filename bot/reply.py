@@ -7,6 +7,7 @@ user would read.
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from index.script import Script
 from index.text import Language
 
 Kind = Literal["answer", "clarify", "out_of_scope", "escalate", "smalltalk"]
@@ -46,6 +47,9 @@ class Reply:
     suggestions_heading: str = ""
     source_lines: tuple[str, ...] = ()
     disclaimer: str = ""
+    script: Script | None = None  # for Chinese replies: Simplified or Traditional characters
+    context_used: bool = False  # whether an earlier turn of the conversation decided it
+    understood: str = ""  # a follow-up as read with the earlier question (normalised)
 
     @property
     def passage_refs(self) -> list[str]:
@@ -80,6 +84,7 @@ def to_json(reply: Reply) -> dict[str, Any]:
         "question": reply.question,
         "kind": reply.kind,
         "language": reply.language,
+        "script": reply.script,
         "text": render_plain(reply),
         "faq_id": reply.faq_id,
         "confidence": round(min(1.0, max(0.0, reply.confidence)), 4),
@@ -88,4 +93,5 @@ def to_json(reply: Reply) -> dict[str, Any]:
             for c in reply.citations
         ],
         "suggestions": [{"faq_id": s.faq_id, "question": s.question} for s in reply.suggestions],
+        "context_used": reply.context_used,
     }

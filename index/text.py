@@ -9,6 +9,8 @@ import re
 import unicodedata
 from typing import Literal
 
+from index.script import to_simplified
+
 Language = Literal["en", "zh"]
 
 # Longer messages are cut before analysis: nobody's question is longer, and it bounds the work.
@@ -33,7 +35,8 @@ def normalize(text: str) -> str:
     """Return `text` reduced to what matters for matching: lower case, one space between words.
 
     Unescapes HTML entities, drops tags, URLs, Markdown marks, invisible characters and
-    full-width forms (NFKC), and cuts the text to MAX_ANALYSED_CHARS characters.
+    full-width forms (NFKC), folds Traditional Chinese to Simplified (the content's script), and
+    cuts the text to MAX_ANALYSED_CHARS characters.
     """
     text = text[: MAX_ANALYSED_CHARS * 4]
     text = html.unescape(text)
@@ -44,7 +47,7 @@ def normalize(text: str) -> str:
     text = _MARKDOWN.sub(" ", text)
     text = text.replace("’", "'").replace("‘", "'")
     text = _SPACES.sub(" ", text).strip().lower()
-    return text[:MAX_ANALYSED_CHARS]
+    return to_simplified(text[:MAX_ANALYSED_CHARS])
 
 
 def words(normalized: str) -> list[str]:

@@ -1,0 +1,72 @@
+"""Simplified and Traditional Chinese: which one a message is written in, and conversion.
+
+The content is written in Simplified Chinese; people in Hong Kong and Taiwan write Traditional.
+Matching folds every text to Simplified (`to_simplified`), so 「資金匯回內地有什麼風險」 meets
+「资金汇回内地有什么风险」; replies to Traditional readers are converted back with OpenCC's Hong
+Kong or Taiwan configuration (`to_traditional`), which also swaps regional words (软件 → 軟體 in
+Taiwan). OpenCC is a C library with its dictionaries inside the wheel: nothing is fetched.
+"""
+
+from functools import cache
+from typing import Literal
+
+import opencc
+
+Script = Literal["Hans", "Hant"]
+# Which Traditional rendering a reader gets: Hong Kong's or Taiwan's words and characters.
+Variant = Literal["hk", "tw"]
+VARIANTS: tuple[Variant, ...] = ("hk", "tw")
+_CONFIGS: dict[str, str] = {"t2s": "t2s", "s2t": "s2t", "hk": "s2hk", "tw": "s2twp"}
+
+
+@cache
+def _converter(name: str) -> opencc.OpenCC:
+    return opencc.OpenCC(_CONFIGS[name])
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
+
+
+def to_simplified(text: str) -> str:
+    """Return `text` with Traditional characters folded to Simplified (others unchanged)."""
+    return _converter("t2s").convert(text) if _has_cjk(text) else text
+
+
+def to_traditional(text: str, variant: Variant = "hk") -> str:
+    """Return Simplified `text` in Traditional characters, as Hong Kong or Taiwan writes them."""
+    return _converter(variant).convert(text) if _has_cjk(text) else text
+
+
+def _changed(original: str, converted: str) -> int:
+    if len(original) != len(converted):  # a phrase conversion changed the length: compare sets
+        return len(set(original) - set(converted))
+    return sum(1 for a, b in zip(original, converted, strict=True) if a != b)
+
+
+def detect_script(text: str) -> Script | None:
+    """Return "Hant" or "Hans" by the characters only one script uses; None when `text` has no
+    such character (「香港RWA」 reads the same in both) or no Chinese at all."""
+    if not _has_cjk(text):
+        return None
+    traditional = _changed(text, _converter("t2s").convert(text))  # characters only Hant uses
+    simplified = _changed(text, _converter("s2t").convert(text))  # characters only Hans uses
+    if traditional > simplified:
+        return "Hant"
+    if simplified > traditional:
+        return "Hans"
+    return None
+
+
+def variant_of(language_code: str | None) -> tuple[Script | None, Variant]:
+    """Read a language tag (Telegram's `language_code`, `/lang zh-hant`): its script, if it
+    names one, and the Traditional variant to use (Taiwan for zh-tw, else Hong Kong)."""
+    tag = (language_code or "").lower().replace("_", "-")
+    if not tag.startswith("zh"):
+        return None, "hk"
+    variant: Variant = "tw" if "tw" in tag.split("-") else "hk"
+    if any(part in tag.split("-") for part in ("hant", "hk", "tw", "mo")):
+        return "Hant", variant
+    if any(part in tag.split("-") for part in ("hans", "cn", "sg")):
+        return "Hans", variant
+    return None, variant
