@@ -3,9 +3,12 @@
     python benchmarks/engine.py            # everything (about two minutes on 2 cores)
     python benchmarks/engine.py --quick    # the shipped content and the 1k/10k corpora only
 
-1. The whole engine (normalise, repair, intents, retrieval, policy, reply) in batch mode on the
-   shipped content, over every question of tests/eval/*.yaml: median and p99 per question.
-   Goal: median at most 1 ms.
+1. The whole engine (normalise, repair, intents, retrieval, the semantic model, policy, reply)
+   on the shipped content, over every distinct question of tests/eval/*.yaml, each asked once
+   per round with the engine's memory of recent replies off (as users send new questions):
+   median and p99 per question. Goals: median at most 4 ms, p99 at most 10 ms. Also the time
+   to build the engine in a fresh process (the model loaded, every phrasing embedded): at
+   most 3 s.
 2. Retrieval alone (`index.Retriever`, the term-major TF-IDF) on synthetic corpora of 1k, 10k
    and 100k passages made from the article's own vocabulary: index build time, peak memory of
    the process, and median and p99 per query. Goals at 100k: p99 at most 20 ms, build within
@@ -25,7 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-ENGINE_MEDIAN_MS = 1.0
+ENGINE_MEDIAN_MS = 4.0
+ENGINE_P99_MS = 10.0
+STARTUP_SECONDS = 3.0
 RETRIEVAL_P99_MS = 20.0
 BUILD_SECONDS = 60.0
 BUILD_MEMORY_MB = 3 * 1024
@@ -43,14 +48,16 @@ def bench_engine(rounds: int) -> dict[str, float]:
     from bot.evaluation import load_cases
 
     started = time.perf_counter()
-    engine = Answerer(load_content(shipped_content_dir()))
+    engine = Answerer(load_content(shipped_content_dir()), remembered_replies=0)
     build = time.perf_counter() - started
-    questions = [
-        c.question
-        for path in sorted((REPO / "tests" / "eval").glob("*.yaml"))
-        for c in load_cases(path)[0]
-    ]
-    for question in questions:  # warm caches, as a running bot has them
+    questions = list(
+        dict.fromkeys(
+            c.question
+            for path in sorted((REPO / "tests" / "eval").glob("*.yaml"))
+            for c in load_cases(path)[0]
+        )
+    )
+    for question in questions[:50]:  # warm up the code paths, not a cache (there is none)
         engine.reply(question)
     timings = []
     for _ in range(rounds):
@@ -133,7 +140,7 @@ def in_fresh_process(size: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the 100k corpus")
-    parser.add_argument("--rounds", type=int, default=5, help="passes over the questions")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the questions")
     parser.add_argument("--retrieval-only", type=int, metavar="N", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.retrieval_only:
@@ -142,15 +149,21 @@ def main() -> int:
 
     ok = True
     engine = bench_engine(args.rounds)
-    passed = engine["median_ms"] <= ENGINE_MEDIAN_MS
-    ok &= passed
+    fast = engine["median_ms"] <= ENGINE_MEDIAN_MS and engine["p99_ms"] <= ENGINE_P99_MS
+    started = engine["build_s"] <= STARTUP_SECONDS
+    ok &= fast and started
     print(
-        f"whole engine, shipped content, batch of {engine['questions']} questions "
-        f"(index built in {engine['build_s'] * 1000:.0f} ms):"
+        f"whole engine, shipped content, {engine['questions']} distinct questions asked, "
+        f"no reply remembered:"
     )
     print(
         f"  median {engine['median_ms']:.3f} ms   p99 {engine['p99_ms']:.3f} ms   "
-        f"goal: median <= {ENGINE_MEDIAN_MS} ms  {'PASS' if passed else 'FAIL'}"
+        f"goal: median <= {ENGINE_MEDIAN_MS} ms, p99 <= {ENGINE_P99_MS} ms  "
+        f"{'PASS' if fast else 'FAIL'}"
+    )
+    print(
+        f"  built in {engine['build_s']:.2f} s in a fresh process (model loaded, phrasings "
+        f"embedded)   goal: <= {STARTUP_SECONDS} s  {'PASS' if started else 'FAIL'}"
     )
     print()
     print("retrieval on synthetic corpora (fresh process each):")

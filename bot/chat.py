@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.answering import AnswerEngine
 from bot.consultations import Desk, Turn
 from bot.content import Content
+from bot.followups import Conversation
 from bot.reply import Reply, render_plain
 from bot.store import open_store, sqlite_url
 from bot.tickets import Person, Queue
@@ -112,6 +113,7 @@ def run_chat(
         f"or 'quit' to leave.)\n"
     )
     suggestions: list[str] = []
+    conversation = Conversation(engine)  # follow-ups ("and Hong Kong?") use the last answer
     if interactive:
         write(PROMPT)
     for line in lines:
@@ -139,7 +141,7 @@ def run_chat(
             if interactive:
                 write(PROMPT)
             continue
-        reply = engine.reply(message, language)
+        reply = conversation.reply(message, language)
         if message.strip():
             language = reply.language
         if desk is not None and message.strip():

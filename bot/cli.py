@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.answering import Answerer
+from bot.calibration import fit, save_calibration
 from bot.chat import TerminalDesk, run_chat
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import Content, read_content
-from bot.evaluation import EvalFileError, evaluate, format_report
+from bot.evaluation import EvalFileError, calibration_samples, evaluate, format_report
+from bot.followups import Conversation
 from bot.migrations import MigrationError
 from bot.problems import Problem
 from bot.reply import render_plain, to_json
@@ -44,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question, or one per line of standard input")
     ask.add_argument("question", nargs="*", help="the question (omit to read standard input)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument(
+        "--conversation",
+        action="store_true",
+        help="read standard input as one conversation, one turn a line (follow-ups use context)",
+    )
     ask.add_argument(
         "--lang",
         choices=["en", "zh"],
@@ -86,8 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     faq_commands.add_parser("check", help="check every file of the content folder")
 
     evaluation = commands.add_parser("eval", help="run an evaluation set and report accuracy")
-    evaluation.add_argument("file", type=Path, help="a YAML evaluation set")
+    evaluation.add_argument("files", type=Path, nargs="+", metavar="FILE", help="evaluation sets")
     evaluation.add_argument("--quiet", action="store_true", help="do not list the failures")
+    evaluation.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit confidence to the sets (writes calibration.yaml into the content folder)",
+    )
     return parser
 
 
@@ -129,8 +141,12 @@ def _ask(engine: Answerer, args: argparse.Namespace, stdin: TextIO, out: TextIO)
     questions = (
         [" ".join(args.question)] if args.question else [line.rstrip("\r\n") for line in stdin]
     )
+    conversation = Conversation(engine) if args.conversation else None
     for number, question in enumerate(questions):
-        reply = engine.reply(question, args.lang)
+        if conversation is not None:
+            reply = conversation.reply(question, args.lang)
+        else:
+            reply = engine.reply(question, args.lang)
         if args.json:
             print(json.dumps(to_json(reply), ensure_ascii=False), file=out, flush=True)
         else:
@@ -314,13 +330,29 @@ def _main(
             return EXIT_OK
         finally:
             desk.close()
+    return _eval(engine, settings, args, out, err)
+
+
+def _eval(
+    engine: Answerer, settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    """`rwa-bot eval FILE...`: a report per set; with --calibrate, first refit confidence."""
     try:
-        report = evaluate(engine, args.file)
+        if args.calibrate:
+            reports = [evaluate(engine, path) for path in args.files]
+            calibration = fit(calibration_samples(reports), [p.name for p in args.files])
+            path = save_calibration(calibration, settings.content_dir)
+            print(f"calibration written to {path}", file=out)
+            engine = Answerer(replace(engine.content, calibration=calibration))
+        reports = [evaluate(engine, path) for path in args.files]
     except EvalFileError as error:
         print(f"rwa-bot: {error}", file=err)
         return EXIT_UNUSABLE
-    print(format_report(report, show_failures=not args.quiet), file=out)
-    return EXIT_OK if report.passed else EXIT_FAILED
+    for path, report in zip(args.files, reports, strict=True):
+        if len(args.files) > 1:
+            print(f"== {path}", file=out)
+        print(format_report(report, show_failures=not args.quiet), file=out)
+    return EXIT_OK if all(report.passed for report in reports) else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.calibration import UNCALIBRATED, Calibration, load_calibration
 from bot.faq import LANGUAGES, FaqEntry, parse_faq_file
 from bot.intake import MESSAGE_KEYS as INTAKE_KEYS
 from bot.intents import SMALLTALK_KINDS, Intents, PhraseSet
@@ -118,6 +119,7 @@ class Content:
     messages: dict[str, dict[str, Any]]  # by language
     synonyms: tuple[tuple[str, ...], ...] = ()  # groups of equivalent terms, canonical first
     ignored_words: tuple[str, ...] = ()  # words dropped before matching
+    calibration: Calibration = UNCALIBRATED  # calibration.yaml: confidence as probability
 
     def message(self, language: str, key: str, /, **fields: object) -> str:
         """Return the message `key` (a dotted path such as "smalltalk.thanks") in `language`."""
@@ -425,6 +427,7 @@ def read_content(
         messages,
         synonyms,
         ignored_words,
+        load_calibration(directory),
     )
     return content, problems
 

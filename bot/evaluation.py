@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from bot.answering import AnswerEngine
+from bot.calibration import reliability
 from bot.followups import Conversation
 from bot.reply import KINDS, Reply
 
@@ -154,6 +155,31 @@ def evaluate(engine: AnswerEngine, path: Path) -> EvalReport:
     return report
 
 
+def _right(outcome: Outcome) -> bool:
+    return outcome.kind_ok and outcome.cited_ok is not False
+
+
+def calibration_samples(reports: list[EvalReport]) -> list[tuple[str, tuple[float, ...], bool]]:
+    """(kind, features, right) of every reply in the reports, to fit calibration on."""
+    return [
+        (o.reply.kind, o.reply.features, _right(o)) for report in reports for o in report.outcomes
+    ]
+
+
+def format_reliability(report: EvalReport) -> list[str]:
+    """The reliability table: per confidence bin, how many replies and how many were right."""
+    pairs = [(o.reply.confidence, _right(o)) for o in report.outcomes]
+    table = reliability(pairs)
+    out = ["reliability (confidence bins: replies, mean confidence, share right):"]
+    for low, high, count, mean, right in table.bins:
+        out.append(f"  {low:.1f}-{high:.1f}  {count:>5}  {mean:6.1%}  {right:6.1%}")
+    confident = [right for confidence, right in pairs if confidence >= 0.8]
+    share = sum(confident) / len(confident) if confident else 1.0
+    out.append(f"expected calibration error: {table.expected_calibration_error:.3f}")
+    out.append(f"confidence >= 0.8: {sum(confident)}/{len(confident)} right ({share:.1%})")
+    return out
+
+
 def format_report(report: EvalReport, show_failures: bool = True) -> str:
     """Return the report as the text `rwa-bot eval` prints."""
     out = ["accuracy per group (kind right and, for answers, the expected passage cited):"]
@@ -182,6 +208,8 @@ def format_report(report: EvalReport, show_failures: bool = True) -> str:
         f"citation hit rate: {hits}/{checked} = {rate:.1%}  {mark} "
         f"(threshold {report.citation_threshold:.0%})"
     )
+    out.append("")
+    out.extend(format_reliability(report))
     failures = [o for o in report.outcomes if not o.kind_ok or o.cited_ok is False]
     if show_failures and failures:
         out.append("")
@@ -190,9 +218,9 @@ def format_report(report: EvalReport, show_failures: bool = True) -> str:
             why = f"got {o.reply.kind}" + (f" ({o.reply.faq_id})" if o.reply.faq_id else "")
             if o.kind_ok:
                 why += f", citations lack {list(o.case.cite_contains)}"
-            out.append(
-                f"  [{o.case.group}] {o.case.question!r}: expected {'/'.join(o.case.expect)}, {why}"
-            )
+            why += f", confidence {o.reply.confidence:.2f}"
+            asked = " → ".join([*o.case.earlier, o.case.question])
+            out.append(f"  [{o.case.group}] {asked!r}: expected {'/'.join(o.case.expect)}, {why}")
     out.append("")
     out.append("PASS" if report.passed else "FAIL")
     return "\n".join(out)

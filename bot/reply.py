@@ -50,6 +50,7 @@ class Reply:
     script: Script | None = None  # for Chinese replies: Simplified or Traditional characters
     context_used: bool = False  # whether an earlier turn of the conversation decided it
     understood: str = ""  # a follow-up as read with the earlier question (normalised)
+    features: tuple[float, ...] = ()  # what the policy decided on (bot/calibration.FEATURES)
 
     @property
     def passage_refs(self) -> list[str]:

@@ -30,8 +30,8 @@ class Embedder(Protocol):
 
     name: str
 
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        """Return one L2-normalised row per text."""
+    def embed(self, texts: Sequence[str], remember: bool = True) -> Vectors:
+        """Return one L2-normalised row per text; `remember` may keep them for next time."""
         ...
 
 
@@ -58,20 +58,24 @@ class UniversalSentenceEncoder:
         """Load the model now rather than on the first question."""
         self._loaded()
 
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        """Return one unit row per text; texts seen before in this process are not redone."""
+    def embed(self, texts: Sequence[str], remember: bool = True) -> Vectors:
+        """Return one unit row per text. Texts remembered before in this process (the FAQ's
+        phrasings, with `remember`) are not embedded again; questions are not remembered."""
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
         memo = self._memo
         missing = list(dict.fromkeys(t for t in texts if t not in memo))
+        fresh: dict[str, npt.NDArray[np.float32]] = {}
         if missing:
             model = self._loaded()
             vectors = np.asarray(model.encode(missing), dtype=np.float32)  # type: ignore[attr-defined]
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-            if len(memo) + len(missing) > _MEMO_LIMIT:
-                memo.clear()
-            memo.update(zip(missing, vectors, strict=True))
-        if not texts:
-            return np.zeros((0, 512), dtype=np.float32)
-        stacked: Vectors = np.stack([memo[t] for t in texts])
+            fresh = dict(zip(missing, vectors, strict=True))
+            if remember:
+                if len(memo) + len(missing) > _MEMO_LIMIT:
+                    memo.clear()
+                memo.update(fresh)
+        stacked: Vectors = np.stack([fresh[t] if t in fresh else memo[t] for t in texts])
         return stacked
 
 
@@ -88,7 +92,7 @@ class SemanticIndex:
 
     def embed(self, query: str) -> Vectors:
         """Return the query's vector, to score it against this and other indexes."""
-        vector: Vectors = self._embedder.embed([query])[0]
+        vector: Vectors = self._embedder.embed([query], remember=False)[0]
         return vector
 
     def scores(self, vector: Vectors) -> dict[str, float]:

@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 
 from bot.answering import Analysis, Answerer, Thresholds
+from bot.calibration import UNCALIBRATED
 from bot.content import Content
 from index import Hit
 
@@ -178,7 +179,8 @@ RULES = Thresholds(
 
 @pytest.fixture
 def policy(content: Content) -> Answerer:
-    return Answerer(content, RULES)
+    """The rules alone: the policy's own scores, not calibrated probabilities."""
+    return Answerer(replace(content, calibration=UNCALIBRATED), RULES)
 
 
 def test_a_clear_best_entry_is_answered(policy: Answerer) -> None:
@@ -200,17 +202,21 @@ def test_a_near_tie_at_high_confidence_is_still_answered(policy: Answerer) -> No
     assert reply.kind == "answer"
 
 
-def test_a_weak_match_asks_did_you_mean(policy: Answerer) -> None:
+def test_a_weak_match_offers_only_the_entries_that_fit_about_as_well(policy: Answerer) -> None:
+    reply = policy.decide(
+        "q",
+        analysis([("three-obstacles", 0.25), ("approval-status", 0.24), ("is-rwa-dead", 0.05)]),
+    )
+    assert reply.kind == "clarify"
+    assert [s.faq_id for s in reply.suggestions] == ["three-obstacles", "approval-status"]
+
+
+def test_one_weak_match_alone_is_declined_rather_than_offered(policy: Answerer) -> None:
     reply = policy.decide(
         "q",
         analysis([("three-obstacles", 0.25), ("approval-status", 0.1), ("is-rwa-dead", 0.05)]),
     )
-    assert reply.kind == "clarify"
-    assert [s.faq_id for s in reply.suggestions] == [
-        "three-obstacles",
-        "approval-status",
-        "is-rwa-dead",
-    ]
+    assert reply.kind == "out_of_scope"
 
 
 def test_closer_to_an_out_of_scope_example_is_declined(policy: Answerer) -> None:
@@ -286,16 +292,59 @@ def test_a_question_asked_again_gets_the_same_reply_without_deciding_again(
     assert engine.reply("What are the three obstacles?", "en") is first
 
 
-def test_remembered_replies_are_bounded_and_keyed_by_the_language_hint(
-    content: Content, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from bot import answering
-
-    monkeypatch.setattr(answering, "CACHED_REPLIES", 2)
-    engine = Answerer(content)
+def test_remembered_replies_are_bounded_and_keyed_by_the_language_hint(content: Content) -> None:
+    engine = Answerer(content, remembered_replies=2)
     english = engine.reply("hello", "en")
     chinese = engine.reply("hello", "zh")
     assert english is not chinese
     engine.reply("thanks", "en")  # pushes out the oldest
     assert engine.reply("hello", "en") is not english
     assert engine.reply("x" * 600, "en") is not engine.reply("x" * 600, "en")  # long: not kept
+
+
+def test_an_engine_that_remembers_nothing_decides_every_time(content: Content) -> None:
+    engine = Answerer(content, remembered_replies=0)
+    assert engine.reply("hello", "en") is not engine.reply("hello", "en")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Our consultants think the warning changes nothing. True?",
+        "Bottom line, what does the lawyer recommend?",
+        "We hired a consulting firm and they say Hong Kong is fine. Is it?",
+        "我们的顾问说风险提示没什么影响，对吗？",
+    ],
+)
+def test_mentioning_advisers_is_not_asking_for_a_lawyer(engine: Answerer, message: str) -> None:
+    assert engine.reply(message).kind != "escalate"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Who currently chairs the China Banking Association?",
+        "How many RWA projects were shut down last year?",
+        "What is the yearly FX quota per person?",
+        "How do I reset my iPhone to factory settings?",
+    ],
+)
+def test_specifics_the_article_never_gives_are_declined(engine: Answerer, message: str) -> None:
+    assert engine.reply(message).kind == "out_of_scope"
+
+
+def test_an_entry_about_another_place_does_not_answer(engine: Answerer, content: Content) -> None:
+    reply = engine.reply("Is it fine to run the token sale out of Hong Kong?")
+    assert reply.kind == "answer"
+    assert reply.faq_id != "rwa-in-mainland-now"
+    questions = content.entries[reply.faq_id or ""].questions["en"]
+    assert any("hong kong" in q.lower() for q in questions)
+
+
+def test_selling_into_the_mainland_from_offshore_cites_that_it_is_illegal(engine: Answerer) -> None:
+    reply = engine.reply("With a Hong Kong licence, may I then sell to mainland clients?")
+    assert reply.kind == "answer"
+    assert any(
+        "overseas service providers conducting business in mainland China" in c.text
+        for c in reply.citations
+    )

@@ -12,7 +12,18 @@ import pytest
 from bot.cli import main
 from tests.conftest import REPO
 
-KEYS = {"question", "kind", "language", "text", "faq_id", "confidence", "citations", "suggestions"}
+KEYS = {
+    "question",
+    "kind",
+    "language",
+    "script",
+    "text",
+    "faq_id",
+    "confidence",
+    "citations",
+    "suggestions",
+    "context_used",
+}
 
 
 def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
@@ -329,3 +340,19 @@ def test_end_in_the_terminal_without_a_conversation_says_so() -> None:
     status, out, _ = run("chat", stdin="/end\nquit\n")
     assert status == 0
     assert "nothing to end" in out
+
+
+def test_ask_conversation_reads_standard_input_as_one_conversation() -> None:
+    status, out, _ = run(
+        "ask", "--conversation", "--json", stdin="Can I do RWA in mainland China?\nand Hong Kong?\n"
+    )
+    assert status == 0
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert (first["kind"], first["context_used"]) == ("answer", False)
+    assert second["context_used"] is True
+
+
+def test_ask_without_conversation_reads_each_line_alone() -> None:
+    status, out, _ = run("ask", "--json", stdin="Can I do RWA in mainland China?\nand Hong Kong?\n")
+    assert status == 0
+    assert [json.loads(line)["context_used"] for line in out.splitlines()] == [False, False]

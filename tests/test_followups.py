@@ -1,0 +1,66 @@
+"""Follow-ups: a short message that leans on the last answer is read with it."""
+
+from bot.answering import Answerer
+from bot.followups import Context, Conversation, context_after
+from bot.reply import Reply
+
+
+def _talk(engine: Answerer, *turns: str) -> list[Reply]:
+    conversation = Conversation(engine)
+    return [conversation.reply(turn) for turn in turns]
+
+
+def test_a_place_swapped_in_reads_the_earlier_question_about_that_place(
+    engine: Answerer,
+) -> None:
+    first, second = _talk(engine, "Can I do RWA in mainland China?", "and Hong Kong?")
+    assert first.kind == "answer"
+    assert second.context_used
+    assert "hong kong" in second.understood
+    assert "mainland china" not in second.understood
+
+
+def test_why_after_an_answer_is_not_the_same_answer_again(engine: Answerer) -> None:
+    first, second = _talk(engine, "Can we still do RWA in mainland China?", "why?")
+    assert first.kind == second.kind == "answer"
+    assert second.context_used
+    assert second.faq_id != first.faq_id
+
+
+def test_a_question_that_stands_on_its_own_is_answered_as_it_is(engine: Answerer) -> None:
+    alone = engine.reply("What are the three legal obstacles to RWA in mainland China?")
+    _, second = _talk(
+        engine,
+        "Can I do RWA in Hong Kong?",
+        "What are the three legal obstacles to RWA in mainland China?",
+    )
+    assert (second.kind, second.faq_id, second.context_used) == ("answer", alone.faq_id, False)
+
+
+def test_without_context_a_bare_follow_up_is_not_answered_from_nowhere(engine: Answerer) -> None:
+    assert engine.reply("and Singapore?").context_used is False
+
+
+def test_a_chinese_follow_up_is_read_with_the_chinese_question(engine: Answerer) -> None:
+    first, second = _talk(engine, "内地能做RWA吗？", "那香港呢？")
+    assert first.kind == "answer"
+    assert second.context_used and second.language == "zh"
+    assert "香港" in second.understood
+
+
+def test_context_expires(engine: Answerer) -> None:
+    now = [0.0]
+    conversation = Conversation(engine, context_seconds=60, clock=lambda: now[0])
+    conversation.reply("Can I do RWA in mainland China?")
+    now[0] = 61.0
+    assert conversation.reply("why?").context_used is False
+
+
+def test_the_context_an_answer_leaves_and_what_other_replies_do() -> None:
+    answer = Reply("q", "answer", "en", "b", 0.9, "x", understood="q folded")
+    declined = Reply("q", "out_of_scope", "en", "b", 0.9)
+    lawyer = Reply("q", "escalate", "en", "b", 1.0)
+    earlier = Context("earlier", "y", "en", 1.0)
+    assert context_after(answer, earlier, 5.0) == Context("q folded", "x", "en", 5.0)
+    assert context_after(declined, earlier, 5.0) is earlier
+    assert context_after(lawyer, earlier, 5.0) is None
