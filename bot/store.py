@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -99,6 +100,7 @@ class Report:
     voted_down: tuple[tuple[str, str | None, int], ...]
     usage: tuple[tuple[str, int], ...]
     totals: dict[str, int]
+    dead_letters: int = 0  # updates that could not be read, set aside (bot/update_inbox.py)
 
 
 class Store(Protocol):
@@ -316,6 +318,10 @@ class SqlStore:
             per_kind = await connection.execute(
                 select(questions.c.kind, func.count()).group_by(questions.c.kind)
             )
+            # The dead letters' table is defined in bot/update_inbox.py, which imports this.
+            unread = await connection.execute(
+                select(func.count()).select_from(sql_table("dead_letters"))
+            )
             totals: dict[str, int] = dict.fromkeys(KINDS, 0)
             totals.update({kind: count for kind, count in per_kind})
             return Report(
@@ -328,6 +334,7 @@ class SqlStore:
                 voted_down=tuple(_merge_by_text(voted_down)[:limit]),
                 usage=tuple((faq_id, count) for faq_id, count in usage),
                 totals=totals,
+                dead_letters=int(unread.scalar_one()),
             )
 
     async def language_of(self, user_id: int) -> str | None:

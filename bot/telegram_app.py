@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -65,7 +64,10 @@ from bot.telegram_render import (
     parse_callback,
     render_reply,
 )
+from bot.telegram_updates import UpdateReader
+from bot.telegram_webhook import WebhookServer
 from bot.tickets import Person, Queue
+from bot.update_inbox import UpdateInbox
 from index.text import Language
 
 log = logging.getLogger(__name__)
@@ -847,6 +849,8 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
     store = await open_store(sqlite_url(settings.data_dir))
     services = Services(Answerer(content), content, store, settings)
     application = build_application(settings, services)
+    inbox = UpdateInbox(store.engine)
+    reader = UpdateReader(application.bot, inbox)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -857,28 +861,27 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
             await application.start()
             assert services.outbox is not None
             outbox_task = asyncio.create_task(services.outbox.run(stop))
-            updater = application.updater
-            assert updater is not None
-            if webhook:
-                hook = settings.webhook
-                await updater.start_webhook(
-                    listen=hook.listen,
-                    port=hook.port,
-                    # The proxy passes Telegram's calls on to the path of the public URL.
-                    url_path=urlsplit(hook.url).path if hook.url else "",
-                    webhook_url=hook.url,
-                    secret_token=hook.secret_token.reveal() if hook.secret_token else None,
-                )
-                log.info("rwa-bot is running (webhook)")
-                await stop.wait()
-                log.info("stopping")
-                await updater.stop()
-            else:
-                log.info("rwa-bot is running (long polling)")
-                await poll(application, stop)
-                log.info("stopping")
-            await application.stop()
-            await outbox_task
+            try:
+                if webhook:
+                    server = WebhookServer(application, inbox, reader, settings.webhook)
+                    try:
+                        await server.start()
+                        log.info("rwa-bot is running (webhook)")
+                        await stop.wait()
+                        log.info("stopping")
+                    finally:
+                        await server.stop()
+                else:
+                    log.info("rwa-bot is running (long polling)")
+                    await poll(application, stop, reader)
+                    log.info("stopping")
+            finally:
+                # Whatever ended the loop, the application is stopped before it is shut down
+                # (python-telegram-bot refuses to shut down a running one).
+                stop.set()
+                await outbox_task
+                if application.running:
+                    await application.stop()
     finally:
         await store.close()
 

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.migrations import UtcDateTime
 from bot.store import metadata, questions, user_languages, votes, write_transaction
+from bot.update_inbox import HANDLED_KEPT, dead_letters, inbox
 
 TicketStatus = Literal["open", "claimed", "closed"]
 ClosedBy = Literal["user", "lawyer"]
@@ -994,8 +995,13 @@ class Queue:
                 )
             )
             anonymised, touched = await _anonymise(connection, [row.id for row in theirs], now)
+            # Updates of theirs the bot could not read, matched by the id found in them.
+            unread = await connection.execute(
+                delete(dead_letters).where(dead_letters.c.user_id == user_id)
+            )
         return {
             "questions": asked_deleted.rowcount,
+            "dead_letters": unread.rowcount,
             "votes": voted.rowcount,
             "user_languages": language.rowcount,
             "intakes": intake.rowcount,
@@ -1036,7 +1042,15 @@ class Queue:
                 )
                 .values(text=None)
             )
+            unread = await connection.execute(
+                delete(dead_letters).where(dead_letters.c.received_at < before)
+            )
+            # Handled inbox rows hold only an update id, kept to recognise a delivery made again.
+            await connection.execute(
+                delete(inbox).where(inbox.c.handled_at < min(before, now - HANDLED_KEPT))
+            )
         return {
+            "dead_letters": unread.rowcount,
             "questions": asked.rowcount,
             "votes": voted.rowcount,
             "intakes": stale.rowcount,

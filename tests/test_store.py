@@ -35,6 +35,8 @@ TABLES = {
     "intakes",
     "tickets",
     "outbox",
+    "inbox",
+    "dead_letters",
 }
 
 
