@@ -236,16 +236,23 @@ async def _answer(update: Update, context: BotContext, question: str) -> None:
     typing = asyncio.create_task(_typing_after(context, chat.id, TYPING_DELAY_SECONDS))
     try:
         reply: Reply = context.services.engine.reply(question, _language(update, context))
-        question_id = await context.services.store.record_question(
-            user_id=user.id,
-            chat_id=chat.id,
-            language=reply.language,
-            text=question,
-            kind=reply.kind,
-            faq_id=reply.faq_id,
-            confidence=reply.confidence,
-            passage_ids=reply.passage_refs,
-        )
+        try:
+            question_id: int | None = await context.services.store.record_question(
+                user_id=user.id,
+                chat_id=chat.id,
+                language=reply.language,
+                text=question,
+                kind=reply.kind,
+                faq_id=reply.faq_id,
+                confidence=reply.confidence,
+                passage_ids=reply.passage_refs,
+            )
+        except Exception as error:  # the record is for the maintainer: the user still gets
+            # the answer (without vote buttons, which would need the stored question)
+            log.warning(
+                "update %s: question not stored (%s)", update.update_id, type(error).__name__
+            )
+            question_id = None
         if reply.kind == "escalate" and _in_private(update):
             await lawyer(update, context)  # straight into the intake
         else:
