@@ -51,7 +51,7 @@ from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
 from bot.reply import Reply, Suggestion
 from bot.store import SqlStore, Store, open_store, sqlite_url
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, NotSent
 from bot.telegram_outbox import OutboxWorker, parse_card_data
 from bot.telegram_polling import poll
 from bot.telegram_render import (
@@ -79,9 +79,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
 # How many content errors /reload shows the administrator (the rest: rwa-bot faq check).
 RELOAD_PROBLEMS_SHOWN = 5
-# Sending a message is tried this often when the network fails, pausing longer each time.
-SEND_ATTEMPTS = 3
-RETRY_PAUSE_SECONDS = 0.5
 # The typing indicator shows when a reply takes longer than this (most take a few milliseconds,
 # and an indicator flashing for those would cost a request per question for nothing).
 TYPING_DELAY_SECONDS = 0.3
@@ -196,36 +193,47 @@ async def _send(update: Update, context: BotContext, messages: list[OutgoingMess
 async def _deliver(
     context: BotContext, chat_id: int, text: str, message: OutgoingMessage, parse_mode: str | None
 ) -> None:
-    """Send one message, trying again after a network failure (flood limits are the rate
-    limiter's: it waits out Telegram's retry_after)."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            # Not send_message: it parses the sent message back into a Message, which nobody
-            # reads here; skipping that was a tenth of the bot's CPU under load (the warning
-            # do_api_request gives for a method the library has is silenced in
-            # build_application).
-            started = time.monotonic()
-            sent = await context.bot.do_api_request(
-                "sendMessage",
-                api_kwargs={
-                    "chat_id": chat_id,
-                    "text": text,
-                    "parse_mode": parse_mode,
-                    "reply_markup": message.keyboard,
-                },
-            )
-            if context.services.outbox is not None and isinstance(sent, dict):
-                context.services.outbox.note(
-                    chat_id, int(sent.get("message_id", 0)), sent_at=started
-                )
-            return
-        except BadRequest:
+    """Send one message; when the network fails, hand it to the outbox rather than send it
+    blind: a send that may have reached Telegram is looked for there before it goes again.
+
+    A send that provably never reached Telegram was already tried again by the HTTP layer
+    (bot/telegram_http.py); flood limits are the rate limiter's (it waits out retry_after).
+    """
+    outbox = context.services.outbox
+    floor = outbox.floor(chat_id) if outbox is not None else 0
+    try:
+        # Not send_message: it parses the sent message back into a Message, which nobody
+        # reads here; skipping that was a tenth of the bot's CPU under load (the warning
+        # do_api_request gives for a method the library has is silenced in build_application).
+        started = time.monotonic()
+        sent = await context.bot.do_api_request(
+            "sendMessage",
+            api_kwargs={
+                "chat_id": chat_id,
+                "text": text,
+                "parse_mode": parse_mode,
+                "reply_markup": message.keyboard,
+            },
+        )
+    except BadRequest:
+        raise
+    except NetworkError as error:  # includes TimedOut; BadRequest is one too, handled above
+        if outbox is None:
             raise
-        except NetworkError:  # includes TimedOut; BadRequest is one too, handled above
-            if attempt == SEND_ATTEMPTS:
-                raise
-            log.warning("network error sending a message, attempt %d of %d", attempt, SEND_ATTEMPTS)
-            await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
+        in_doubt = not isinstance(error, NotSent)
+        log.warning(
+            "sending a reply failed (%s); the outbox takes it over%s",
+            type(error).__name__,
+            ", after looking for it" if in_doubt else "",
+        )
+        # As plain text, without buttons: the outbox sends what a lawyer or user wrote so.
+        await context.services.desk.queue.send_in_doubt(
+            chat_id, message.plain, floor if in_doubt else None
+        )
+        outbox.wake()
+        return
+    if outbox is not None and isinstance(sent, dict):
+        outbox.note(chat_id, int(sent.get("message_id", 0)), sent_at=started)
 
 
 async def _answer(update: Update, context: BotContext, question: str) -> None:

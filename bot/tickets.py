@@ -946,6 +946,14 @@ class Queue:
                 notice = _pending(_now(), "text", None, row.ticket_id, lawyers_notice)
                 await _queue_messages(connection, [notice])
 
+    async def send_in_doubt(self, chat_id: int, text: str, floor: int | None) -> None:
+        """Queue a message whose direct send failed: with `floor` (the highest message id known
+        in the chat before it) it may have arrived and is looked for above it before it is
+        sent again; with None it is known not to have arrived."""
+        row = {**_pending(_now(), "text", chat_id, None, text), "floor": floor}
+        async with self.engine.begin() as connection:
+            await _queue_messages(connection, [row])
+
     async def pending_count(self) -> int:
         """Return how many messages wait to be sent (due or not)."""
         query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
