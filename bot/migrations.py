@@ -230,11 +230,42 @@ def m004_outbox_sends_in_doubt(connection: Connection) -> None:
     )
 
 
+def m005_inbox_and_dead_letters(connection: Connection) -> None:
+    """The webhook's inbox (each update Telegram posted, kept before it is acknowledged and
+    until it is handled; unique by update id, so a delivery made again is recognised) and the
+    dead letters (updates that could not be read, kept raw, set aside so they block nothing)."""
+    metadata = MetaData()
+    Table(
+        "inbox",
+        metadata,
+        Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("user_id", BigInteger, nullable=True),
+        Column("payload", Text, nullable=True),
+        Column("received_at", UtcDateTime, nullable=False),
+        Column("handled_at", UtcDateTime, nullable=True),
+        Index("ix_inbox_handled_at", "handled_at"),
+    )
+    Table(
+        "dead_letters",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("update_id", BigInteger, nullable=True),
+        Column("user_id", BigInteger, nullable=True),
+        Column("payload", Text, nullable=False),
+        Column("reason", String(100), nullable=False),
+        Column("received_at", UtcDateTime, nullable=False),
+        UniqueConstraint("update_id", name="uq_dead_letters_update_id"),
+        Index("ix_dead_letters_user_id", "user_id"),
+    )
+    metadata.create_all(connection, checkfirst=False)
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
     m003_consultations,
     m004_outbox_sends_in_doubt,
+    m005_inbox_and_dead_letters,
 ]
 
 

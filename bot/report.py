@@ -46,6 +46,8 @@ def format_report(report: Report) -> str:
     count_width = len(str(max((row[-1] for row in report.usage), default=0)))
     usage = [f"  {n:>{count_width}}  {printable(faq_id)}" for faq_id, n in report.usage]
 
+    if report.dead_letters:
+        totals.append(f"Updates set aside unread (dead letters): {report.dead_letters}")
     return "\n\n".join(
         [
             "\n".join(totals),

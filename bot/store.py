@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -42,9 +43,11 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot import migrations
 from bot.migrations import UtcDateTime
 from bot.reply import KINDS, Kind
+from bot.storable import storable_text
 
 Vote = Literal["up", "down"]
 VOTES: tuple[Vote, ...] = ("up", "down")
+log = logging.getLogger(__name__)
 UNANSWERED_KINDS: tuple[Kind, ...] = ("out_of_scope", "clarify")
 DATABASE_FILE = "rwa-bot.sqlite3"
 
@@ -99,6 +102,7 @@ class Report:
     voted_down: tuple[tuple[str, str | None, int], ...]
     usage: tuple[tuple[str, int], ...]
     totals: dict[str, int]
+    dead_letters: int = 0  # updates that could not be read, set aside (bot/update_inbox.py)
 
 
 class Store(Protocol):
@@ -217,7 +221,7 @@ class SqlStore:
             "user_id": user_id,
             "chat_id": chat_id,
             "language": language,
-            "text": text,
+            "text": storable_text(text),  # the updates are made storable; this is for the CLI
             "kind": kind,
             "faq_id": faq_id,
             "confidence": confidence,
@@ -240,14 +244,30 @@ class SqlStore:
                 async with self.engine.begin() as connection:
                     result = await connection.execute(statement, [row for row, _ in batch])
                     ids = [int(found) for found in result.scalars()]
-            except Exception as error:  # each waiting handler gets the failure
-                for _, written in batch:
-                    if not written.done():
-                        written.set_exception(error)
+            except Exception as error:
+                # One row that cannot be written must not fail the others' questions: each is
+                # written again on its own, and only the failing ones get the failure.
+                log.warning("a batch of %d questions failed (%s)", len(batch), type(error).__name__)
+                for row, written in batch:
+                    await self._write_one(statement, row, written)
                 continue
             for (_, written), question_id in zip(batch, ids, strict=True):
                 if not written.done():
                     written.set_result(question_id)
+
+    async def _write_one(
+        self, statement: Any, row: dict[str, Any], written: asyncio.Future[int]
+    ) -> None:
+        try:
+            async with self.engine.begin() as connection:
+                question_id = int((await connection.execute(statement, [row])).scalar_one())
+        except Exception as error:
+            log.warning("a question could not be stored (%s)", type(error).__name__)
+            if not written.done():
+                written.set_exception(error)
+            return
+        if not written.done():
+            written.set_result(question_id)
 
     async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
         """Keep `user_id`'s 👍 ("up") or 👎 ("down") on a question's reply, replacing their
@@ -316,6 +336,10 @@ class SqlStore:
             per_kind = await connection.execute(
                 select(questions.c.kind, func.count()).group_by(questions.c.kind)
             )
+            # The dead letters' table is defined in bot/update_inbox.py, which imports this.
+            unread = await connection.execute(
+                select(func.count()).select_from(sql_table("dead_letters"))
+            )
             totals: dict[str, int] = dict.fromkeys(KINDS, 0)
             totals.update({kind: count for kind, count in per_kind})
             return Report(
@@ -328,6 +352,7 @@ class SqlStore:
                 voted_down=tuple(_merge_by_text(voted_down)[:limit]),
                 usage=tuple((faq_id, count) for faq_id, count in usage),
                 totals=totals,
+                dead_letters=int(unread.scalar_one()),
             )
 
     async def language_of(self, user_id: int) -> str | None:

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -52,7 +51,7 @@ from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
 from bot.reply import Reply, Suggestion
 from bot.store import SqlStore, Store, open_store, sqlite_url
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, NotSent
 from bot.telegram_outbox import OutboxWorker, parse_card_data
 from bot.telegram_polling import poll
 from bot.telegram_render import (
@@ -65,7 +64,10 @@ from bot.telegram_render import (
     parse_callback,
     render_reply,
 )
+from bot.telegram_updates import UpdateReader
+from bot.telegram_webhook import WebhookServer
 from bot.tickets import Person, Queue
+from bot.update_inbox import UpdateInbox
 from index.text import Language
 
 log = logging.getLogger(__name__)
@@ -77,9 +79,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
 # How many content errors /reload shows the administrator (the rest: rwa-bot faq check).
 RELOAD_PROBLEMS_SHOWN = 5
-# Sending a message is tried this often when the network fails, pausing longer each time.
-SEND_ATTEMPTS = 3
-RETRY_PAUSE_SECONDS = 0.5
 # The typing indicator shows when a reply takes longer than this (most take a few milliseconds,
 # and an indicator flashing for those would cost a request per question for nothing).
 TYPING_DELAY_SECONDS = 0.3
@@ -194,36 +193,47 @@ async def _send(update: Update, context: BotContext, messages: list[OutgoingMess
 async def _deliver(
     context: BotContext, chat_id: int, text: str, message: OutgoingMessage, parse_mode: str | None
 ) -> None:
-    """Send one message, trying again after a network failure (flood limits are the rate
-    limiter's: it waits out Telegram's retry_after)."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            # Not send_message: it parses the sent message back into a Message, which nobody
-            # reads here; skipping that was a tenth of the bot's CPU under load (the warning
-            # do_api_request gives for a method the library has is silenced in
-            # build_application).
-            started = time.monotonic()
-            sent = await context.bot.do_api_request(
-                "sendMessage",
-                api_kwargs={
-                    "chat_id": chat_id,
-                    "text": text,
-                    "parse_mode": parse_mode,
-                    "reply_markup": message.keyboard,
-                },
-            )
-            if context.services.outbox is not None and isinstance(sent, dict):
-                context.services.outbox.note(
-                    chat_id, int(sent.get("message_id", 0)), sent_at=started
-                )
-            return
-        except BadRequest:
+    """Send one message; when the network fails, hand it to the outbox rather than send it
+    blind: a send that may have reached Telegram is looked for there before it goes again.
+
+    A send that provably never reached Telegram was already tried again by the HTTP layer
+    (bot/telegram_http.py); flood limits are the rate limiter's (it waits out retry_after).
+    """
+    outbox = context.services.outbox
+    floor = outbox.floor(chat_id) if outbox is not None else 0
+    try:
+        # Not send_message: it parses the sent message back into a Message, which nobody
+        # reads here; skipping that was a tenth of the bot's CPU under load (the warning
+        # do_api_request gives for a method the library has is silenced in build_application).
+        started = time.monotonic()
+        sent = await context.bot.do_api_request(
+            "sendMessage",
+            api_kwargs={
+                "chat_id": chat_id,
+                "text": text,
+                "parse_mode": parse_mode,
+                "reply_markup": message.keyboard,
+            },
+        )
+    except BadRequest:
+        raise
+    except NetworkError as error:  # includes TimedOut; BadRequest is one too, handled above
+        if outbox is None:
             raise
-        except NetworkError:  # includes TimedOut; BadRequest is one too, handled above
-            if attempt == SEND_ATTEMPTS:
-                raise
-            log.warning("network error sending a message, attempt %d of %d", attempt, SEND_ATTEMPTS)
-            await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
+        in_doubt = not isinstance(error, NotSent)
+        log.warning(
+            "sending a reply failed (%s); the outbox takes it over%s",
+            type(error).__name__,
+            ", after looking for it" if in_doubt else "",
+        )
+        # As plain text, without buttons: the outbox sends what a lawyer or user wrote so.
+        await context.services.desk.queue.send_in_doubt(
+            chat_id, message.plain, floor if in_doubt else None
+        )
+        outbox.wake()
+        return
+    if outbox is not None and isinstance(sent, dict):
+        outbox.note(chat_id, int(sent.get("message_id", 0)), sent_at=started)
 
 
 async def _answer(update: Update, context: BotContext, question: str) -> None:
@@ -234,16 +244,23 @@ async def _answer(update: Update, context: BotContext, question: str) -> None:
     typing = asyncio.create_task(_typing_after(context, chat.id, TYPING_DELAY_SECONDS))
     try:
         reply: Reply = context.services.engine.reply(question, _language(update, context))
-        question_id = await context.services.store.record_question(
-            user_id=user.id,
-            chat_id=chat.id,
-            language=reply.language,
-            text=question,
-            kind=reply.kind,
-            faq_id=reply.faq_id,
-            confidence=reply.confidence,
-            passage_ids=reply.passage_refs,
-        )
+        try:
+            question_id: int | None = await context.services.store.record_question(
+                user_id=user.id,
+                chat_id=chat.id,
+                language=reply.language,
+                text=question,
+                kind=reply.kind,
+                faq_id=reply.faq_id,
+                confidence=reply.confidence,
+                passage_ids=reply.passage_refs,
+            )
+        except Exception as error:  # the record is for the maintainer: the user still gets
+            # the answer (without vote buttons, which would need the stored question)
+            log.warning(
+                "update %s: question not stored (%s)", update.update_id, type(error).__name__
+            )
+            question_id = None
         if reply.kind == "escalate" and _in_private(update):
             await lawyer(update, context)  # straight into the intake
         else:
@@ -847,6 +864,8 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
     store = await open_store(sqlite_url(settings.data_dir))
     services = Services(Answerer(content), content, store, settings)
     application = build_application(settings, services)
+    inbox = UpdateInbox(store.engine)
+    reader = UpdateReader(application.bot, inbox)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -857,28 +876,27 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
             await application.start()
             assert services.outbox is not None
             outbox_task = asyncio.create_task(services.outbox.run(stop))
-            updater = application.updater
-            assert updater is not None
-            if webhook:
-                hook = settings.webhook
-                await updater.start_webhook(
-                    listen=hook.listen,
-                    port=hook.port,
-                    # The proxy passes Telegram's calls on to the path of the public URL.
-                    url_path=urlsplit(hook.url).path if hook.url else "",
-                    webhook_url=hook.url,
-                    secret_token=hook.secret_token.reveal() if hook.secret_token else None,
-                )
-                log.info("rwa-bot is running (webhook)")
-                await stop.wait()
-                log.info("stopping")
-                await updater.stop()
-            else:
-                log.info("rwa-bot is running (long polling)")
-                await poll(application, stop)
-                log.info("stopping")
-            await application.stop()
-            await outbox_task
+            try:
+                if webhook:
+                    server = WebhookServer(application, inbox, reader, settings.webhook)
+                    try:
+                        await server.start()
+                        log.info("rwa-bot is running (webhook)")
+                        await stop.wait()
+                        log.info("stopping")
+                    finally:
+                        await server.stop()
+                else:
+                    log.info("rwa-bot is running (long polling)")
+                    await poll(application, stop, reader)
+                    log.info("stopping")
+            finally:
+                # Whatever ended the loop, the application is stopped before it is shut down
+                # (python-telegram-bot refuses to shut down a running one).
+                stop.set()
+                await outbox_task
+                if application.running:
+                    await application.stop()
     finally:
         await store.close()
 

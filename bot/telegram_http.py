@@ -12,9 +12,20 @@ timeouts (5 s to connect, 5 s to read, 1 s to wait for a free connection); proxi
 environment (HTTPS_PROXY and the like); certificates checked against certifi's bundle; timeouts
 raise TimedOut and every other failure NetworkError, whose text never holds the request's URL
 (the URL holds the token).
+
+A request that provably never reached the server is sent again, after a short pause, up to
+NOT_SENT_ATTEMPTS times: the connection could not be made (refused, or the name not found), or
+a pooled keep-alive connection turned out to be closed by the server (aiohttp's
+ServerDisconnectedError before any answer, on a reused connection: the server had closed it
+while idle). If that still fails, NotSent says so, so that callers know it did not arrive.
+Any other failure may have come after the server acted on the request and is not repeated
+here: the caller decides (the outbox looks for the message before sending it again).
 """
 
+import asyncio
+import logging
 import ssl
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,9 +37,28 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
+log = logging.getLogger(__name__)
+
+# A request that never reached the server is tried this often, pausing PAUSES between.
+NOT_SENT_ATTEMPTS = 4
+NOT_SENT_PAUSES = (0.05, 0.25, 1.0)
 CONNECT_TIMEOUT = 5.0  # seconds; python-telegram-bot's defaults, as HTTPXRequest has them
 READ_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
+
+
+class NotSent(NetworkError):
+    """The request never reached the Bot API (so it can be sent again without a duplicate)."""
+
+
+async def _reused(
+    _session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    _params: aiohttp.TraceConnectionReuseconnParams,
+) -> None:
+    """aiohttp's trace hook: the request goes out on a pooled (reused) connection."""
+    if isinstance(context.trace_request_ctx, dict):
+        context.trace_request_ctx["reused"] = True
 
 
 class AiohttpRequest(BaseRequest):
@@ -65,7 +95,9 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             tls = ssl.create_default_context(cafile=certifi.where())
             connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=tls)
-            self._session = aiohttp.ClientSession(connector=connector)
+            tracing = aiohttp.TraceConfig()
+            tracing.on_connection_reuseconn.append(_reused)
+            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing])
 
     async def shutdown(self) -> None:
         """Close the session and its connections."""
@@ -98,21 +130,36 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         proxy, proxy_auth = self._proxy_for(url)
-        try:
-            async with session.request(
-                method,
-                url,
-                data=_body(request_data),
-                headers={"User-Agent": self.USER_AGENT},
-                timeout=timeout,
-                proxy=proxy,
-                proxy_auth=proxy_auth,
-            ) as response:
-                return response.status, await response.read()
-        except TimeoutError as error:  # aiohttp's timeouts are TimeoutErrors too
-            raise TimedOut(_without_url(error, url)) from error
-        except aiohttp.ClientError as error:
-            raise NetworkError(_without_url(error, url)) from error
+        for attempt in range(1, NOT_SENT_ATTEMPTS + 1):
+            trace: dict[str, bool] = {}
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    data=_body(request_data),
+                    headers={"User-Agent": self.USER_AGENT},
+                    timeout=timeout,
+                    proxy=proxy,
+                    proxy_auth=proxy_auth,
+                    trace_request_ctx=trace,
+                ) as response:
+                    return response.status, await response.read()
+            except aiohttp.ClientConnectorError as error:
+                failure: BaseException = error  # no connection: nothing was sent
+            except aiohttp.ServerDisconnectedError as error:
+                if not trace.get("reused"):  # a fresh connection: it may have been read
+                    raise NetworkError(_without_url(error, url)) from error
+                failure = error  # a pooled connection the server had closed while idle
+            except TimeoutError as error:  # aiohttp's timeouts are TimeoutErrors too
+                raise TimedOut(_without_url(error, url)) from error
+            except aiohttp.ClientError as error:
+                raise NetworkError(_without_url(error, url)) from error
+            if attempt == NOT_SENT_ATTEMPTS:
+                raise NotSent(_without_url(failure, url)) from failure
+            pause = NOT_SENT_PAUSES[min(attempt, len(NOT_SENT_PAUSES)) - 1]
+            log.debug("request not sent (%s); again in %.2f s", type(failure).__name__, pause)
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _proxy_for(self, url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
         """The proxy HTTPS_PROXY, HTTP_PROXY and NO_PROXY name for the URL's origin, if any."""

@@ -188,6 +188,11 @@ class OutboxWorker:
         if sent_at is not None and shares_counter(chat_id):
             self._sends.append((sent_at, message_id))
 
+    def floor(self, chat_id: int) -> int:
+        """The highest message id known in a chat (0: none): a message sent now gets a higher
+        one."""
+        return self._top.get(chat_id, 0)
+
     async def _send(self, item: OutboxItem) -> bool:
         """Try one row; True when it is done (sent, or failed for good)."""
         chat_id = item.chat_id if item.chat_id is not None else self.lawyers_chat_id

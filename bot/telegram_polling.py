@@ -7,18 +7,27 @@ before it was handled, so after a crash Telegram delivers the unhandled ones aga
 domain recognises updates it already acted on (see bot/consultations.py), so nothing is done
 twice. Updates are handled concurrently through the application's update processor, which
 keeps each chat's updates in order.
+
+Each update of a batch is read on its own (bot/telegram_updates.py): one that cannot be read is
+set aside as a dead letter and confirmed with the rest, so it never stops the bot or holds back
+the updates after it. No failure ends the loop: it pauses and polls again.
 """
 
 import asyncio
 import contextlib
 import datetime as dt
 import logging
+import warnings
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import RetryAfter
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
+
+from bot.telegram_updates import UpdateReader
+from bot.update_inbox import raw_update_id
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +41,9 @@ FULL_BATCH = 100
 GATHER_SECONDS = 0.005
 # Pauses after a failed getUpdates, growing up to the last.
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# python-telegram-bot's warning when do_api_request calls a method it has: getUpdates is called
+# so on purpose, to read each update of a batch on its own.
+GET_UPDATES_WARNING = r"Please use 'Bot\.getUpdates' instead"
 
 
 def _handle(
@@ -45,11 +57,20 @@ async def _fetch(
     offset: int | None,
     hold_seconds: int,
     stop: asyncio.Event,
-) -> tuple[Update, ...] | None:
-    """Ask for the updates from `offset` on; None when `stop` was set before they came."""
+) -> list[object] | None:
+    """Ask for the updates from `offset` on, raw (as JSON decoded: not parsed, so one the
+    library cannot read fails nothing here); None when `stop` was set before they came."""
+    bot = application.bot
+    read_timeout = (bot.request.read_timeout or 0) + hold_seconds
     request = asyncio.ensure_future(
-        application.bot.get_updates(
-            offset=offset, timeout=hold_seconds, allowed_updates=Update.ALL_TYPES
+        bot.do_api_request(
+            "getUpdates",
+            api_kwargs={
+                "offset": offset,
+                "timeout": hold_seconds,
+                "allowed_updates": list(Update.ALL_TYPES),
+            },
+            read_timeout=read_timeout,
         )
     )
     stopping = asyncio.ensure_future(stop.wait())
@@ -59,11 +80,15 @@ async def _fetch(
         await asyncio.gather(request, return_exceptions=True)
         return None
     stopping.cancel()
-    updates: tuple[Update, ...] = request.result()
-    return updates
+    updates = request.result()
+    return list(updates) if isinstance(updates, list) else []
 
 
-async def poll(application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:
+async def poll(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    stop: asyncio.Event,
+    reader: UpdateReader,
+) -> None:
     """Fetch and handle updates until `stop` is set; updates being handled are finished first.
 
     Updates are handled as they come, several at a time; the offset sent to Telegram never
@@ -73,6 +98,7 @@ async def poll(application: Application[Any, Any, Any, Any, Any, Any], stop: asy
     application must be initialized and started; handling errors go to its error handlers;
     getUpdates failures are logged and retried with growing pauses.
     """
+    warnings.filterwarnings("ignore", message=GET_UPDATES_WARNING, category=PTBUserWarning)
     await application.bot.delete_webhook()  # getUpdates and a webhook exclude each other
     in_hand: dict[int, asyncio.Future[Any]] = {}
     newest = -1  # the highest update id taken so far
@@ -88,19 +114,27 @@ async def poll(application: Application[Any, Any, Any, Any, Any, Any], stop: asy
             log.warning("Telegram asks to wait %s before polling again", error.retry_after)
             await _pause(error.retry_after, stop)
             continue
-        except TelegramError as error:  # NetworkError and TimedOut among them
+        except Exception as error:  # NetworkError and TimedOut among them; never fatal
             backoff = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
             failures += 1
             log.warning("getUpdates failed (%s); again in %.1f s", type(error).__name__, backoff)
             await _pause(backoff, stop)
             continue
         failures = 0
-        fresh = [update for update in updates or () if update.update_id > newest]
-        for update in fresh:
-            handling = asyncio.ensure_future(_handle(application, update))
-            handling.add_done_callback(lambda _: finished.set())
-            in_hand[update.update_id] = handling
-            newest = update.update_id
+        fresh = [raw for raw in updates or () if _after(raw, newest)]
+        try:
+            for raw in fresh:
+                update_id = raw_update_id(raw)
+                assert update_id is not None
+                update = await reader.read(raw)
+                if update is not None:
+                    handling = asyncio.ensure_future(_handle(application, update))
+                    handling.add_done_callback(lambda _: finished.set())
+                    in_hand[update_id] = handling
+                newest = update_id  # set aside or in hand: confirmed with the others
+        except Exception as error:  # a dead letter could not be kept: it comes again
+            log.error("could not set an update aside (%s); polling again", type(error).__name__)
+            await _pause(BACKOFF_SECONDS[0], stop)
         _forget_done(in_hand)
         if in_hand and (len(fresh) < FULL_BATCH or len(in_hand) >= MAX_IN_HAND):
             # Asking again at once would find little or nothing new: first let one update
@@ -114,6 +148,13 @@ async def poll(application: Application[Any, Any, Any, Any, Any, Any], stop: asy
         await asyncio.wait(in_hand.values())
     if newest >= 0:
         await _confirm(application, newest + 1)
+
+
+def _after(raw: object, newest: int) -> bool:
+    """Whether a raw update is one not taken yet (one without a usable id is skipped: it is
+    confirmed with the updates after it)."""
+    update_id = raw_update_id(raw)
+    return update_id is not None and update_id > newest
 
 
 def _forget_done(in_hand: dict[int, asyncio.Future[Any]]) -> None:
@@ -139,6 +180,8 @@ async def _pause(period: float | dt.timedelta, stop: asyncio.Event) -> None:
 async def _confirm(application: Application[Any, Any, Any, Any, Any, Any], offset: int) -> None:
     """Tell Telegram the handled updates were received, so a restart does not see them again."""
     try:
-        await application.bot.get_updates(offset=offset, timeout=0, limit=1)
-    except TelegramError as error:  # they come again after the restart; the domain skips them
+        await application.bot.do_api_request(
+            "getUpdates", api_kwargs={"offset": offset, "timeout": 0, "limit": 1}
+        )
+    except Exception as error:  # they come again after the restart; the domain skips them
         log.warning("could not confirm the last updates (%s)", type(error).__name__)

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.migrations import UtcDateTime
 from bot.store import metadata, questions, user_languages, votes, write_transaction
+from bot.update_inbox import HANDLED_KEPT, dead_letters, inbox
 
 TicketStatus = Literal["open", "claimed", "closed"]
 ClosedBy = Literal["user", "lawyer"]
@@ -945,6 +946,14 @@ class Queue:
                 notice = _pending(_now(), "text", None, row.ticket_id, lawyers_notice)
                 await _queue_messages(connection, [notice])
 
+    async def send_in_doubt(self, chat_id: int, text: str, floor: int | None) -> None:
+        """Queue a message whose direct send failed: with `floor` (the highest message id known
+        in the chat before it) it may have arrived and is looked for above it before it is
+        sent again; with None it is known not to have arrived."""
+        row = {**_pending(_now(), "text", chat_id, None, text), "floor": floor}
+        async with self.engine.begin() as connection:
+            await _queue_messages(connection, [row])
+
     async def pending_count(self) -> int:
         """Return how many messages wait to be sent (due or not)."""
         query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
@@ -994,8 +1003,13 @@ class Queue:
                 )
             )
             anonymised, touched = await _anonymise(connection, [row.id for row in theirs], now)
+            # Updates of theirs the bot could not read, matched by the id found in them.
+            unread = await connection.execute(
+                delete(dead_letters).where(dead_letters.c.user_id == user_id)
+            )
         return {
             "questions": asked_deleted.rowcount,
+            "dead_letters": unread.rowcount,
             "votes": voted.rowcount,
             "user_languages": language.rowcount,
             "intakes": intake.rowcount,
@@ -1036,7 +1050,15 @@ class Queue:
                 )
                 .values(text=None)
             )
+            unread = await connection.execute(
+                delete(dead_letters).where(dead_letters.c.received_at < before)
+            )
+            # Handled inbox rows hold only an update id, kept to recognise a delivery made again.
+            await connection.execute(
+                delete(inbox).where(inbox.c.handled_at < min(before, now - HANDLED_KEPT))
+            )
         return {
+            "dead_letters": unread.rowcount,
             "questions": asked.rowcount,
             "votes": voted.rowcount,
             "intakes": stale.rowcount,

@@ -29,6 +29,12 @@ the bot cannot know the message arrived (the Bot API has no idempotency key); th
 check chat (RWA_BOT_CHECK_CHAT_ID), where its outbox looks for such a message before sending it
 again (bot/telegram_outbox.py, DeliveryCheck). The summary counts the messages it looked at.
 
+Webhook mode: in WEBHOOK_SCENARIOS the bot runs `rwa-bot run --webhook` and FakeTelegram posts
+each update to it as Telegram does (one at a time, again until it is answered 200). There the
+kill comes right after the 200 of the step's update (up to KILL_WITHIN times the step's usual
+duration after it), and in half the trials the step killed in is a relay: an acknowledged
+update must still be handled, once.
+
 Telegram failures: 429 with retry_after, HTTP 500 and 502, a dropped connection, a request held
 past the bot's read timeout, and a message delivered whose answer was then lost (held, or the
 connection dropped) delay relayed messages, and each still arrives once and in order.
@@ -41,6 +47,7 @@ import json
 import random
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -72,6 +79,9 @@ KILL_WITHIN = 1.2
 # handled (otherwise the confirmation follows the handling within a millisecond or two).
 UNCONFIRMED_SHARE = 0.5
 DEFAULT_STEP_SECONDS = 0.03
+# Scenarios run in webhook mode (11 trials each, so 22 kills after a 200).
+WEBHOOK_SCENARIOS = frozenset({3, 4})
+WEBHOOK_SECRET = "crash-safety-webhook-secret"
 
 RWA_BOT = Path(sys.executable).parent / "rwa-bot"
 DATABASE = "rwa-bot.sqlite3"
@@ -86,6 +96,7 @@ STEP_TIMEOUT = 15.0  # seconds for one step to take effect (a restart included)
 SETTLE_SECONDS = 0.05  # after a kill: requests the dead bot sent reach the fake's records
 POLL_SECONDS = 0.005
 BOT_READY = "rwa-bot is running (long polling)"
+WEBHOOK_READY = "rwa-bot is running (webhook)"
 # The bot logs "%(asctime)s %(levelname)s %(name)s %(message)s".
 ERROR_LINE = re.compile(r"^\d{4}-\d\d-\d\d \S+ (ERROR|CRITICAL) ")
 
@@ -93,9 +104,19 @@ ERROR_LINE = re.compile(r"^\d{4}-\d\d-\d\d \S+ (ERROR|CRITICAL) ")
 # -- the bot process ---------------------------------------------------------------------------
 
 
-def bot_env(data_dir: Path, base_url: str) -> dict[str, str]:
-    """The environment for `rwa-bot run`: the developer's, without RWA_BOT_* or proxies."""
+def bot_env(data_dir: Path, base_url: str, webhook_port: int | None = None) -> dict[str, str]:
+    """The environment for `rwa-bot run`: the developer's, without RWA_BOT_* or proxies; with
+    a webhook on 127.0.0.1:`webhook_port` if given."""
+    hook = {}
+    if webhook_port is not None:
+        hook = {
+            "RWA_BOT_WEBHOOK_URL": "https://bot.example/hook/crash",
+            "RWA_BOT_WEBHOOK_LISTEN": "127.0.0.1",
+            "RWA_BOT_WEBHOOK_PORT": str(webhook_port),
+            "RWA_BOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }
     return isolated_env(
+        **hook,
         RWA_BOT_DATA_DIR=str(data_dir),
         RWA_BOT_TOKEN=TOKEN,
         RWA_BOT_API_BASE_URL=base_url,
@@ -111,19 +132,22 @@ class Bot:
     """`rwa-bot run` against the fake: started, killed and started again; every run's output
     is kept for the diagnosis."""
 
-    def __init__(self, fake: FakeTelegram, folder: Path) -> None:
+    def __init__(self, fake: FakeTelegram, folder: Path, webhook_port: int | None = None) -> None:
         self.folder = folder
         self.data_dir = folder / "data"
-        self.env = bot_env(self.data_dir, fake.base_url)
+        self.webhook = webhook_port is not None
+        self.env = bot_env(self.data_dir, fake.base_url, webhook_port)
         self.process: subprocess.Popen[str] | None = None
         self.outputs: list[Output] = []
 
     def start(self) -> None:
-        process, output = start_process([str(RWA_BOT), "run"], self.env, self.folder)
+        command = [str(RWA_BOT), "run", *(["--webhook"] if self.webhook else [])]
+        process, output = start_process(command, self.env, self.folder)
         self.process = process
         self.outputs.append(output)
+        ready = WEBHOOK_READY if self.webhook else BOT_READY
         deadline = time.monotonic() + START_TIMEOUT
-        while not any(BOT_READY in line for line in output.lines):
+        while not any(ready in line for line in output.lines):
             if process.poll() is not None:
                 pytest.fail(f"rwa-bot run exited with {process.returncode}\n{self.log()}")
             if time.monotonic() > deadline:
@@ -170,12 +194,18 @@ class Bot:
 
 @contextlib.contextmanager
 def running(
-    folder: Path, tolerated: re.Pattern[str] | None = None
+    folder: Path, tolerated: re.Pattern[str] | None = None, *, webhook: bool = False
 ) -> Iterator[tuple[FakeTelegram, Bot]]:
-    """FakeTelegram and the bot polling it; at the end, the bot must stop cleanly, having
-    logged no error (but those `tolerated`)."""
+    """FakeTelegram and the bot polling it (or served by webhook); at the end, the bot must stop
+    cleanly, having logged no error (but those `tolerated`)."""
     with FakeTelegram() as fake:
-        bot = Bot(fake, folder)
+        port = None
+        if webhook:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+            fake.deliver_webhook(port)
+        bot = Bot(fake, folder, port)
         try:
             bot.start()
             yield fake, bot
@@ -317,20 +347,30 @@ class Scenario:
         the step's update again after the restart however far the bot got with it."""
         counts = self.counts(state.user)
         kind = step.name.split(" ")[0]
-        if kill is not None and unconfirmed:
+        webhook = self.bot.webhook
+        if kill is not None and unconfirmed and not webhook:
             self.fake.fail("getUpdates", "timeout", 1, hold=STEP_TIMEOUT)
         began = time.monotonic()
         update_id = step.act()
         delay = None
         if kill is not None:
             delay = kill * self.durations.get(kind, DEFAULT_STEP_SECONDS)
+            if webhook:  # right after the 200 that acknowledged the update
+                wait_until(lambda: self.fake.confirmed_offset > update_id, "a 200", self.bot)
+                delay = kill * DEFAULT_STEP_SECONDS / 3
             time.sleep(delay)
             self.crash(state.number, step.name, delay, update_id)
         where = f"scenario {self.number}, trial {state.number}, step {step.name!r}"
         if delay is not None:
             where += f" (killed {delay * 1000:.1f} ms after its input)"
         wait_until(
-            lambda: self.fake.confirmed_offset > update_id and step.settled(counts),
+            # In webhook mode the 200 comes before the handling: also wait until the inbox
+            # holds nothing unhandled (after a restart, the update is handled again first).
+            lambda: (
+                self.fake.confirmed_offset > update_id
+                and step.settled(counts)
+                and not (webhook and self.bot.query("SELECT 1 FROM inbox WHERE handled_at IS NULL"))
+            ),
             where,
             self.bot,
             seen=lambda: (
@@ -369,6 +409,8 @@ class Scenario:
             steps.append(self.relay_step(state, k, who))
         steps.append(self.close_step(state, rng.choice(["user", "lawyer"])))
         kill_at = rng.randrange(len(steps))
+        if self.bot.webhook and rng.random() < 0.5:  # a relay, right after its 200
+            kill_at = rng.choice([i for i, step in enumerate(steps) if step.name[:5] == "relay"])
         kill = rng.uniform(0.0, KILL_WITHIN)
         unconfirmed = rng.random() < UNCONFIRMED_SHARE
         for index, step in enumerate(steps):
@@ -665,7 +707,7 @@ class Scenario:
 
 def run_scenario(number: int, folder: Path, content: Content) -> str:
     folder.mkdir()
-    with running(folder) as (fake, bot):
+    with running(folder, webhook=number in WEBHOOK_SCENARIOS) as (fake, bot):
         world = Scenario(fake, bot, content, random.Random(SEED + number), number)
         for trial in range(TRIALS_PER_SCENARIO):
             world.trial(trial)

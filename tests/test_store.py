@@ -35,6 +35,8 @@ TABLES = {
     "intakes",
     "tickets",
     "outbox",
+    "inbox",
+    "dead_letters",
 }
 
 
@@ -639,3 +641,35 @@ async def test_a_failed_write_reaches_every_question_of_its_batch(
 
     results = await asyncio.gather(ask(1), ask(2), return_exceptions=True)
     assert all(isinstance(result, Exception) for result in results)
+
+
+async def test_questions_written_together_fail_alone_one_that_cannot_be_written_fails_only_itself(
+    store: SqlStore, db_file: Path
+) -> None:
+    async def one(number: int) -> int:
+        return await store.record_question(
+            user_id=number,
+            chat_id=number,
+            language="en",
+            text=f"question {number}",
+            kind="out_of_scope",
+            faq_id=None,
+            # SQLite keeps NaN as NULL, which the column refuses: this row cannot be written.
+            confidence=float("nan") if number == 13 else 0.1,
+        )
+
+    results = await asyncio.gather(*(one(number) for number in range(20)), return_exceptions=True)
+
+    failed = [number for number, result in enumerate(results) if isinstance(result, Exception)]
+    assert failed == [13]
+    assert len(query(db_file, "SELECT id FROM questions")) == 19
+
+
+async def test_a_question_with_a_lone_surrogate_or_nul_is_stored_and_does_not_fail_others(
+    store: SqlStore, db_file: Path
+) -> None:
+    texts = ["fine", "lone \ud800 surrogate", "nul\x00byte", "also fine"]
+    ids = await asyncio.gather(*(ask(store, text) for text in texts))
+    assert len(set(ids)) == 4
+    stored = [text for (text,) in query(db_file, "SELECT text FROM questions ORDER BY id")]
+    assert stored == ["fine", "lone \ufffd surrogate", "nulbyte", "also fine"]

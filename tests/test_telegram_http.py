@@ -181,3 +181,71 @@ def test_proxies_come_from_the_environment_once_per_origin(
     monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere.example:1")
     proxy, _ = request._proxy_for(f"https://api.telegram.org/bot{TOKEN}/sendMessage")
     assert str(proxy) == "http://proxy.example:3128"  # read once: a restart picks up a change
+
+
+class IdleClosingServer:
+    """A Bot API on 127.0.0.1 that keeps connections alive, then closes each one the moment the
+    next request arrives on it, unread and unanswered: as a server closing an idle keep-alive
+    connection just as the client reuses it. It counts the requests it acted on."""
+
+    def __init__(self) -> None:
+        self.acted: list[str] = []
+        self.closed_unread = 0
+        self.url = ""
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> "IdleClosingServer":
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/bot"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        answered = False
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if answered:  # the connection was idle: closed, the request never read
+                    self.closed_unread += 1
+                    return
+                length = 0
+                for line in head.decode("latin-1").split("\r\n"):
+                    name, _, value = line.partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                method = head.split(b" ")[1].decode().rsplit("/", 1)[-1]
+                self.acted.append(method)
+                message = {
+                    "message_id": len(self.acted),
+                    "date": 0,
+                    "chat": {"id": 7, "type": "private"},
+                }
+                result = ME if method == "getMe" else message
+                body = json.dumps({"ok": True, "result": result}).encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Connection: keep-alive\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+                await writer.drain()
+                answered = True
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_a_send_on_a_pooled_connection_the_server_had_closed_is_sent_again_once() -> None:
+    async with IdleClosingServer() as server:
+        bot = bot_for(server.url)
+        async with bot:
+            texts = [f"message {k}" for k in range(4)]
+            for text in texts:
+                await bot.send_message(7, text)
+    assert server.acted.count("sendMessage") == len(texts)  # each acted on exactly once
+    assert server.closed_unread >= 3  # the reused connections were found closed

@@ -234,7 +234,6 @@ def mentions(tables: dict[str, list[dict[str, Any]]], user: User, said: list[str
 async def firm(
     tmp_path: Path, content: Content, engine: Answerer, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Firm]:
-    monkeypatch.setattr(telegram_app, "RETRY_PAUSE_SECONDS", 0.0)
     # python-telegram-bot 22 warns when a flood limit's retry_after is an int (warnings fail the
     # tests); the bot reads either form, so take the timedelta one.
     monkeypatch.setenv("PTB_TIMEDELTA", "true")

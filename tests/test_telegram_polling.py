@@ -1,10 +1,12 @@
-"""Our long polling: an update is confirmed to Telegram only once it has been handled.
+"""Our long polling: an update is confirmed to Telegram only once it has been handled, and one
+that cannot be read is set aside without holding back the others.
 
 The real Application and python-telegram-bot's Bot, against tests/bot_api_server.py's fake Bot
 API over HTTP on 127.0.0.1, which confirms updates by offset exactly as Telegram does.
 """
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -13,9 +15,35 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot.telegram_app import ChatOrderedProcessor
 from bot.telegram_polling import poll
+from bot.telegram_updates import UpdateReader
+from bot.update_inbox import raw_json, raw_user_id
 from tests.bot_api_server import FakeTelegram
 
 TOKEN = "777:polling-test-token"
+
+
+class KeptDeadLetters:
+    """DeadLetters in memory: (update id, user id, raw JSON, reason) per update set aside."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[object, int | None, str, str]] = []
+
+    async def set_aside(self, raw: object, reason: str) -> None:
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        self.kept.append((update_id, raw_user_id(raw), raw_json(raw), reason))
+
+
+@pytest.fixture
+def dead_letters() -> KeptDeadLetters:
+    return KeptDeadLetters()
+
+
+@pytest.fixture
+def reader(
+    application: Application,  # type: ignore[type-arg]
+    dead_letters: KeptDeadLetters,
+) -> UpdateReader:
+    return UpdateReader(application.bot, dead_letters)
 
 
 @pytest.fixture
@@ -40,6 +68,7 @@ async def application(telegram: FakeTelegram) -> AsyncIterator[Application]:  # 
 async def test_an_update_is_confirmed_only_after_it_was_handled(
     telegram: FakeTelegram,
     application: Application,  # type: ignore[type-arg]
+    reader: UpdateReader,
 ) -> None:
     release = asyncio.Event()
     handled: list[int] = []
@@ -50,7 +79,7 @@ async def test_an_update_is_confirmed_only_after_it_was_handled(
 
     application.add_handler(TypeHandler(Update, slow))
     stop = asyncio.Event()
-    polling = asyncio.create_task(poll(application, stop))
+    polling = asyncio.create_task(poll(application, stop, reader))
     first, _ = telegram.send_text(5, "first")
     second, _ = telegram.send_text(6, "second")
     await asyncio.sleep(0.3)  # both fetched, neither handled
@@ -67,6 +96,7 @@ async def test_an_update_is_confirmed_only_after_it_was_handled(
 async def test_updates_delivered_again_are_handled_once(
     telegram: FakeTelegram,
     application: Application,  # type: ignore[type-arg]
+    reader: UpdateReader,
 ) -> None:
     handled: list[int] = []
     release = asyncio.Event()
@@ -77,7 +107,7 @@ async def test_updates_delivered_again_are_handled_once(
 
     application.add_handler(TypeHandler(Update, record))
     stop = asyncio.Event()
-    polling = asyncio.create_task(poll(application, stop))
+    polling = asyncio.create_task(poll(application, stop, reader))
     update_id, _ = telegram.send_text(5, "only once")
     await asyncio.sleep(0.3)  # the fake offers it on every poll until it is confirmed
     release.set()
@@ -85,3 +115,71 @@ async def test_updates_delivered_again_are_handled_once(
     stop.set()
     await asyncio.wait_for(polling, timeout=10)
     assert handled == [update_id]
+
+
+async def test_an_update_that_cannot_be_read_is_set_aside_and_the_rest_of_its_batch_handled(
+    telegram: FakeTelegram,
+    application: Application,  # type: ignore[type-arg]
+    reader: UpdateReader,
+    dead_letters: KeptDeadLetters,
+) -> None:
+    handled: list[int] = []
+
+    async def record(update: Update, _context: object) -> None:
+        handled.append(update.update_id)
+
+    application.add_handler(TypeHandler(Update, record))
+    before, _ = telegram.send_text(5, "before")
+    # A message without its date, as python-telegram-bot cannot read it, from user 77.
+    undated = {"message_id": 9, "chat": {"id": 77, "type": "private"}, "text": "secret words"}
+    broken = telegram.add_update(
+        {"message": {**undated, "from": {"id": 77, "is_bot": False, "first_name": "Ann"}}}
+    )
+    after, _ = telegram.send_text(6, "after")
+    stop = asyncio.Event()
+    polling = asyncio.create_task(poll(application, stop, reader))
+    await asyncio.to_thread(
+        telegram.wait_for,
+        lambda: sorted(handled) == [before, after] and not telegram.pending_update_ids(),
+    )
+    stop.set()
+    await asyncio.wait_for(polling, timeout=10)
+
+    [(update_id, user_id, payload, reason)] = dead_letters.kept
+    assert (update_id, user_id, reason) == (broken, 77, "KeyError")
+    assert json.loads(payload)["message"]["text"] == "secret words"  # the raw update, kept
+    assert telegram.pending_update_ids() == []  # confirmed: it never comes again
+
+
+async def test_polling_goes_on_after_an_unexpected_failure_while_reading_a_batch(
+    telegram: FakeTelegram,
+    application: Application,  # type: ignore[type-arg]
+    reader: UpdateReader,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handled: list[int] = []
+
+    async def record(update: Update, _context: object) -> None:
+        handled.append(update.update_id)
+
+    application.add_handler(TypeHandler(Update, record))
+    real = type(reader)
+    failures = [RuntimeError("not a TelegramError")]
+
+    class FailingOnce(real):  # type: ignore[misc, valid-type]
+        async def read(self, raw: object) -> Update | None:
+            if failures:
+                raise failures.pop()
+            return await super().read(raw)
+
+    first, _ = telegram.send_text(5, "first")
+    stop = asyncio.Event()
+    polling = asyncio.create_task(
+        poll(application, stop, FailingOnce(application.bot, reader.dead_letters))
+    )
+    await asyncio.to_thread(
+        telegram.wait_for, lambda: handled == [first] and not telegram.pending_update_ids()
+    )
+    assert not polling.done()
+    stop.set()
+    await asyncio.wait_for(polling, timeout=10)

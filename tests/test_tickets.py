@@ -29,6 +29,7 @@ from bot.tickets import (
     outbox,
     tickets,
 )
+from bot.update_inbox import UpdateInbox, dead_letters
 
 ALICE = Person(
     user_id=5_000_000_001, chat_id=6_000_000_001, name="Alice Wonder", username="alice_w"
@@ -583,6 +584,11 @@ async def conversation(store: SqlStore, queue: Queue, person: Person, word: str)
     """Give `person` (whose texts all contain `word`) a full history: a language, questions,
     an old ticket with a conversation, a claimed ticket with one, sent messages, an intake."""
     await store.remember_language(person.user_id, "zh")
+    # An update of theirs the bot could not read (a message without a date), set aside.
+    unreadable = {"from": {"id": person.user_id, "first_name": word}, "text": f"{word} writes"}
+    await UpdateInbox(store.engine).set_aside(
+        {"update_id": person.user_id % 1000, "message": unreadable}, "KeyError"
+    )
     await ask(store, person, f"{word} asks about RWA", "rwa-path:p3")
     await ask(store, person, f"Can {word} tokenise a warehouse?")
     answers = {**ANSWERS, "need": f"{word} needs help", "contact_detail": f"{word}@example.com"}
@@ -640,6 +646,7 @@ async def test_forget_leaves_nothing_of_the_user_in_any_table_and_keeps_everyone
         for row in rows:
             assert row in after[name], (name, row)
     assert counts["questions"] == 2
+    assert counts["dead_letters"] == 1
     assert counts["votes"] == 2  # Bob's vote on Alice's question, Alice's vote on Bob's
     assert (counts["user_languages"], counts["intakes"], counts["tickets"]) == (1, 1, 2)
     assert counts["outbox"] > 0
@@ -708,6 +715,12 @@ async def backdate(store: SqlStore, **tables_ids: list[int]) -> None:
             await connection.execute(
                 update(questions).where(questions.c.id == question_id).values(created_at=LONG_AGO)
             )
+        for update_id in tables_ids.get("dead_letters", []):
+            await connection.execute(
+                update(dead_letters)
+                .where(dead_letters.c.update_id == update_id)
+                .values(received_at=LONG_AGO)
+            )
         for user_id in tables_ids.get("intakes", []):
             await connection.execute(
                 update(intakes).where(intakes.c.user_id == user_id).values(updated_at=LONG_AGO)
@@ -728,7 +741,16 @@ async def test_purge_removes_old_personal_data_and_keeps_recent(
     await queue.relay(recent.id, "to_lawyers", "new message", BOB.user_id, "7:1")
     await queue.save_intake(intake(ALICE))
     await queue.save_intake(intake(BOB))
-    await backdate(store, tickets=[old.id], questions=[old_question], intakes=[ALICE.user_id])
+    unread = UpdateInbox(store.engine)
+    await unread.set_aside({"update_id": 1, "message": {"from": {"id": ALICE.user_id}}}, "E")
+    await unread.set_aside({"update_id": 2, "message": {"from": {"id": BOB.user_id}}}, "E")
+    await backdate(
+        store,
+        tickets=[old.id],
+        questions=[old_question],
+        intakes=[ALICE.user_id],
+        dead_letters=[1],
+    )
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=90)
 
     counts = await queue.purge(cutoff)
@@ -741,13 +763,16 @@ async def test_purge_removes_old_personal_data_and_keeps_recent(
     assert kept is not None and not kept.anonymised and kept.name == "Bob Builder"
     assert [m.text for m in await queue.transcript(old.id)] == [None]
     assert [m.text for m in await queue.transcript(recent.id)] == ["new message"]
+    assert query(db_file, "SELECT update_id FROM dead_letters") == [(2,)]
     assert (counts["questions"], counts["votes"], counts["intakes"], counts["tickets"]) == (
         1,
         1,
         1,
         1,
     )
+    assert counts["dead_letters"] == 1
     assert await queue.purge(cutoff) == {
+        "dead_letters": 0,
         "questions": 0,
         "votes": 0,
         "intakes": 0,

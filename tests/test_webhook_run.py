@@ -8,6 +8,7 @@ error logged and neither the token nor the secret in its output.
 
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,15 @@ ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL)\b")
 
 @contextmanager
 def webhook_bot(
-    tmp_path: Path,
+    tmp_path: Path, fake_given: FakeTelegram | None = None, port: int = 0
 ) -> Iterator[tuple[FakeTelegram, subprocess.Popen[str], Output, int]]:
-    """FakeTelegram and `rwa-bot run --webhook` on a free loopback port, started and ready."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    with FakeTelegram() as fake:
+    """FakeTelegram (or `fake_given`) and `rwa-bot run --webhook` on a free loopback port (or
+    `port`), started and ready."""
+    if not port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+    with nullcontext(fake_given) if fake_given else FakeTelegram() as fake:
         env = isolated_env(
             RWA_BOT_TOKEN=TOKEN,
             RWA_BOT_API_BASE_URL=fake.base_url,
@@ -73,13 +76,15 @@ def webhook_bot(
         assert fake.errors() == []
 
 
-def post_update(port: int, secret: str | None, text: str = "What is RWA?") -> int:
+def post_update(
+    port: int, secret: str | None, text: str = "What is RWA?", update_id: int = 100
+) -> int:
     """POST a private text message from USER to the webhook's path, as Telegram does; the
     HTTP status answered."""
     update: dict[str, Any] = {
-        "update_id": 100,
+        "update_id": update_id,
         "message": {
-            "message_id": 1,
+            "message_id": update_id - 99,
             "date": int(time.time()),
             "chat": {"id": USER, "type": "private", "first_name": "Tester"},
             "from": {"id": USER, "is_bot": False, "first_name": "Tester", "language_code": "en"},
@@ -143,3 +148,24 @@ def test_sigterm_stops_the_webhook_bot_cleanly_without_errors_or_secrets_in_its_
     assert [line for line in lines if ERROR_LINE.search(line)] == []
     assert not [line for line in lines if TOKEN in line or SECRET in line]
     assert any("stopping" in line for line in lines)
+
+
+def test_an_update_acknowledged_with_200_is_handled_after_a_crash(tmp_path: Path) -> None:
+    with FakeTelegram() as fake:
+        # Every answer is held: the bot has acknowledged the update, not finished with it.
+        fake.fail("sendMessage", "timeout", None, hold=30.0, chat_id=USER)
+        with webhook_bot(tmp_path, fake) as (_, process, output, port):
+            assert post_update(port, SECRET) == 200, output.tail()
+            fake.wait_for(lambda: fake.failures("sendMessage", USER), timeout=ANSWER_TIMEOUT)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        fake.clear_faults()
+        assert fake.sent_texts(USER) == []
+        with webhook_bot(tmp_path, fake, port) as (_, _, output, _):
+            [answer] = fake.wait_for_texts(USER, timeout=ANSWER_TIMEOUT)
+            assert "tokenize offline assets" in answer
+            assert post_update(port, SECRET) == 200  # Telegram posts it again: recognised
+            assert post_update(port, SECRET, "hello", update_id=101) == 200
+            # The chat's updates are handled in order: a second answer would come before this.
+            texts = fake.wait_for_texts(USER, count=2, timeout=ANSWER_TIMEOUT)
+        assert texts[0] == answer and "tokenize offline assets" not in texts[1]
