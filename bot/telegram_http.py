@@ -11,12 +11,13 @@ What it keeps of HTTPXRequest: the parameters go out form-encoded exactly as the
 timeouts (5 s to connect, 5 s to read, 1 s to wait for a free connection); proxies from the
 environment (HTTPS_PROXY and the like); certificates checked against certifi's bundle; timeouts
 raise TimedOut and every other failure NetworkError, whose text never holds the request's URL
-(the URL holds the token).
+(the URL holds the token), and which carry no aiohttp exception along (no __cause__, no
+__context__), whose text may.
 """
 
 import ssl
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import certifi
@@ -98,6 +99,7 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         proxy, proxy_auth = self._proxy_for(url)
+        failure: NetworkError
         try:
             async with session.request(
                 method,
@@ -110,9 +112,13 @@ class AiohttpRequest(BaseRequest):
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:  # aiohttp's timeouts are TimeoutErrors too
-            raise TimedOut(_without_url(error, url)) from error
-        except aiohttp.ClientError as error:
-            raise NetworkError(_without_url(error, url)) from error
+            failure = TimedOut(_without_url(error, url))
+        except (aiohttp.ClientError, OSError) as error:  # OSError: a TLS or socket failure
+            failure = NetworkError(_without_url(error, url))
+        # Raised here, outside the except clause, so that aiohttp's exception is neither its
+        # __cause__ nor its __context__: aiohttp's text (a connection timeout's, say) holds the
+        # URL, and a traceback would print every exception of the chain.
+        raise failure
 
     def _proxy_for(self, url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
         """The proxy HTTPS_PROXY, HTTP_PROXY and NO_PROXY name for the URL's origin, if any."""
@@ -156,7 +162,12 @@ def _without_url(error: BaseException, url: str) -> str:
     kind = f"aiohttp.{type(error).__name__}"
     text = str(error)
     prefix = url.split("?")[0].rsplit("/", 1)[0]  # https://api.telegram.org/bot<token>
-    for secret in (url, prefix, prefix.rsplit("/", 1)[-1]):
+    segment = prefix.rsplit("/", 1)[-1]  # bot<token>
+    token = segment.removeprefix("bot")
+    for secret in (url, prefix, segment):
         if secret:
             text = text.replace(secret, "<Bot API URL>")
+    for secret in (token, quote(token, safe="")):  # as it is, and as a URL would encode it
+        if secret:
+            text = text.replace(secret, "<token>")
     return f"{kind}: {text}" if text else kind
