@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.migrations import UtcDateTime
-from bot.store import metadata, questions, user_languages, votes, write_transaction
+from bot.store import checkpoint, metadata, questions, user_languages, votes, write_transaction
 
 TicketStatus = Literal["open", "claimed", "closed"]
 ClosedBy = Literal["user", "lawyer"]
@@ -994,6 +994,7 @@ class Queue:
                 )
             )
             anonymised, touched = await _anonymise(connection, [row.id for row in theirs], now)
+        await checkpoint(self.engine)  # no copy of what was deleted stays in the -wal file
         return {
             "questions": asked_deleted.rowcount,
             "votes": voted.rowcount,
@@ -1036,6 +1037,7 @@ class Queue:
                 )
                 .values(text=None)
             )
+        await checkpoint(self.engine)
         return {
             "questions": asked.rowcount,
             "votes": voted.rowcount,

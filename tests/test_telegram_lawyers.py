@@ -726,6 +726,37 @@ async def test_forget_yes_leaves_nothing_about_the_user_in_any_table(firm: Firm)
     assert kept == ["What is RWA?", QUESTION]
 
 
+async def test_after_forget_no_byte_of_the_users_data_is_left_in_the_db_or_wal_files(
+    firm: Firm, tmp_path: Path
+) -> None:
+    xan = User(id=9138, first_name="Xanthippe", last_name="Quillfeather", is_bot=False)
+    chat = private(xan)
+    email = "xanthippe.quill@example.org"
+    answers = ("Tokenising a Xanthippe vineyard", "1", "3", "3", "2", email, "yes")
+    await file_ticket(firm, xan, answers, "Can a Quillfeather winery do RWA?")
+    await firm.press("t:claim:1", ADA, LAWYERS_CHAT)
+    await firm.send(text_update("Xanthippe here, call me", xan, chat))
+    await firm.deliver()
+    files = [tmp_path / "var" / "rwa-bot.sqlite3", tmp_path / "var" / "rwa-bot.sqlite3-wal"]
+
+    def traces() -> list[str]:
+        found = []
+        for path in files:
+            data = path.read_bytes() if path.exists() else b""
+            found += [
+                f"{path.name}: {word}"
+                for word in (email, "Xanthippe", "Quillfeather")
+                if word.encode() in data
+            ]
+        return found
+
+    assert traces()  # the check sees them while they are kept
+    await firm.send(text_update("/forget", xan, chat))
+    await firm.press("forget:yes", xan, chat)
+    await firm.deliver()
+    assert traces() == []
+
+
 async def test_forget_no_keeps_everything(firm: Firm) -> None:
     await claimed_ticket(firm)
     await firm.send(text_update("/forget"))

@@ -98,6 +98,11 @@ def query(db_file: Path, sql: str) -> list[tuple[Any, ...]]:
         return connection.execute(sql).fetchall()
 
 
+def file_bytes(path: Path) -> bytes:
+    """The raw bytes of a file, as anyone reading the disk would see them."""
+    return path.read_bytes()
+
+
 def outbox_rows(db_file: Path) -> list[tuple[Any, ...]]:
     """(kind, ticket_id, direction, chat_id, text, status) of every outbox row, in id order."""
     return query(
@@ -733,6 +738,10 @@ async def test_purge_removes_old_personal_data_and_keeps_recent(
 
     counts = await queue.purge(cutoff)
 
+    wal = db_file.with_name(db_file.name + "-wal")
+    assert wal.stat().st_size == 0  # checkpointed: no copy of the purged rows in the log
+    data = file_bytes(db_file)
+    assert b"old question" not in data and b"old message" not in data  # overwritten
     assert query(db_file, "SELECT id FROM questions") == [(new_question,)]
     assert query(db_file, "SELECT * FROM votes") == []
     assert query(db_file, "SELECT user_id FROM intakes") == [(BOB.user_id,)]
