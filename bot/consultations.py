@@ -25,6 +25,7 @@ from bot.intake import (
     IntakeState,
     Rejected,
 )
+from bot.row_ids import is_row_id
 from bot.tickets import Person, Queue, SavedIntake, Ticket
 from index.text import Language
 
@@ -255,6 +256,8 @@ class Desk:
 
     async def claim(self, ticket_id: int, lawyer: Person) -> str:
         """A lawyer claims a ticket; return what to tell them (one wins a race, told so)."""
+        if not is_row_id(ticket_id):  # no query with a number no ticket can have
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         result = await self.queue.claim(
             ticket_id,
             lawyer.user_id,
@@ -275,6 +278,8 @@ class Desk:
 
     async def reply(self, ticket_id: int, lawyer: Person, text: str, source_key: str) -> str | None:
         """A lawyer's message for a ticket's user; None when it was queued, else the refusal."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         ticket = await self.queue.ticket(ticket_id)
         if ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
@@ -294,6 +299,8 @@ class Desk:
 
     async def close(self, ticket_id: int, lawyer: Person) -> str:
         """A lawyer closes a ticket; return what to tell them."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         ticket = await self.queue.ticket(ticket_id)
         if ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
@@ -328,6 +335,8 @@ class Desk:
 
     async def ticket_text(self, ticket_id: int) -> str:
         """/ticket N: the ticket's card."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         ticket = await self.queue.ticket(ticket_id)
         if ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)

@@ -42,6 +42,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot import migrations
 from bot.migrations import UtcDateTime
 from bot.reply import KINDS, Kind
+from bot.row_ids import is_row_id
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,8 @@ class SqlStore:
         """
         if vote not in VOTES:
             raise ValueError(f"unknown vote {vote!r}; expected 'up' or 'down'")
+        if not is_row_id(question_id):
+            return False  # no question can have that id: no query is made with it
         try:
             return await self._write_vote(question_id, user_id, vote)
         except IntegrityError:

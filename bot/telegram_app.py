@@ -51,6 +51,7 @@ from bot.content import COMMAND_KEYS, Content, read_content
 from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
 from bot.reply import Reply, Suggestion
+from bot.row_ids import parse_row_id
 from bot.store import SqlStore, Store, open_store, sqlite_url
 from bot.telegram_http import AiohttpRequest
 from bot.telegram_outbox import OutboxWorker, parse_card_data
@@ -583,9 +584,19 @@ async def _tell_lawyer(update: Update, context: BotContext, text: str | None) ->
         await context.bot.send_message(update.effective_chat.id, text)
 
 
-def _ticket_number(context: BotContext) -> int | None:
+async def _ticket_number(update: Update, context: BotContext, usage: str) -> int | None:
+    """The ticket number a lawyer's command names; else None, the lawyer told why (the
+    `usage` message, or that no such ticket exists for a number out of range: no query is made
+    with a number no ticket can have)."""
     first = context.args[0].lstrip("#") if context.args else ""
-    return int(first) if first.isascii() and first.isdigit() and len(first) < 12 else None
+    if not first.isascii() or not first.isdigit():
+        await _tell_lawyer(update, context, _lawyer_text(context, usage))
+        return None
+    number = parse_row_id(first)
+    if number is None:
+        shown = first if len(first) <= 20 else first[:20] + "…"
+        await _tell_lawyer(update, context, _lawyer_text(context, "no_such_ticket", ticket=shown))
+    return number
 
 
 async def card_button(update: Update, context: BotContext, action: str, ticket_id: int) -> None:
@@ -611,11 +622,9 @@ async def ticket_command(update: Update, context: BotContext) -> None:
     """/ticket N: one ticket's card (lawyers only)."""
     if not await _lawyer_or_refuse(update, context, "/ticket"):
         return
-    number = _ticket_number(context)
-    if number is None:
-        await _tell_lawyer(update, context, _lawyer_text(context, "ticket_usage"))
-        return
-    await _tell_lawyer(update, context, await context.services.desk.ticket_text(number))
+    number = await _ticket_number(update, context, "ticket_usage")
+    if number is not None:
+        await _tell_lawyer(update, context, await context.services.desk.ticket_text(number))
 
 
 async def reply_command(update: Update, context: BotContext) -> None:
@@ -625,11 +634,12 @@ async def reply_command(update: Update, context: BotContext) -> None:
     if lawyer_person is None or message is None or message.text is None:
         return
     parts = message.text.split(maxsplit=2)
-    number = _ticket_number(context)
-    if number is None or len(parts) < 3 or not parts[2].strip():
+    if len(parts) < 3 or not parts[2].strip():
         await _tell_lawyer(update, context, _lawyer_text(context, "reply_usage"))
         return
-    await _relay_to_user(update, context, lawyer_person, number, parts[2])
+    number = await _ticket_number(update, context, "reply_usage")
+    if number is not None:
+        await _relay_to_user(update, context, lawyer_person, number, parts[2])
 
 
 async def _relay_to_user(
@@ -646,11 +656,11 @@ async def close_command(update: Update, context: BotContext) -> None:
     lawyer_person = await _lawyer_or_refuse(update, context, "/close")
     if lawyer_person is None:
         return
-    number = _ticket_number(context)
-    if number is None:
-        await _tell_lawyer(update, context, _lawyer_text(context, "close_usage"))
-        return
-    await _tell_lawyer(update, context, await context.services.desk.close(number, lawyer_person))
+    number = await _ticket_number(update, context, "close_usage")
+    if number is not None:
+        await _tell_lawyer(
+            update, context, await context.services.desk.close(number, lawyer_person)
+        )
 
 
 async def lawyers_group_message(update: Update, context: BotContext) -> None:

@@ -26,6 +26,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.consultations import Desk
+from bot.row_ids import parse_row_id
 from bot.telegram_render import ButtonLabels, labels_for, utf16_units
 from bot.tickets import OutboxItem, Ticket
 
@@ -63,12 +64,8 @@ def parse_card_data(data: str | None) -> tuple[str, int] | None:
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != "t" or parts[1] not in ("claim", "close"):
         return None
-    number = parts[2]
-    return (
-        (parts[1], int(number))
-        if number.isascii() and number.isdigit() and len(number) < 12
-        else None
-    )
+    number = parse_row_id(parts[2])  # forged data never reaches a query
+    return (parts[1], number) if number is not None else None
 
 
 def card_keyboard(ticket: Ticket, labels: ButtonLabels) -> InlineKeyboardMarkup | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from telegram import Chat, Message, Update, User
 from telegram.error import TimedOut
 from telegram.ext import Application
@@ -463,6 +463,40 @@ async def test_a_lawyer_claims_the_user_is_told_and_the_card_shows_the_owner(fir
     assert (int(edited["chat_id"]), edited["message_id"]) == (LAWYERS_CHAT.id, await firm.card_id())
     assert "Ticket #1 · taken by Ada Wong" in edited["text"]
     assert buttons(edited) == ["t:close:1"]
+
+
+FORGED_NUMBERS = ("2147483648", "99999999999", "9223372036854775807", "1" * 5000)
+
+
+async def test_forged_numbers_get_a_clear_answer_and_never_reach_a_query(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    parameters: list[Any] = []
+
+    def seen(_c: Any, _cursor: Any, _sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        parameters.append(params)
+
+    event.listen(firm.store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for number in FORGED_NUMBERS:
+            for command in (f"/ticket {number}", f"/close {number}", f"/reply {number} hi"):
+                await firm.send(text_update(command, ADA, LAWYERS_CHAT))
+                assert firm.to_lawyers()[-1].startswith("There is no ticket #")
+            for data in (f"t:claim:{number}", f"t:close:{number}", f"vote:up:{number}"):
+                await firm.send(button_update(data[:64], ADA, LAWYERS_CHAT))
+    finally:
+        event.remove(firm.store.engine.sync_engine, "before_cursor_execute", seen)
+
+    def values(params: Any) -> list[Any]:
+        if isinstance(params, dict):
+            return list(params.values())
+        if isinstance(params, list | tuple):
+            return [v for item in params for v in values(item)]
+        return [params]
+
+    too_big = [v for p in parameters for v in values(p) if isinstance(v, int) and v > 2**31 - 1]
+    assert too_big == []
+    [ticket] = await firm.tickets()
+    assert ticket.status == "claimed"  # and nothing changed
 
 
 async def test_a_second_lawyer_pressing_claim_is_told_who_has_it(firm: Firm) -> None:
