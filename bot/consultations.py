@@ -270,7 +270,7 @@ class Desk:
             if result.ticket.user_id is not None:
                 self._quiet.discard(result.ticket.user_id)
             self._on_outbox()
-            log.info("ticket %d claimed by lawyer %d", ticket_id, lawyer.user_id)
+            log.info("ticket %d claimed", ticket_id)  # who claimed it is in the ticket, not the log
             return self._lawyer_text("claimed_ok", ticket=ticket_id)
         if result.ticket.status == "closed":
             return self._lawyer_text("already_closed", ticket=ticket_id)
@@ -297,8 +297,11 @@ class Desk:
             self._on_outbox()
         return None
 
-    async def close(self, ticket_id: int, lawyer: Person) -> str:
-        """A lawyer closes a ticket; return what to tell them."""
+    async def close(self, ticket_id: int, lawyer: Person, *, force: bool = False) -> str:
+        """A lawyer closes a ticket; return what to tell them.
+
+        An open ticket any lawyer may close; a claimed one only the lawyer who claimed it,
+        unless `force` (`/close N force`: the claimant is away), which is logged."""
         if not is_row_id(ticket_id):
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         ticket = await self.queue.ticket(ticket_id)
@@ -309,11 +312,18 @@ class Desk:
             "lawyer",
             user_notice=lambda t: self._text(t.language, "ticket.closed", ticket=t.id),
             lawyers_notice=lambda t: None,
+            claimed_by=None if force else lawyer.user_id,
         )
         if closed is None:
+            now = await self.queue.ticket(ticket_id)
+            if now is not None and now.status == "claimed":  # another lawyer's, and no force
+                return self._lawyer_text(
+                    "close_not_yours", ticket=ticket_id, lawyer=now.lawyer_name or "?"
+                )
             return self._lawyer_text("already_closed", ticket=ticket_id)
+        forced = force and ticket.lawyer_id not in (None, lawyer.user_id)
         self._on_outbox()
-        log.info("ticket %d closed by lawyer %d", ticket_id, lawyer.user_id)
+        log.info("ticket %d closed by %s", ticket_id, "force" if forced else "a lawyer")
         return self._lawyer_text("closed_ok", ticket=ticket_id)
 
     async def ticket_for_message(self, message_id: int) -> int | None:

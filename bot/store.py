@@ -131,9 +131,11 @@ class Store(Protocol):
         refs); return the question's id."""
         ...
 
-    async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
+    async def record_vote(
+        self, *, question_id: int, user_id: int, vote: Vote, chat_id: int | None = None
+    ) -> bool:
         """Keep a user's vote on a reply, replacing their earlier one; False if no such
-        question."""
+        question (or, `chat_id` given, none answered in that chat)."""
         ...
 
     async def report(self, limit: int = 20) -> Report:
@@ -257,29 +259,42 @@ class SqlStore:
                 if not written.done():
                     written.set_result(question_id)
 
-    async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
+    async def record_vote(
+        self, *, question_id: int, user_id: int, vote: Vote, chat_id: int | None = None
+    ) -> bool:
         """Keep `user_id`'s 👍 ("up") or 👎 ("down") on a question's reply, replacing their
-        earlier vote on it; return False, storing nothing, when the question does not exist.
+        earlier vote on it; return False, storing nothing, when the question does not exist,
+        or, with `chat_id` (the chat the vote's button was pressed in), when the question was
+        not answered in that chat: a vote counts only on an answer its voter was shown.
         """
         if vote not in VOTES:
             raise ValueError(f"unknown vote {vote!r}; expected 'up' or 'down'")
         if not is_row_id(question_id):
             return False  # no question can have that id: no query is made with it
         try:
-            return await self._write_vote(question_id, user_id, vote)
+            return await self._write_vote(question_id, user_id, vote, chat_id)
         except IntegrityError:
             # A second vote of the same user on the same question was inserted between our
             # update and our insert; now the update finds it.
-            return await self._write_vote(question_id, user_id, vote)
+            return await self._write_vote(question_id, user_id, vote, chat_id)
 
-    async def _write_vote(self, question_id: int, user_id: int, vote: Vote) -> bool:
+    async def _write_vote(
+        self, question_id: int, user_id: int, vote: Vote, chat_id: int | None
+    ) -> bool:
         now = _now()
+        shown = [questions.c.id == question_id]
+        if chat_id is not None:
+            shown.append(questions.c.chat_id == chat_id)
         async with self.engine.begin() as connection:
             # Writing first (rather than checking the question exists, then writing) takes
             # SQLite's write lock at once, so concurrent votes wait instead of failing.
             replaced = await connection.execute(
                 update(votes)
-                .where(votes.c.question_id == question_id, votes.c.user_id == user_id)
+                .where(
+                    votes.c.question_id == question_id,
+                    votes.c.user_id == user_id,
+                    votes.c.question_id.in_(select(questions.c.id).where(*shown)),
+                )
                 .values(vote=vote, created_at=now)
             )
             if replaced.rowcount:
@@ -293,7 +308,7 @@ class SqlStore:
                         literal(user_id, BigInteger),
                         literal(vote, String),
                         literal(now, UtcDateTime),
-                    ).where(questions.c.id == question_id),
+                    ).where(*shown),
                 )
             )
             return bool(added.rowcount)

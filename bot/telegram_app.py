@@ -523,8 +523,14 @@ async def button(update: Update, context: BotContext) -> None:
         entry = context.services.content.entries[action.faq_id]
         await _answer(update, context, entry.questions[language][0])
     elif isinstance(action, VoteCallback) and update.effective_user is not None:
-        stored = await context.services.store.record_vote(
-            question_id=action.question_id, user_id=update.effective_user.id, vote=action.vote
+        # A vote counts on an answer given in the chat whose button was pressed: callback
+        # data can be forged, the chat of the message it came from cannot.
+        shown_in = query.message.chat.id if query.message is not None else None
+        stored = shown_in is not None and await context.services.store.record_vote(
+            question_id=action.question_id,
+            user_id=update.effective_user.id,
+            vote=action.vote,
+            chat_id=shown_in,
         )
         await _answer_button(
             query, _text(context, language, "smalltalk.thanks") if stored else None
@@ -652,15 +658,19 @@ async def _relay_to_user(
 
 
 async def close_command(update: Update, context: BotContext) -> None:
-    """/close N: end a ticket's conversation (lawyers only)."""
+    """/close N [force]: end a ticket's conversation (lawyers only; force: another's)."""
     lawyer_person = await _lawyer_or_refuse(update, context, "/close")
     if lawyer_person is None:
         return
     number = await _ticket_number(update, context, "close_usage")
-    if number is not None:
-        await _tell_lawyer(
-            update, context, await context.services.desk.close(number, lawyer_person)
-        )
+    if number is None:
+        return
+    extra = [word.lower() for word in (context.args or [])[1:]]
+    if extra not in ([], ["force"]):
+        await _tell_lawyer(update, context, _lawyer_text(context, "close_usage"))
+        return
+    closed = await context.services.desk.close(number, lawyer_person, force=extra == ["force"])
+    await _tell_lawyer(update, context, closed)
 
 
 async def lawyers_group_message(update: Update, context: BotContext) -> None:

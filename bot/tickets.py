@@ -651,9 +651,11 @@ class Queue:
         closed_by: ClosedBy,
         user_notice: Callable[[Ticket], str | None],
         lawyers_notice: Callable[[Ticket], str | None],
+        claimed_by: int | None = None,
     ) -> Ticket | None:
         """Close an open or claimed ticket; return it closed, or None (nothing written) when
-        there is no such ticket or it was closed already.
+        there is no such ticket or it was closed already, or, `claimed_by` given, when it is
+        claimed by another lawyer than that one (decided in the same statement as the close).
 
         The outbox gets a card_update, `user_notice(ticket)` for the user's chat (if it has
         one) and `lawyers_notice(ticket)` for the lawyers' group, each unless None.
@@ -664,7 +666,15 @@ class Queue:
         async with write_transaction(self.engine) as connection:
             closed = await connection.execute(
                 update(tickets)
-                .where(tickets.c.id == ticket_id, tickets.c.status.in_(ACTIVE))
+                .where(
+                    tickets.c.id == ticket_id,
+                    tickets.c.status.in_(ACTIVE)
+                    if claimed_by is None
+                    else or_(
+                        tickets.c.status == "open",
+                        and_(tickets.c.status == "claimed", tickets.c.lawyer_id == claimed_by),
+                    ),
+                )
                 .values(status="closed", closed_at=now, closed_by=closed_by)
             )
             if closed.rowcount == 0:

@@ -663,6 +663,37 @@ async def test_the_close_button_closes_too(firm: Firm) -> None:
     assert (ticket.status, ticket.closed_by) == ("closed", "lawyer")
 
 
+async def test_only_the_claiming_lawyer_closes_a_claimed_ticket_unless_forced(
+    firm: Firm, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await claimed_ticket(firm)  # Ada's
+    await firm.send(text_update("/close 1", BEN, LAWYERS_CHAT))
+    assert firm.to_lawyers()[-1] == (
+        "Ticket #1 was taken by Ada Wong; only they can close it. To close it anyway (they are "
+        "away, say), send /close 1 force."
+    )
+    await firm.press("t:close:1", BEN, LAWYERS_CHAT)  # the card's button: the same rule
+    assert firm.api.sent("answerCallbackQuery")[-1]["text"].startswith("Ticket #1 was taken")
+    [ticket] = await firm.tickets()
+    assert ticket.status == "claimed"
+    await firm.send(text_update("/close 1 force", BEN, LAWYERS_CHAT))
+    assert firm.to_lawyers()[-1] == "Ticket #1 is closed."
+    [ticket] = await firm.tickets()
+    assert (ticket.status, ticket.closed_by) == ("closed", "lawyer")
+
+
+async def test_no_lawyers_user_id_is_logged_at_info(
+    firm: Firm, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await claimed_ticket(firm)
+    await firm.send(text_update("/close 1", ADA, LAWYERS_CHAT))
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert any("ticket 1 claimed" in line for line in logged)
+    assert [line for line in logged if str(ADA.id) in line or str(USER.id) in line] == []
+
+
 async def test_end_by_the_user_ends_the_conversation(firm: Firm) -> None:
     await claimed_ticket(firm)
     await firm.send(text_update("/end"))
