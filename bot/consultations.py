@@ -326,9 +326,9 @@ class Desk:
         log.info("ticket %d closed by %s", ticket_id, "force" if forced else "a lawyer")
         return self._lawyer_text("closed_ok", ticket=ticket_id)
 
-    async def ticket_for_message(self, message_id: int) -> int | None:
-        """The ticket whose card or relayed message in the lawyers' group has this id."""
-        return await self.queue.ticket_for_message(message_id)
+    async def ticket_for_message(self, chat_id: int, message_id: int) -> int | None:
+        """The ticket whose card or relayed message is this message of the lawyers' group."""
+        return await self.queue.ticket_for_message(chat_id, message_id)
 
     async def queue_text(self) -> str:
         """/queue: the open and claimed tickets, one line each."""

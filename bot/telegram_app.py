@@ -567,7 +567,9 @@ async def _lawyer_or_refuse(update: Update, context: BotContext, what: str) -> P
     lawyers = context.services.settings.lawyers
     chat = update.effective_chat
     # Tickets hold personal data: shown only in the lawyers' group or a lawyer's private chat.
-    fitting_chat = chat is not None and (chat.type == chat.PRIVATE or chat.id == lawyers.chat_id)
+    outbox = context.services.outbox
+    group = {lawyers.chat_id, outbox.lawyers_chat_id if outbox is not None else None} - {None}
+    fitting_chat = chat is not None and (chat.type == chat.PRIVATE or chat.id in group)
     if person is not None and person.user_id in lawyers.user_ids and fitting_chat:
         return person
     # Logged without the user's id: it is personal data, and /forget cannot reach the logs.
@@ -682,12 +684,19 @@ async def lawyers_group_message(update: Update, context: BotContext) -> None:
     replied = message.reply_to_message
     if replied.from_user is None or replied.from_user.id != bot_id:
         return
-    number = await context.services.desk.ticket_for_message(replied.message_id)
+    number = await context.services.desk.ticket_for_message(replied.chat_id, replied.message_id)
     if number is None:
         return
     lawyer_person = await _lawyer_or_refuse(update, context, "a reply to a ticket")
     if lawyer_person is not None:
         await _relay_to_user(update, context, lawyer_person, number, message.text)
+
+
+async def lawyers_group_migrated(update: Update, context: BotContext) -> None:
+    """The lawyers' group became a supergroup: follow it to its new id."""
+    message, outbox = update.effective_message, context.services.outbox
+    if message is not None and message.migrate_to_chat_id and outbox is not None:
+        outbox.follow_lawyers_chat(message.migrate_to_chat_id)
 
 
 async def error_handler(update: object, context: BotContext) -> None:
@@ -797,6 +806,9 @@ def build_application(
         application.bot, services.desk, lawyers.chat_id, lawyers.check_chat_id
     )
     lawyers_group = filters.Chat(lawyers.chat_id) if lawyers.chat_id is not None else None
+    if lawyers_group is not None:
+        # When the group becomes a supergroup, its new id is the lawyers' group too.
+        services.outbox.on_lawyers_chat = lawyers_group.add_chat_ids
     # New messages only: an edited message is not a second question, answer or relay.
     new = filters.UpdateType.MESSAGE
     handlers = [
@@ -816,12 +828,16 @@ def build_application(
         CommandHandler("reply", reply_command, filters=new),
         CommandHandler("close", close_command, filters=new),
         CallbackQueryHandler(button),
-        # In the lawyers' group, text is never a question: only replies to cards count.
+        # In the lawyers' group, text is never a question: only replies to cards count; and
+        # when it becomes a supergroup, the bot follows it.
         *(
             [
                 MessageHandler(
                     lawyers_group & new & filters.TEXT & ~filters.COMMAND, lawyers_group_message
-                )
+                ),
+                MessageHandler(
+                    lawyers_group & filters.StatusUpdate.MIGRATE, lawyers_group_migrated
+                ),
             ]
             if lawyers_group is not None
             else []

@@ -87,6 +87,7 @@ tickets = Table(
     Column("card_message_id", BigInteger, nullable=True),
     Column("announced_at", UtcDateTime, nullable=True),
     Column("anonymised_at", UtcDateTime, nullable=True),
+    Column("card_chat_id", BigInteger, nullable=True),  # m005: the chat the card is in
 )
 outbox = Table(
     "outbox",
@@ -111,6 +112,8 @@ outbox = Table(
     Column("floor", BigInteger, nullable=True),
     # Of a message sent in several pieces, how many are known to have arrived.
     Column("pieces_sent", Integer, nullable=False, server_default=sql_text("0")),
+    # m005: the chat it went to (for the lawyers' group, whose id can change); NULL: unknown.
+    Column("sent_chat_id", BigInteger, nullable=True),
 )
 
 
@@ -741,12 +744,18 @@ class Queue:
         except IntegrityError:
             return False  # PostgreSQL: the same message relayed at the same moment
 
-    async def ticket_for_message(self, message_id: int) -> int | None:
-        """Return the ticket whose card, or a message about it sent to the lawyers' group, has
-        Telegram's `message_id` there; None if no ticket's does."""
+    async def ticket_for_message(self, chat_id: int, message_id: int) -> int | None:
+        """Return the ticket whose card, or a message about it sent to the lawyers' group, is
+        message `message_id` of chat `chat_id`; None if no ticket's is. (Rows sent before the
+        chat was recorded match by message id alone.)"""
         async with self.engine.connect() as connection:
             card = await connection.execute(
-                select(tickets.c.id).where(tickets.c.card_message_id == message_id).limit(1)
+                select(tickets.c.id)
+                .where(
+                    tickets.c.card_message_id == message_id,
+                    or_(tickets.c.card_chat_id == chat_id, tickets.c.card_chat_id.is_(None)),
+                )
+                .limit(1)
             )
             found: int | None = card.scalar_one_or_none()
             if found is not None:
@@ -756,6 +765,7 @@ class Queue:
                 .where(
                     outbox.c.message_id == message_id,
                     outbox.c.chat_id.is_(None),
+                    or_(outbox.c.sent_chat_id == chat_id, outbox.c.sent_chat_id.is_(None)),
                     outbox.c.ticket_id.is_not(None),
                 )
                 .order_by(outbox.c.id.desc())
@@ -890,9 +900,12 @@ class Queue:
                 .values(**values)
             )
 
-    async def mark_sent(self, item_id: int, message_id: int | None) -> None:
-        """Record that message `item_id` was delivered, with Telegram's `message_id` (None if
-        unknown); it is never due again. A sent card's id is kept on its ticket."""
+    async def mark_sent(
+        self, item_id: int, message_id: int | None, chat_id: int | None = None
+    ) -> None:
+        """Record that message `item_id` was delivered to `chat_id`, with Telegram's
+        `message_id` (None if unknown); it is never due again. A sent card's chat and id are
+        kept on its ticket."""
         async with write_transaction(self.engine) as connection:
             row = (
                 await connection.execute(
@@ -905,14 +918,19 @@ class Queue:
                 update(outbox)
                 .where(outbox.c.id == item_id)
                 .values(
-                    status="sent", sent_at=_now(), message_id=message_id, error=None, floor=None
+                    status="sent",
+                    sent_at=_now(),
+                    message_id=message_id,
+                    sent_chat_id=chat_id,
+                    error=None,
+                    floor=None,
                 )
             )
             if row.kind == "card" and row.ticket_id is not None and message_id is not None:
                 await connection.execute(
                     update(tickets)
                     .where(tickets.c.id == row.ticket_id)
-                    .values(card_message_id=message_id)
+                    .values(card_message_id=message_id, card_chat_id=chat_id)
                 )
 
     async def retry_later(

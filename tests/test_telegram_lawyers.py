@@ -831,6 +831,71 @@ async def test_forget_no_keeps_everything(firm: Firm) -> None:
     assert await everything(firm.store) == before
 
 
+# -- the lawyers' group becomes a supergroup -------------------------------------------------------
+
+SUPERGROUP = Chat(id=-100300, type=Chat.SUPERGROUP, title="The firm's lawyers")
+UPGRADED = {
+    "ok": False,
+    "error_code": 400,
+    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+    "parameters": {"migrate_to_chat_id": SUPERGROUP.id},
+}
+
+
+async def test_a_group_upgraded_to_a_supergroup_is_followed_and_the_operator_told(
+    firm: Firm, caplog: pytest.LogCaptureFixture
+) -> None:
+    await file_ticket(firm)  # ticket #1's card, in the old group
+    old_card = await firm.card_id(1)
+    refused: list[int] = []
+
+    async def upgraded(method: str, parameters: dict[str, Any]) -> None:
+        if method == "sendMessage" and int(parameters["chat_id"]) == LAWYERS_CHAT.id:
+            refused.append(1)
+            firm.api.fail("sendMessage", (400, UPGRADED))
+
+    firm.api.watch = upgraded
+    bob = User(id=78, first_name="Bob", is_bot=False, language_code="en")
+    await file_ticket(firm, bob)  # ticket #2: its card meets the upgraded group
+    assert refused == [1]  # refused once, then followed: never retried into the old id
+    assert any(
+        "RWA_BOT_LAWYERS_CHAT_ID=-100300" in r.getMessage() and r.levelno == logging.WARNING
+        for r in caplog.records
+    )
+    assert firm.texts(SUPERGROUP.id)[-1].startswith("Ticket #2")
+    # The lawyers work on in the supergroup: its buttons and replies are theirs.
+    await firm.send(button_update("t:claim:2", ADA, SUPERGROUP, await firm.card_id(2)))
+    [_, second] = await firm.tickets()
+    assert second.status == "claimed"
+    card = Message(
+        message_id=await firm.card_id(2),
+        date=dt.datetime.now(dt.UTC),
+        chat=SUPERGROUP,
+        from_user=BOT_USER,
+        text="the card",
+    )
+    await firm.send(text_update("Hello Bob", ADA, SUPERGROUP, reply_to=card))
+    await firm.deliver()
+    assert firm.texts(bob.id)[-1].endswith("Hello Bob")
+    # A reply in the supergroup to a message that has the id of #1's card in the old group
+    # is a reply to another message: not taken for ticket #1.
+    before = len(firm.api.sent())
+    other = Message(
+        message_id=old_card,
+        date=dt.datetime.now(dt.UTC),
+        chat=SUPERGROUP,
+        from_user=BOT_USER,
+        text="some other message",
+    )
+    await firm.press("t:claim:1", BEN, LAWYERS_CHAT)
+    await firm.deliver()
+    after_claim = len(firm.api.sent())
+    await firm.send(text_update("Not for Li", BEN, SUPERGROUP, reply_to=other))
+    await firm.deliver()
+    assert before <= after_claim == len(firm.api.sent())
+    assert "Not for Li" not in "".join(firm.texts())
+
+
 # -- reminders -------------------------------------------------------------------------------------
 
 

@@ -450,13 +450,18 @@ async def test_a_reply_to_the_card_or_a_relayed_message_finds_its_ticket(queue: 
     await queue.relay(ticket.id, "to_lawyers", "my deed", ALICE.user_id, "6:10")  # 5
     await queue.relay(ticket.id, "to_user", "send it", LAWYER, "-100:20")  # 6
     # Telegram's message ids: 500 and 501 in the lawyers' group, 502 and 503 in Alice's chat.
-    for item_id, message_id in [(2, 500), (5, 501), (6, 502), (1, 503)]:
-        await queue.mark_sent(item_id, message_id)
+    group, alice = -100200, ALICE.chat_id
+    for item_id, message_id, chat in [(2, 500, group), (5, 501, group), (6, 502, alice)]:
+        await queue.mark_sent(item_id, message_id, chat)
+    await queue.mark_sent(1, 503, alice)
 
-    assert await queue.ticket_for_message(500) == ticket.id
-    assert await queue.ticket_for_message(501) == ticket.id
-    assert await queue.ticket_for_message(502) is None
-    assert await queue.ticket_for_message(503) is None
+    assert await queue.ticket_for_message(group, 500) == ticket.id
+    assert await queue.ticket_for_message(group, 501) == ticket.id
+    assert await queue.ticket_for_message(group, 502) is None
+    assert await queue.ticket_for_message(group, 503) is None
+    # Message ids are per chat: the same ids in another group are other messages.
+    assert await queue.ticket_for_message(-100300, 500) is None
+    assert await queue.ticket_for_message(-100300, 501) is None
     stored = await queue.ticket(ticket.id)
     assert stored is not None and stored.card_message_id == 500
 
@@ -834,8 +839,18 @@ async def test_outbox_rows_of_version_3_get_no_send_in_doubt_and_no_pieces_sent(
 ) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
-        async with await open_store(url) as old:
-            await file_ticket(Queue(old.engine))
+        async with await open_store(url):
+            pass
+    # Rows as version 3 wrote them (today's code writes today's columns).
+    with closing(sqlite3.connect(db_file)) as connection, connection:
+        connection.execute(
+            "INSERT INTO tickets (id, status, language, created_at) "
+            "VALUES (1, 'open', 'en', '2026-01-01 00:00:00')"
+        )
+        connection.execute(
+            "INSERT INTO outbox (ticket_id, kind, status, not_before, created_at) "
+            "VALUES (1, 'card', 'pending', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
     waiting = query(db_file, "SELECT count(*) FROM outbox WHERE status = 'pending'")
     assert waiting[0][0] > 0
 
