@@ -183,6 +183,8 @@ class OutboxWorker:
                 if await self._send(item):
                     sent += 1
                     progressed = True
+                    if item.chat_id is None:
+                        break  # the group's pace is slow: look again for a new ticket's card
             if not progressed:
                 return sent
 

@@ -835,19 +835,25 @@ class Queue:
     # -- the outbox
 
     async def due(self, now: dt.datetime | None = None, limit: int = 50) -> list[OutboxItem]:
-        """Return the messages to send now, in id order: of each destination (a chat, or the
-        lawyers' group) only its oldest pending message, and only if it is due (not_before at
-        or before `now`, default the present), so one chat's messages keep their order."""
+        """Return the messages to send now, cards first, then in id order: of each destination
+        (a chat, or one ticket's conversation in the lawyers' group) only its oldest pending
+        message, and only if it is due (not_before at or before `now`, default the present),
+        so one destination's messages keep their order."""
         moment = now or _now()
+        # In the lawyers' group each ticket is a conversation of its own: one ticket's
+        # messages keep their order, and one busy ticket does not hold back the others.
+        conversation = case((outbox.c.chat_id.is_(None), outbox.c.ticket_id), else_=None)
         oldest = (
             select(func.min(outbox.c.id))
             .where(outbox.c.status == "pending")
-            .group_by(outbox.c.chat_id)
+            .group_by(outbox.c.chat_id, conversation)
         )
+        # New tickets' cards go ahead of everything else: a lawyer should see them first.
+        cards_first = case((outbox.c.kind == "card", 0), else_=1)
         query = (
             select(outbox)
             .where(outbox.c.id.in_(oldest), outbox.c.not_before <= moment)
-            .order_by(outbox.c.id)
+            .order_by(cards_first, outbox.c.id)
             .limit(limit)
         )
         async with self.engine.connect() as connection:

@@ -831,6 +831,20 @@ async def test_forget_no_keeps_everything(firm: Firm) -> None:
     assert await everything(firm.store) == before
 
 
+async def test_a_new_tickets_card_goes_ahead_of_a_talkative_users_relays(firm: Firm) -> None:
+    await claimed_ticket(firm)  # Li's ticket #1, claimed by Ada
+    for number in range(8):  # queued while the group's pace (20 a minute) holds them back
+        await firm.send(text_update(f"message {number}"))
+    bob = User(id=78, first_name="Bob", is_bot=False, language_code="en")
+    for text in (QUESTION, "/lawyer", *TYPED_ANSWERS):
+        await firm.send(text_update(text, bob, private(bob)))
+    sent_before = len(firm.to_lawyers())
+    await firm.deliver()
+    after = firm.to_lawyers()[sent_before:]
+    assert after[0].startswith("Ticket #2")  # the new ticket's card first
+    assert [text.rsplit("\n", 1)[-1] for text in after[1:]] == [f"message {n}" for n in range(8)]
+
+
 # -- the lawyers' group becomes a supergroup -------------------------------------------------------
 
 SUPERGROUP = Chat(id=-100300, type=Chat.SUPERGROUP, title="The firm's lawyers")

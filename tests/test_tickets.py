@@ -501,18 +501,20 @@ async def test_due_gives_only_the_oldest_pending_message_of_each_destination(
     queue: Queue,
 ) -> None:
     await file_ticket(queue, ALICE)  # 1: notice to Alice, 2: card to the group
-    await file_ticket(queue, BOB)  # 3: notice to Bob, 4: card to the group (waits for 2)
+    await file_ticket(queue, BOB)  # 3: notice to Bob, 4: card to the group (another ticket)
 
     due = await queue.due()
 
+    # Cards first; in the group, each ticket's conversation is a destination of its own.
     assert [(item.id, item.kind, item.chat_id) for item in due] == [
-        (1, "text", ALICE.chat_id),
         (2, "card", None),
+        (4, "card", None),
+        (1, "text", ALICE.chat_id),
         (3, "text", BOB.chat_id),
     ]
-    assert due[0].text == "Received: ticket #1."
-    assert (due[1].ticket_id, due[1].attempts) == (1, 0)
-    assert [item.id for item in await queue.due(limit=2)] == [1, 2]
+    assert due[2].text == "Received: ticket #1."
+    assert (due[0].ticket_id, due[0].attempts) == (1, 0)
+    assert [item.id for item in await queue.due(limit=2)] == [2, 4]
     assert await queue.pending_count() == 4
 
 
@@ -523,9 +525,9 @@ async def test_a_sent_message_is_never_due_again_and_the_next_of_its_chat_follow
     await file_ticket(queue, BOB)
 
     await queue.mark_sent(2, 500)
-    assert [item.id for item in await queue.due()] == [1, 3, 4]
+    assert [item.id for item in await queue.due()] == [4, 1, 3]  # cards first
     await queue.retry_later(2, LONG_AGO, "429")  # a sent row stays sent
-    assert [item.id for item in await queue.due()] == [1, 3, 4]
+    assert [item.id for item in await queue.due()] == [4, 1, 3]
     assert query(db_file, "SELECT status, message_id, attempts FROM outbox WHERE id = 2") == [
         ("sent", 500, 0)
     ]
@@ -542,8 +544,8 @@ async def test_a_message_retried_later_waits_and_holds_back_its_chat(
     await queue.retry_later(1, later, "TimedOut")
 
     assert [item.id for item in await queue.due()] == [2]
-    assert [item.id for item in await queue.due(now=later)] == [1, 2]
-    retried = (await queue.due(now=later))[0]
+    assert [item.id for item in await queue.due(now=later)] == [2, 1]  # cards first
+    retried = (await queue.due(now=later))[1]
     assert (retried.id, retried.attempts) == (1, 1)
     assert query(db_file, "SELECT error FROM outbox WHERE id = 1") == [("TimedOut",)]
     assert ticket.id == 1
