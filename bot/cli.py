@@ -230,11 +230,15 @@ def _run(settings: Settings, content: Content, *, webhook: bool) -> int:
     """Run the Telegram bot until it is stopped (imports telegram only here)."""
     import logging
 
+    from bot.log_masking import mask_secrets_in_logs
     from bot.telegram_app import run_bot
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs every request URL, and the Bot API's URLs hold the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Should anything still carry the token or the webhook's secret, the log shows it masked.
+    secrets = (settings.token, settings.webhook.secret_token)
+    mask_secrets_in_logs(*(secret.reveal() for secret in secrets if secret is not None))
     problem = run_bot(settings, content, webhook=webhook)
     if problem is not None:
         print(f"rwa-bot: {problem}", file=sys.stderr)

@@ -25,6 +25,7 @@ from bot.intake import (
     IntakeState,
     Rejected,
 )
+from bot.row_ids import is_row_id
 from bot.tickets import Person, Queue, SavedIntake, Ticket
 from index.text import Language
 
@@ -255,6 +256,8 @@ class Desk:
 
     async def claim(self, ticket_id: int, lawyer: Person) -> str:
         """A lawyer claims a ticket; return what to tell them (one wins a race, told so)."""
+        if not is_row_id(ticket_id):  # no query with a number no ticket can have
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         result = await self.queue.claim(
             ticket_id,
             lawyer.user_id,
@@ -267,7 +270,7 @@ class Desk:
             if result.ticket.user_id is not None:
                 self._quiet.discard(result.ticket.user_id)
             self._on_outbox()
-            log.info("ticket %d claimed by lawyer %d", ticket_id, lawyer.user_id)
+            log.info("ticket %d claimed", ticket_id)  # who claimed it is in the ticket, not the log
             return self._lawyer_text("claimed_ok", ticket=ticket_id)
         if result.ticket.status == "closed":
             return self._lawyer_text("already_closed", ticket=ticket_id)
@@ -275,6 +278,8 @@ class Desk:
 
     async def reply(self, ticket_id: int, lawyer: Person, text: str, source_key: str) -> str | None:
         """A lawyer's message for a ticket's user; None when it was queued, else the refusal."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         ticket = await self.queue.ticket(ticket_id)
         if ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
@@ -292,8 +297,13 @@ class Desk:
             self._on_outbox()
         return None
 
-    async def close(self, ticket_id: int, lawyer: Person) -> str:
-        """A lawyer closes a ticket; return what to tell them."""
+    async def close(self, ticket_id: int, lawyer: Person, *, force: bool = False) -> str:
+        """A lawyer closes a ticket; return what to tell them.
+
+        An open ticket any lawyer may close; a claimed one only the lawyer who claimed it,
+        unless `force` (`/close N force`: the claimant is away), which is logged."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         ticket = await self.queue.ticket(ticket_id)
         if ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
@@ -302,16 +312,23 @@ class Desk:
             "lawyer",
             user_notice=lambda t: self._text(t.language, "ticket.closed", ticket=t.id),
             lawyers_notice=lambda t: None,
+            claimed_by=None if force else lawyer.user_id,
         )
         if closed is None:
+            now = await self.queue.ticket(ticket_id)
+            if now is not None and now.status == "claimed":  # another lawyer's, and no force
+                return self._lawyer_text(
+                    "close_not_yours", ticket=ticket_id, lawyer=now.lawyer_name or "?"
+                )
             return self._lawyer_text("already_closed", ticket=ticket_id)
+        forced = force and ticket.lawyer_id not in (None, lawyer.user_id)
         self._on_outbox()
-        log.info("ticket %d closed by lawyer %d", ticket_id, lawyer.user_id)
+        log.info("ticket %d closed by %s", ticket_id, "force" if forced else "a lawyer")
         return self._lawyer_text("closed_ok", ticket=ticket_id)
 
-    async def ticket_for_message(self, message_id: int) -> int | None:
-        """The ticket whose card or relayed message in the lawyers' group has this id."""
-        return await self.queue.ticket_for_message(message_id)
+    async def ticket_for_message(self, chat_id: int, message_id: int) -> int | None:
+        """The ticket whose card or relayed message is this message of the lawyers' group."""
+        return await self.queue.ticket_for_message(chat_id, message_id)
 
     async def queue_text(self) -> str:
         """/queue: the open and claimed tickets, one line each."""
@@ -328,6 +345,8 @@ class Desk:
 
     async def ticket_text(self, ticket_id: int) -> str:
         """/ticket N: the ticket's card."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         ticket = await self.queue.ticket(ticket_id)
         if ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)

@@ -260,12 +260,26 @@ def m005_inbox_and_dead_letters(connection: Connection) -> None:
     metadata.create_all(connection, checkfirst=False)
 
 
+def m006_chats_of_sent_messages(connection: Connection) -> None:
+    """The chat each message to the lawyers' group went to, so that a reply there is matched by
+    chat and message id (message ids are per chat, and the group's id changes when it becomes
+    a supergroup): `card_chat_id` on tickets, `sent_chat_id` on the outbox. NULL on rows sent
+    before (matched by message id alone, as before).
+
+    The Telegram id columns (user, chat and message ids) are BIGINT since m001 and m003, so
+    nothing needs widening; the tickets' and questions' own keys stay 32-bit, and numbers from
+    user input are checked against that range before any query (bot/row_ids.py)."""
+    add_column(connection, "tickets", Column("card_chat_id", BigInteger, nullable=True))
+    add_column(connection, "outbox", Column("sent_chat_id", BigInteger, nullable=True))
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
     m003_consultations,
     m004_outbox_sends_in_doubt,
     m005_inbox_and_dead_letters,
+    m006_chats_of_sent_messages,
 ]
 
 

@@ -43,6 +43,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot import migrations
 from bot.migrations import UtcDateTime
 from bot.reply import KINDS, Kind
+from bot.row_ids import is_row_id
 from bot.storable import storable_text
 
 Vote = Literal["up", "down"]
@@ -53,6 +54,11 @@ DATABASE_FILE = "rwa-bot.sqlite3"
 
 # An execution option asking SQLite to take the write lock when the transaction begins.
 _BEGIN_IMMEDIATE = "rwa_bot_begin_immediate"
+# Set on every SQLite connection, explicitly rather than left to how SQLite was built:
+# write-ahead logging; every commit on disk before it returns (FULL, not WAL's usual NORMAL:
+# a ticket or outbox row confirmed is never lost to a power cut); deleted data overwritten
+# with zeros (what /forget deletes does not linger in free pages); foreign keys enforced.
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "foreign_keys=ON")
 
 # The current schema, as all migrations together leave it; keep in step with bot/migrations.py.
 # The lawyer queue's tables (bot/tickets.py) join this same MetaData.
@@ -127,9 +133,11 @@ class Store(Protocol):
         refs); return the question's id."""
         ...
 
-    async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
+    async def record_vote(
+        self, *, question_id: int, user_id: int, vote: Vote, chat_id: int | None = None
+    ) -> bool:
         """Keep a user's vote on a reply, replacing their earlier one; False if no such
-        question."""
+        question (or, `chat_id` given, none answered in that chat)."""
         ...
 
     async def report(self, limit: int = 20) -> Report:
@@ -269,27 +277,42 @@ class SqlStore:
         if not written.done():
             written.set_result(question_id)
 
-    async def record_vote(self, *, question_id: int, user_id: int, vote: Vote) -> bool:
+    async def record_vote(
+        self, *, question_id: int, user_id: int, vote: Vote, chat_id: int | None = None
+    ) -> bool:
         """Keep `user_id`'s 👍 ("up") or 👎 ("down") on a question's reply, replacing their
-        earlier vote on it; return False, storing nothing, when the question does not exist.
+        earlier vote on it; return False, storing nothing, when the question does not exist,
+        or, with `chat_id` (the chat the vote's button was pressed in), when the question was
+        not answered in that chat: a vote counts only on an answer its voter was shown.
         """
         if vote not in VOTES:
             raise ValueError(f"unknown vote {vote!r}; expected 'up' or 'down'")
+        if not is_row_id(question_id):
+            return False  # no question can have that id: no query is made with it
         try:
-            return await self._write_vote(question_id, user_id, vote)
+            return await self._write_vote(question_id, user_id, vote, chat_id)
         except IntegrityError:
             # A second vote of the same user on the same question was inserted between our
             # update and our insert; now the update finds it.
-            return await self._write_vote(question_id, user_id, vote)
+            return await self._write_vote(question_id, user_id, vote, chat_id)
 
-    async def _write_vote(self, question_id: int, user_id: int, vote: Vote) -> bool:
+    async def _write_vote(
+        self, question_id: int, user_id: int, vote: Vote, chat_id: int | None
+    ) -> bool:
         now = _now()
+        shown = [questions.c.id == question_id]
+        if chat_id is not None:
+            shown.append(questions.c.chat_id == chat_id)
         async with self.engine.begin() as connection:
             # Writing first (rather than checking the question exists, then writing) takes
             # SQLite's write lock at once, so concurrent votes wait instead of failing.
             replaced = await connection.execute(
                 update(votes)
-                .where(votes.c.question_id == question_id, votes.c.user_id == user_id)
+                .where(
+                    votes.c.question_id == question_id,
+                    votes.c.user_id == user_id,
+                    votes.c.question_id.in_(select(questions.c.id).where(*shown)),
+                )
                 .values(vote=vote, created_at=now)
             )
             if replaced.rowcount:
@@ -303,7 +326,7 @@ class SqlStore:
                         literal(user_id, BigInteger),
                         literal(vote, String),
                         literal(now, UtcDateTime),
-                    ).where(questions.c.id == question_id),
+                    ).where(*shown),
                 )
             )
             return bool(added.rowcount)
@@ -387,7 +410,7 @@ def sqlite_url(data_dir: Path) -> str:
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
-    """Turn on WAL and foreign keys on every new connection, and make transactions real.
+    """Set SQLITE_PRAGMAS on every new connection, and make transactions real.
 
     Python's sqlite3 (under aiosqlite) would otherwise begin no transaction before DDL, so each
     CREATE TABLE of a migration would commit on its own; SQLAlchemy's documented remedy is to
@@ -398,13 +421,16 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(f"PRAGMA {pragma}")
         finally:
             cursor.close()
 
     def on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE, False)
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # a statement that must run outside any transaction (a checkpoint)
+        immediate = options.get(_BEGIN_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     event.listen(engine.sync_engine, "connect", on_connect)
@@ -424,6 +450,22 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
         await connection.execution_options(**{_BEGIN_IMMEDIATE: True})
         async with connection.begin():
             yield connection
+
+
+async def checkpoint(engine: AsyncEngine) -> bool:
+    """On SQLite, copy the write-ahead log into the database file and empty it (TRUNCATE), so
+    that rows just deleted leave no copy behind in the -wal file; return whether it completed
+    (False: a reader kept part of the log; the next checkpoint takes it). Elsewhere a no-op."""
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = result.first()
+    busy = row is None or bool(row[0])
+    if busy:
+        log.warning("the checkpoint could not complete: a reader was busy")
+    return not busy
 
 
 async def _migrate(connection: AsyncConnection) -> list[int]:

@@ -50,6 +50,7 @@ from bot.content import COMMAND_KEYS, Content, read_content
 from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
 from bot.reply import Reply, Suggestion
+from bot.row_ids import parse_row_id
 from bot.store import SqlStore, Store, open_store, sqlite_url
 from bot.telegram_http import AiohttpRequest, NotSent
 from bot.telegram_outbox import OutboxWorker, parse_card_data
@@ -539,8 +540,14 @@ async def button(update: Update, context: BotContext) -> None:
         entry = context.services.content.entries[action.faq_id]
         await _answer(update, context, entry.questions[language][0])
     elif isinstance(action, VoteCallback) and update.effective_user is not None:
-        stored = await context.services.store.record_vote(
-            question_id=action.question_id, user_id=update.effective_user.id, vote=action.vote
+        # A vote counts on an answer given in the chat whose button was pressed: callback
+        # data can be forged, the chat of the message it came from cannot.
+        shown_in = query.message.chat.id if query.message is not None else None
+        stored = shown_in is not None and await context.services.store.record_vote(
+            question_id=action.question_id,
+            user_id=update.effective_user.id,
+            vote=action.vote,
+            chat_id=shown_in,
         )
         await _answer_button(
             query, _text(context, language, "smalltalk.thanks") if stored else None
@@ -577,7 +584,9 @@ async def _lawyer_or_refuse(update: Update, context: BotContext, what: str) -> P
     lawyers = context.services.settings.lawyers
     chat = update.effective_chat
     # Tickets hold personal data: shown only in the lawyers' group or a lawyer's private chat.
-    fitting_chat = chat is not None and (chat.type == chat.PRIVATE or chat.id == lawyers.chat_id)
+    outbox = context.services.outbox
+    group = {lawyers.chat_id, outbox.lawyers_chat_id if outbox is not None else None} - {None}
+    fitting_chat = chat is not None and (chat.type == chat.PRIVATE or chat.id in group)
     if person is not None and person.user_id in lawyers.user_ids and fitting_chat:
         return person
     # Logged without the user's id: it is personal data, and /forget cannot reach the logs.
@@ -600,9 +609,19 @@ async def _tell_lawyer(update: Update, context: BotContext, text: str | None) ->
         await context.bot.send_message(update.effective_chat.id, text)
 
 
-def _ticket_number(context: BotContext) -> int | None:
+async def _ticket_number(update: Update, context: BotContext, usage: str) -> int | None:
+    """The ticket number a lawyer's command names; else None, the lawyer told why (the
+    `usage` message, or that no such ticket exists for a number out of range: no query is made
+    with a number no ticket can have)."""
     first = context.args[0].lstrip("#") if context.args else ""
-    return int(first) if first.isascii() and first.isdigit() and len(first) < 12 else None
+    if not first.isascii() or not first.isdigit():
+        await _tell_lawyer(update, context, _lawyer_text(context, usage))
+        return None
+    number = parse_row_id(first)
+    if number is None:
+        shown = first if len(first) <= 20 else first[:20] + "…"
+        await _tell_lawyer(update, context, _lawyer_text(context, "no_such_ticket", ticket=shown))
+    return number
 
 
 async def card_button(update: Update, context: BotContext, action: str, ticket_id: int) -> None:
@@ -628,11 +647,9 @@ async def ticket_command(update: Update, context: BotContext) -> None:
     """/ticket N: one ticket's card (lawyers only)."""
     if not await _lawyer_or_refuse(update, context, "/ticket"):
         return
-    number = _ticket_number(context)
-    if number is None:
-        await _tell_lawyer(update, context, _lawyer_text(context, "ticket_usage"))
-        return
-    await _tell_lawyer(update, context, await context.services.desk.ticket_text(number))
+    number = await _ticket_number(update, context, "ticket_usage")
+    if number is not None:
+        await _tell_lawyer(update, context, await context.services.desk.ticket_text(number))
 
 
 async def reply_command(update: Update, context: BotContext) -> None:
@@ -642,11 +659,12 @@ async def reply_command(update: Update, context: BotContext) -> None:
     if lawyer_person is None or message is None or message.text is None:
         return
     parts = message.text.split(maxsplit=2)
-    number = _ticket_number(context)
-    if number is None or len(parts) < 3 or not parts[2].strip():
+    if len(parts) < 3 or not parts[2].strip():
         await _tell_lawyer(update, context, _lawyer_text(context, "reply_usage"))
         return
-    await _relay_to_user(update, context, lawyer_person, number, parts[2])
+    number = await _ticket_number(update, context, "reply_usage")
+    if number is not None:
+        await _relay_to_user(update, context, lawyer_person, number, parts[2])
 
 
 async def _relay_to_user(
@@ -659,15 +677,19 @@ async def _relay_to_user(
 
 
 async def close_command(update: Update, context: BotContext) -> None:
-    """/close N: end a ticket's conversation (lawyers only)."""
+    """/close N [force]: end a ticket's conversation (lawyers only; force: another's)."""
     lawyer_person = await _lawyer_or_refuse(update, context, "/close")
     if lawyer_person is None:
         return
-    number = _ticket_number(context)
+    number = await _ticket_number(update, context, "close_usage")
     if number is None:
+        return
+    extra = [word.lower() for word in (context.args or [])[1:]]
+    if extra not in ([], ["force"]):
         await _tell_lawyer(update, context, _lawyer_text(context, "close_usage"))
         return
-    await _tell_lawyer(update, context, await context.services.desk.close(number, lawyer_person))
+    closed = await context.services.desk.close(number, lawyer_person, force=extra == ["force"])
+    await _tell_lawyer(update, context, closed)
 
 
 async def lawyers_group_message(update: Update, context: BotContext) -> None:
@@ -679,12 +701,19 @@ async def lawyers_group_message(update: Update, context: BotContext) -> None:
     replied = message.reply_to_message
     if replied.from_user is None or replied.from_user.id != bot_id:
         return
-    number = await context.services.desk.ticket_for_message(replied.message_id)
+    number = await context.services.desk.ticket_for_message(replied.chat_id, replied.message_id)
     if number is None:
         return
     lawyer_person = await _lawyer_or_refuse(update, context, "a reply to a ticket")
     if lawyer_person is not None:
         await _relay_to_user(update, context, lawyer_person, number, message.text)
+
+
+async def lawyers_group_migrated(update: Update, context: BotContext) -> None:
+    """The lawyers' group became a supergroup: follow it to its new id."""
+    message, outbox = update.effective_message, context.services.outbox
+    if message is not None and message.migrate_to_chat_id and outbox is not None:
+        outbox.follow_lawyers_chat(message.migrate_to_chat_id)
 
 
 async def error_handler(update: object, context: BotContext) -> None:
@@ -794,6 +823,9 @@ def build_application(
         application.bot, services.desk, lawyers.chat_id, lawyers.check_chat_id
     )
     lawyers_group = filters.Chat(lawyers.chat_id) if lawyers.chat_id is not None else None
+    if lawyers_group is not None:
+        # When the group becomes a supergroup, its new id is the lawyers' group too.
+        services.outbox.on_lawyers_chat = lawyers_group.add_chat_ids
     # New messages only: an edited message is not a second question, answer or relay.
     new = filters.UpdateType.MESSAGE
     handlers = [
@@ -813,12 +845,16 @@ def build_application(
         CommandHandler("reply", reply_command, filters=new),
         CommandHandler("close", close_command, filters=new),
         CallbackQueryHandler(button),
-        # In the lawyers' group, text is never a question: only replies to cards count.
+        # In the lawyers' group, text is never a question: only replies to cards count; and
+        # when it becomes a supergroup, the bot follows it.
         *(
             [
                 MessageHandler(
                     lawyers_group & new & filters.TEXT & ~filters.COMMAND, lawyers_group_message
-                )
+                ),
+                MessageHandler(
+                    lawyers_group & filters.StatusUpdate.MIGRATE, lawyers_group_migrated
+                ),
             ]
             if lawyers_group is not None
             else []

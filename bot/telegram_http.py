@@ -11,7 +11,8 @@ What it keeps of HTTPXRequest: the parameters go out form-encoded exactly as the
 timeouts (5 s to connect, 5 s to read, 1 s to wait for a free connection); proxies from the
 environment (HTTPS_PROXY and the like); certificates checked against certifi's bundle; timeouts
 raise TimedOut and every other failure NetworkError, whose text never holds the request's URL
-(the URL holds the token).
+(the URL holds the token), and which carry no aiohttp exception along (no __cause__, no
+__context__), whose text may.
 
 A request that provably never reached the server is sent again, after a short pause, up to
 NOT_SENT_ATTEMPTS times: the connection could not be made (refused, or the name not found), or
@@ -27,7 +28,7 @@ import logging
 import ssl
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import certifi
@@ -132,6 +133,8 @@ class AiohttpRequest(BaseRequest):
         proxy, proxy_auth = self._proxy_for(url)
         for attempt in range(1, NOT_SENT_ATTEMPTS + 1):
             trace: dict[str, bool] = {}
+            failure: NetworkError | None = None
+            not_sent: BaseException | None = None
             try:
                 async with session.request(
                     method,
@@ -145,19 +148,26 @@ class AiohttpRequest(BaseRequest):
                 ) as response:
                     return response.status, await response.read()
             except aiohttp.ClientConnectorError as error:
-                failure: BaseException = error  # no connection: nothing was sent
+                not_sent = error  # no connection: nothing was sent
             except aiohttp.ServerDisconnectedError as error:
-                if not trace.get("reused"):  # a fresh connection: it may have been read
-                    raise NetworkError(_without_url(error, url)) from error
-                failure = error  # a pooled connection the server had closed while idle
+                if trace.get("reused"):
+                    not_sent = error  # a pooled connection the server had closed while idle
+                else:  # a fresh connection: the request may have been read
+                    failure = NetworkError(_without_url(error, url))
             except TimeoutError as error:  # aiohttp's timeouts are TimeoutErrors too
-                raise TimedOut(_without_url(error, url)) from error
-            except aiohttp.ClientError as error:
-                raise NetworkError(_without_url(error, url)) from error
+                failure = TimedOut(_without_url(error, url))
+            except (aiohttp.ClientError, OSError) as error:  # OSError: a TLS or socket failure
+                failure = NetworkError(_without_url(error, url))
+            # Raised here, outside the except clauses, so that aiohttp's exception is neither
+            # its __cause__ nor its __context__: aiohttp's text (a connection timeout's, say)
+            # holds the URL, and a traceback would print every exception of the chain.
+            if failure is not None:
+                raise failure
             if attempt == NOT_SENT_ATTEMPTS:
-                raise NotSent(_without_url(failure, url)) from failure
+                raise NotSent(_without_url(not_sent or RuntimeError("not sent"), url))
             pause = NOT_SENT_PAUSES[min(attempt, len(NOT_SENT_PAUSES)) - 1]
-            log.debug("request not sent (%s); again in %.2f s", type(failure).__name__, pause)
+            kind = type(not_sent).__name__
+            log.debug("request not sent (%s); again in %.2f s", kind, pause)
             await asyncio.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -203,7 +213,12 @@ def _without_url(error: BaseException, url: str) -> str:
     kind = f"aiohttp.{type(error).__name__}"
     text = str(error)
     prefix = url.split("?")[0].rsplit("/", 1)[0]  # https://api.telegram.org/bot<token>
-    for secret in (url, prefix, prefix.rsplit("/", 1)[-1]):
+    segment = prefix.rsplit("/", 1)[-1]  # bot<token>
+    token = segment.removeprefix("bot")
+    for secret in (url, prefix, segment):
         if secret:
             text = text.replace(secret, "<Bot API URL>")
+    for secret in (token, quote(token, safe="")):  # as it is, and as a URL would encode it
+        if secret:
+            text = text.replace(secret, "<token>")
     return f"{kind}: {text}" if text else kind

@@ -19,13 +19,22 @@ import datetime as dt
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot.consultations import Desk
+from bot.row_ids import parse_row_id
 from bot.telegram_render import ButtonLabels, labels_for, utf16_units
 from bot.tickets import OutboxItem, Ticket
 
@@ -63,12 +72,8 @@ def parse_card_data(data: str | None) -> tuple[str, int] | None:
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != "t" or parts[1] not in ("claim", "close"):
         return None
-    number = parts[2]
-    return (
-        (parts[1], int(number))
-        if number.isascii() and number.isdigit() and len(number) < 12
-        else None
-    )
+    number = parse_row_id(parts[2])  # forged data never reaches a query
+    return (parts[1], number) if number is not None else None
 
 
 def card_keyboard(ticket: Ticket, labels: ButtonLabels) -> InlineKeyboardMarkup | None:
@@ -148,6 +153,8 @@ class OutboxWorker:
         # in doubt from an earlier run counts from this run's start.
         self._doubts: dict[int, float] = {}
         self._started = time.monotonic()
+        # Called with the lawyers' group's new id when it becomes a supergroup.
+        self.on_lawyers_chat: Callable[[int], None] | None = None
 
     def wake(self) -> None:
         """Something was written to the outbox: send it soon."""
@@ -176,6 +183,8 @@ class OutboxWorker:
                 if await self._send(item):
                     sent += 1
                     progressed = True
+                    if item.chat_id is None:
+                        break  # the group's pace is slow: look again for a new ticket's card
             if not progressed:
                 return sent
 
@@ -232,6 +241,15 @@ class OutboxWorker:
             self._doubts.pop(item.id, None)
             log.error("outbox row %d forbidden: the bot cannot write to that chat", item.id)
             return True
+        except ChatMigrated as error:  # refused, so not sent: the group has a new id
+            self._doubts.pop(item.id, None)
+            if item.chat_id is None and chat_id == self.lawyers_chat_id:
+                self.follow_lawyers_chat(error.new_chat_id)
+                await queue.retry_later(item.id, _after(0), "chat migrated", tried=False)
+                return False
+            await queue.mark_failed(item.id, type(error).__name__)
+            log.error("outbox row %d: its chat became a supergroup", item.id)
+            return True
         except _WaitForBound:
             await queue.retry_later(item.id, _after(BOUND_PAUSE), "waiting to check", tried=False)
             return False
@@ -245,8 +263,23 @@ class OutboxWorker:
                 "outbox row %d: %s, again in %.0f s", item.id, type(error).__name__, backoff
             )
             return False
-        await queue.mark_sent(item.id, first)
+        await queue.mark_sent(item.id, first, chat_id)
         return True
+
+    def follow_lawyers_chat(self, new_chat_id: int) -> None:
+        """The lawyers' group became a supergroup with a new id: send there from now on, and
+        tell the operator (the setting still names the old id, followed again on restart)."""
+        if new_chat_id == self.lawyers_chat_id:
+            return
+        self.lawyers_chat_id = new_chat_id
+        log.warning(
+            "the lawyers' group was upgraded to a supergroup: sending to %d from now on; "
+            "set RWA_BOT_LAWYERS_CHAT_ID=%d",
+            new_chat_id,
+            new_chat_id,
+        )
+        if self.on_lawyers_chat is not None:
+            self.on_lawyers_chat(new_chat_id)
 
     def _undelivered(self, item: OutboxItem, key: str) -> str | None:
         """For a lawyer's message the user can never get: the lawyers are told (`key`: why,
@@ -337,7 +370,7 @@ class OutboxWorker:
                 message = await self.bot.send_message(
                     chat_id, piece.text, reply_markup=piece.keyboard, reply_parameters=piece.reply
                 )
-            except RetryAfter:  # Telegram refused it: it did not arrive
+            except (RetryAfter, ChatMigrated):  # Telegram refused it: it did not arrive
                 await queue.not_sent(item.id)
                 raise
             message_id = int(message.message_id)

@@ -16,6 +16,7 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot.content import BUTTON_KEYS
 from bot.reply import Reply
+from bot.row_ids import parse_row_id
 
 # Telegram's limit on one message's text, which the html and the plain text both keep to.
 MAX_MESSAGE_LENGTH = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -28,14 +29,13 @@ MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 MAX_BUTTON_TEXT = 60
 ELLIPSIS = "…"
 
-MAX_QUESTION_ID = 2**63 - 1  # the largest SQL BIGINT key
 Vote = Literal["up", "down"]  # as the store records it
 
 _BLOCK_SEPARATOR = "\n\n"
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 # The shape bot/faq.py accepts for an entry id.
 _FAQ_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
-_QUESTION_ID = re.compile(r"0|[1-9][0-9]{0,18}")  # no sign, no leading zeros
+_QUESTION_ID = re.compile(r"[1-9][0-9]{0,9}")  # no sign, no leading zeros
 
 
 # -- the records handlers use -------------------------------------------------------------------
@@ -124,7 +124,7 @@ def labels_for(messages: Mapping[str, Any], language: str) -> ButtonLabels:
 def parse_callback(data: str | None) -> Callback | None:
     """Return what a button's callback data asks for, or None for anything this module did not
     write: unknown, malformed, over Telegram's 64 bytes, or stale-looking (wrong number of
-    parts, a question id that is no plain integer from 0 to MAX_QUESTION_ID, a vote other
+    parts, a question id that is no plain integer from 1 to MAX_ROW_ID, a vote other
     than up or down).
 
     Whether the FAQ entry or the question still exists is for the caller to check.
@@ -135,8 +135,8 @@ def parse_callback(data: str | None) -> Callback | None:
         case ["ask", faq_id] if _FAQ_ID.fullmatch(faq_id):
             return AskCallback(faq_id)
         case ["vote", "up" | "down" as vote, question_id] if _QUESTION_ID.fullmatch(question_id):
-            number = int(question_id)
-            return VoteCallback(number, vote) if number <= MAX_QUESTION_ID else None
+            number = parse_row_id(question_id)
+            return VoteCallback(number, vote) if number is not None else None
         case ["lawyer"]:
             return LawyerCallback()
     return None

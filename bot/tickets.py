@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.migrations import UtcDateTime
-from bot.store import metadata, questions, user_languages, votes, write_transaction
+from bot.store import checkpoint, metadata, questions, user_languages, votes, write_transaction
 from bot.update_inbox import HANDLED_KEPT, dead_letters, inbox
 
 TicketStatus = Literal["open", "claimed", "closed"]
@@ -88,6 +88,7 @@ tickets = Table(
     Column("card_message_id", BigInteger, nullable=True),
     Column("announced_at", UtcDateTime, nullable=True),
     Column("anonymised_at", UtcDateTime, nullable=True),
+    Column("card_chat_id", BigInteger, nullable=True),  # m005: the chat the card is in
 )
 outbox = Table(
     "outbox",
@@ -112,6 +113,8 @@ outbox = Table(
     Column("floor", BigInteger, nullable=True),
     # Of a message sent in several pieces, how many are known to have arrived.
     Column("pieces_sent", Integer, nullable=False, server_default=sql_text("0")),
+    # m005: the chat it went to (for the lawyers' group, whose id can change); NULL: unknown.
+    Column("sent_chat_id", BigInteger, nullable=True),
 )
 
 
@@ -652,9 +655,11 @@ class Queue:
         closed_by: ClosedBy,
         user_notice: Callable[[Ticket], str | None],
         lawyers_notice: Callable[[Ticket], str | None],
+        claimed_by: int | None = None,
     ) -> Ticket | None:
         """Close an open or claimed ticket; return it closed, or None (nothing written) when
-        there is no such ticket or it was closed already.
+        there is no such ticket or it was closed already, or, `claimed_by` given, when it is
+        claimed by another lawyer than that one (decided in the same statement as the close).
 
         The outbox gets a card_update, `user_notice(ticket)` for the user's chat (if it has
         one) and `lawyers_notice(ticket)` for the lawyers' group, each unless None.
@@ -665,7 +670,15 @@ class Queue:
         async with write_transaction(self.engine) as connection:
             closed = await connection.execute(
                 update(tickets)
-                .where(tickets.c.id == ticket_id, tickets.c.status.in_(ACTIVE))
+                .where(
+                    tickets.c.id == ticket_id,
+                    tickets.c.status.in_(ACTIVE)
+                    if claimed_by is None
+                    else or_(
+                        tickets.c.status == "open",
+                        and_(tickets.c.status == "claimed", tickets.c.lawyer_id == claimed_by),
+                    ),
+                )
                 .values(status="closed", closed_at=now, closed_by=closed_by)
             )
             if closed.rowcount == 0:
@@ -732,12 +745,18 @@ class Queue:
         except IntegrityError:
             return False  # PostgreSQL: the same message relayed at the same moment
 
-    async def ticket_for_message(self, message_id: int) -> int | None:
-        """Return the ticket whose card, or a message about it sent to the lawyers' group, has
-        Telegram's `message_id` there; None if no ticket's does."""
+    async def ticket_for_message(self, chat_id: int, message_id: int) -> int | None:
+        """Return the ticket whose card, or a message about it sent to the lawyers' group, is
+        message `message_id` of chat `chat_id`; None if no ticket's is. (Rows sent before the
+        chat was recorded match by message id alone.)"""
         async with self.engine.connect() as connection:
             card = await connection.execute(
-                select(tickets.c.id).where(tickets.c.card_message_id == message_id).limit(1)
+                select(tickets.c.id)
+                .where(
+                    tickets.c.card_message_id == message_id,
+                    or_(tickets.c.card_chat_id == chat_id, tickets.c.card_chat_id.is_(None)),
+                )
+                .limit(1)
             )
             found: int | None = card.scalar_one_or_none()
             if found is not None:
@@ -747,6 +766,7 @@ class Queue:
                 .where(
                     outbox.c.message_id == message_id,
                     outbox.c.chat_id.is_(None),
+                    or_(outbox.c.sent_chat_id == chat_id, outbox.c.sent_chat_id.is_(None)),
                     outbox.c.ticket_id.is_not(None),
                 )
                 .order_by(outbox.c.id.desc())
@@ -816,19 +836,25 @@ class Queue:
     # -- the outbox
 
     async def due(self, now: dt.datetime | None = None, limit: int = 50) -> list[OutboxItem]:
-        """Return the messages to send now, in id order: of each destination (a chat, or the
-        lawyers' group) only its oldest pending message, and only if it is due (not_before at
-        or before `now`, default the present), so one chat's messages keep their order."""
+        """Return the messages to send now, cards first, then in id order: of each destination
+        (a chat, or one ticket's conversation in the lawyers' group) only its oldest pending
+        message, and only if it is due (not_before at or before `now`, default the present),
+        so one destination's messages keep their order."""
         moment = now or _now()
+        # In the lawyers' group each ticket is a conversation of its own: one ticket's
+        # messages keep their order, and one busy ticket does not hold back the others.
+        conversation = case((outbox.c.chat_id.is_(None), outbox.c.ticket_id), else_=None)
         oldest = (
             select(func.min(outbox.c.id))
             .where(outbox.c.status == "pending")
-            .group_by(outbox.c.chat_id)
+            .group_by(outbox.c.chat_id, conversation)
         )
+        # New tickets' cards go ahead of everything else: a lawyer should see them first.
+        cards_first = case((outbox.c.kind == "card", 0), else_=1)
         query = (
             select(outbox)
             .where(outbox.c.id.in_(oldest), outbox.c.not_before <= moment)
-            .order_by(outbox.c.id)
+            .order_by(cards_first, outbox.c.id)
             .limit(limit)
         )
         async with self.engine.connect() as connection:
@@ -881,9 +907,12 @@ class Queue:
                 .values(**values)
             )
 
-    async def mark_sent(self, item_id: int, message_id: int | None) -> None:
-        """Record that message `item_id` was delivered, with Telegram's `message_id` (None if
-        unknown); it is never due again. A sent card's id is kept on its ticket."""
+    async def mark_sent(
+        self, item_id: int, message_id: int | None, chat_id: int | None = None
+    ) -> None:
+        """Record that message `item_id` was delivered to `chat_id`, with Telegram's
+        `message_id` (None if unknown); it is never due again. A sent card's chat and id are
+        kept on its ticket."""
         async with write_transaction(self.engine) as connection:
             row = (
                 await connection.execute(
@@ -896,14 +925,19 @@ class Queue:
                 update(outbox)
                 .where(outbox.c.id == item_id)
                 .values(
-                    status="sent", sent_at=_now(), message_id=message_id, error=None, floor=None
+                    status="sent",
+                    sent_at=_now(),
+                    message_id=message_id,
+                    sent_chat_id=chat_id,
+                    error=None,
+                    floor=None,
                 )
             )
             if row.kind == "card" and row.ticket_id is not None and message_id is not None:
                 await connection.execute(
                     update(tickets)
                     .where(tickets.c.id == row.ticket_id)
-                    .values(card_message_id=message_id)
+                    .values(card_message_id=message_id, card_chat_id=chat_id)
                 )
 
     async def retry_later(
@@ -1007,6 +1041,7 @@ class Queue:
             unread = await connection.execute(
                 delete(dead_letters).where(dead_letters.c.user_id == user_id)
             )
+        await checkpoint(self.engine)  # no copy of what was deleted stays in the -wal file
         return {
             "questions": asked_deleted.rowcount,
             "dead_letters": unread.rowcount,
@@ -1057,6 +1092,7 @@ class Queue:
             await connection.execute(
                 delete(inbox).where(inbox.c.handled_at < min(before, now - HANDLED_KEPT))
             )
+        await checkpoint(self.engine)
         return {
             "dead_letters": unread.rowcount,
             "questions": asked.rowcount,

@@ -21,7 +21,17 @@ from bot import migrations, tickets
 from bot.migrations import MigrationError, add_column
 from bot.reply import Kind
 from bot.report import build_report, format_report
-from bot.store import Report, SqlStore, Store, metadata, open_store, questions, sqlite_url, votes
+from bot.store import (
+    Report,
+    SqlStore,
+    Store,
+    checkpoint,
+    metadata,
+    open_store,
+    questions,
+    sqlite_url,
+    votes,
+)
 
 # The schema as the shipped migrations leave it; a simulated future migration takes NEXT.
 CURRENT = len(migrations.MIGRATIONS)
@@ -144,6 +154,31 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(store: SqlStore, db_
     async with store.engine.connect() as connection:
         foreign_keys = await connection.exec_driver_sql("PRAGMA foreign_keys")
         assert foreign_keys.all() == [(1,)]
+
+
+async def test_every_connection_sets_its_pragmas_explicitly(store: SqlStore) -> None:
+    # synchronous and secure_delete belong to each connection, not to the file: read them on
+    # several of the store's own pooled connections at once.
+    async def pragmas() -> tuple[Any, ...]:
+        async with store.engine.connect() as connection:
+            found = []
+            for name in ("journal_mode", "synchronous", "secure_delete", "foreign_keys"):
+                found.append((await connection.exec_driver_sql(f"PRAGMA {name}")).scalar_one())
+            await asyncio.sleep(0)  # hold the connection while the others take theirs
+            return tuple(found)
+
+    seen = await asyncio.gather(*(pragmas() for _ in range(3)))
+    # WAL, synchronous FULL (2), secure_delete on (1), foreign keys on (1)
+    assert seen == [("wal", 2, 1, 1)] * 3
+
+
+async def test_a_checkpoint_empties_the_write_ahead_log(store: SqlStore, db_file: Path) -> None:
+    await ask(store, "What about Dubai?")
+    wal = db_file.with_name(db_file.name + "-wal")
+    assert wal.stat().st_size > 0
+    assert await checkpoint(store.engine)
+    assert wal.stat().st_size == 0
+    assert query(db_file, "SELECT text FROM questions") == [("What about Dubai?",)]
 
 
 async def test_the_database_refuses_a_vote_row_for_a_missing_question(store: SqlStore) -> None:

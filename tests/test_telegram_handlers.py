@@ -162,6 +162,17 @@ async def test_a_vote_is_stored_and_reported(bot: Harness) -> None:
     assert [(text, count) for text, _, count in report.voted_down] == [("What is RWA?", 1)]
 
 
+async def test_a_vote_on_an_answer_given_in_another_chat_is_not_counted(bot: Harness) -> None:
+    await bot.send(text_update("What is RWA?"))  # answered to the test user, in their chat
+    vote = next(d for d in buttons(bot.api.sent()[-1]) if d.startswith("vote:down:"))
+    stranger = User(id=4711, first_name="Eve", is_bot=False, language_code="en")
+    # The same callback data, forged under a message in the stranger's own chat.
+    await bot.send(button_update(vote, stranger, Chat(id=stranger.id, type=Chat.PRIVATE)))
+    report = await bot.store.report()
+    assert report.voted_down == ()
+    assert bot.api.sent("answerCallbackQuery")[-1].get("text") is None  # no thanks
+
+
 async def test_unanswered_questions_are_stored_for_the_report(bot: Harness) -> None:
     await bot.send(text_update("How do I file for divorce in Shanghai?"))
     report = await bot.store.report()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from telegram import Chat, Message, Update, User
 from telegram.error import TimedOut
 from telegram.ext import Application
@@ -464,6 +464,40 @@ async def test_a_lawyer_claims_the_user_is_told_and_the_card_shows_the_owner(fir
     assert buttons(edited) == ["t:close:1"]
 
 
+FORGED_NUMBERS = ("2147483648", "99999999999", "9223372036854775807", "1" * 5000)
+
+
+async def test_forged_numbers_get_a_clear_answer_and_never_reach_a_query(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    parameters: list[Any] = []
+
+    def seen(_c: Any, _cursor: Any, _sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        parameters.append(params)
+
+    event.listen(firm.store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for number in FORGED_NUMBERS:
+            for command in (f"/ticket {number}", f"/close {number}", f"/reply {number} hi"):
+                await firm.send(text_update(command, ADA, LAWYERS_CHAT))
+                assert firm.to_lawyers()[-1].startswith("There is no ticket #")
+            for data in (f"t:claim:{number}", f"t:close:{number}", f"vote:up:{number}"):
+                await firm.send(button_update(data[:64], ADA, LAWYERS_CHAT))
+    finally:
+        event.remove(firm.store.engine.sync_engine, "before_cursor_execute", seen)
+
+    def values(params: Any) -> list[Any]:
+        if isinstance(params, dict):
+            return list(params.values())
+        if isinstance(params, list | tuple):
+            return [v for item in params for v in values(item)]
+        return [params]
+
+    too_big = [v for p in parameters for v in values(p) if isinstance(v, int) and v > 2**31 - 1]
+    assert too_big == []
+    [ticket] = await firm.tickets()
+    assert ticket.status == "claimed"  # and nothing changed
+
+
 async def test_a_second_lawyer_pressing_claim_is_told_who_has_it(firm: Firm) -> None:
     await claimed_ticket(firm)
     await firm.press("t:claim:1", BEN, LAWYERS_CHAT)
@@ -628,6 +662,37 @@ async def test_the_close_button_closes_too(firm: Firm) -> None:
     assert (ticket.status, ticket.closed_by) == ("closed", "lawyer")
 
 
+async def test_only_the_claiming_lawyer_closes_a_claimed_ticket_unless_forced(
+    firm: Firm, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await claimed_ticket(firm)  # Ada's
+    await firm.send(text_update("/close 1", BEN, LAWYERS_CHAT))
+    assert firm.to_lawyers()[-1] == (
+        "Ticket #1 was taken by Ada Wong; only they can close it. To close it anyway (they are "
+        "away, say), send /close 1 force."
+    )
+    await firm.press("t:close:1", BEN, LAWYERS_CHAT)  # the card's button: the same rule
+    assert firm.api.sent("answerCallbackQuery")[-1]["text"].startswith("Ticket #1 was taken")
+    [ticket] = await firm.tickets()
+    assert ticket.status == "claimed"
+    await firm.send(text_update("/close 1 force", BEN, LAWYERS_CHAT))
+    assert firm.to_lawyers()[-1] == "Ticket #1 is closed."
+    [ticket] = await firm.tickets()
+    assert (ticket.status, ticket.closed_by) == ("closed", "lawyer")
+
+
+async def test_no_lawyers_user_id_is_logged_at_info(
+    firm: Firm, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await claimed_ticket(firm)
+    await firm.send(text_update("/close 1", ADA, LAWYERS_CHAT))
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert any("ticket 1 claimed" in line for line in logged)
+    assert [line for line in logged if str(ADA.id) in line or str(USER.id) in line] == []
+
+
 async def test_end_by_the_user_ends_the_conversation(firm: Firm) -> None:
     await claimed_ticket(firm)
     await firm.send(text_update("/end"))
@@ -725,6 +790,37 @@ async def test_forget_yes_leaves_nothing_about_the_user_in_any_table(firm: Firm)
     assert kept == ["What is RWA?", QUESTION]
 
 
+async def test_after_forget_no_byte_of_the_users_data_is_left_in_the_db_or_wal_files(
+    firm: Firm, tmp_path: Path
+) -> None:
+    xan = User(id=9138, first_name="Xanthippe", last_name="Quillfeather", is_bot=False)
+    chat = private(xan)
+    email = "xanthippe.quill@example.org"
+    answers = ("Tokenising a Xanthippe vineyard", "1", "3", "3", "2", email, "yes")
+    await file_ticket(firm, xan, answers, "Can a Quillfeather winery do RWA?")
+    await firm.press("t:claim:1", ADA, LAWYERS_CHAT)
+    await firm.send(text_update("Xanthippe here, call me", xan, chat))
+    await firm.deliver()
+    files = [tmp_path / "var" / "rwa-bot.sqlite3", tmp_path / "var" / "rwa-bot.sqlite3-wal"]
+
+    def traces() -> list[str]:
+        found = []
+        for path in files:
+            data = path.read_bytes() if path.exists() else b""
+            found += [
+                f"{path.name}: {word}"
+                for word in (email, "Xanthippe", "Quillfeather")
+                if word.encode() in data
+            ]
+        return found
+
+    assert traces()  # the check sees them while they are kept
+    await firm.send(text_update("/forget", xan, chat))
+    await firm.press("forget:yes", xan, chat)
+    await firm.deliver()
+    assert traces() == []
+
+
 async def test_forget_no_keeps_everything(firm: Firm) -> None:
     await claimed_ticket(firm)
     await firm.send(text_update("/forget"))
@@ -732,6 +828,85 @@ async def test_forget_no_keeps_everything(firm: Firm) -> None:
     await firm.press("forget:no")
     assert firm.texts()[-1] == "Nothing was deleted."
     assert await everything(firm.store) == before
+
+
+async def test_a_new_tickets_card_goes_ahead_of_a_talkative_users_relays(firm: Firm) -> None:
+    await claimed_ticket(firm)  # Li's ticket #1, claimed by Ada
+    for number in range(8):  # queued while the group's pace (20 a minute) holds them back
+        await firm.send(text_update(f"message {number}"))
+    bob = User(id=78, first_name="Bob", is_bot=False, language_code="en")
+    for text in (QUESTION, "/lawyer", *TYPED_ANSWERS):
+        await firm.send(text_update(text, bob, private(bob)))
+    sent_before = len(firm.to_lawyers())
+    await firm.deliver()
+    after = firm.to_lawyers()[sent_before:]
+    assert after[0].startswith("Ticket #2")  # the new ticket's card first
+    assert [text.rsplit("\n", 1)[-1] for text in after[1:]] == [f"message {n}" for n in range(8)]
+
+
+# -- the lawyers' group becomes a supergroup -------------------------------------------------------
+
+SUPERGROUP = Chat(id=-100300, type=Chat.SUPERGROUP, title="The firm's lawyers")
+UPGRADED = {
+    "ok": False,
+    "error_code": 400,
+    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+    "parameters": {"migrate_to_chat_id": SUPERGROUP.id},
+}
+
+
+async def test_a_group_upgraded_to_a_supergroup_is_followed_and_the_operator_told(
+    firm: Firm, caplog: pytest.LogCaptureFixture
+) -> None:
+    await file_ticket(firm)  # ticket #1's card, in the old group
+    old_card = await firm.card_id(1)
+    refused: list[int] = []
+
+    async def upgraded(method: str, parameters: dict[str, Any]) -> None:
+        if method == "sendMessage" and int(parameters["chat_id"]) == LAWYERS_CHAT.id:
+            refused.append(1)
+            firm.api.fail("sendMessage", (400, UPGRADED))
+
+    firm.api.watch = upgraded
+    bob = User(id=78, first_name="Bob", is_bot=False, language_code="en")
+    await file_ticket(firm, bob)  # ticket #2: its card meets the upgraded group
+    assert refused == [1]  # refused once, then followed: never retried into the old id
+    assert any(
+        "RWA_BOT_LAWYERS_CHAT_ID=-100300" in r.getMessage() and r.levelno == logging.WARNING
+        for r in caplog.records
+    )
+    assert firm.texts(SUPERGROUP.id)[-1].startswith("Ticket #2")
+    # The lawyers work on in the supergroup: its buttons and replies are theirs.
+    await firm.send(button_update("t:claim:2", ADA, SUPERGROUP, await firm.card_id(2)))
+    [_, second] = await firm.tickets()
+    assert second.status == "claimed"
+    card = Message(
+        message_id=await firm.card_id(2),
+        date=dt.datetime.now(dt.UTC),
+        chat=SUPERGROUP,
+        from_user=BOT_USER,
+        text="the card",
+    )
+    await firm.send(text_update("Hello Bob", ADA, SUPERGROUP, reply_to=card))
+    await firm.deliver()
+    assert firm.texts(bob.id)[-1].endswith("Hello Bob")
+    # A reply in the supergroup to a message that has the id of #1's card in the old group
+    # is a reply to another message: not taken for ticket #1.
+    before = len(firm.api.sent())
+    other = Message(
+        message_id=old_card,
+        date=dt.datetime.now(dt.UTC),
+        chat=SUPERGROUP,
+        from_user=BOT_USER,
+        text="some other message",
+    )
+    await firm.press("t:claim:1", BEN, LAWYERS_CHAT)
+    await firm.deliver()
+    after_claim = len(firm.api.sent())
+    await firm.send(text_update("Not for Li", BEN, SUPERGROUP, reply_to=other))
+    await firm.deliver()
+    assert before <= after_claim == len(firm.api.sent())
+    assert "Not for Li" not in "".join(firm.texts())
 
 
 # -- reminders -------------------------------------------------------------------------------------

@@ -281,9 +281,9 @@ def test_an_answer_with_no_stored_question_has_no_votes() -> None:
 
 
 def test_an_answer_without_suggestions_still_has_votes_and_a_lawyer() -> None:
-    [message] = render_reply(make_reply(), LABELS, 0)
+    [message] = render_reply(make_reply(), LABELS, 1)
     assert rows(message) == [
-        [("👍 Helpful", "vote:up:0"), ("👎 Not helpful", "vote:down:0")],
+        [("👍 Helpful", "vote:up:1"), ("👎 Not helpful", "vote:down:1")],
         [("Talk to a lawyer", "lawyer")],
     ]
 
@@ -386,7 +386,7 @@ def test_every_button_the_engine_causes_reads_back_within_64_bytes(
 ) -> None:
     questions = eval_questions()
     assert len(questions) > 150
-    biggest_id = 2**63 - 1  # the largest id a SQL integer key holds
+    biggest_id = 2**31 - 1  # the largest id the questions table's 32-bit key holds
     for question in questions:
         reply = engine.reply(question)
         labels = labels_for(content.messages[reply.language], reply.language)
@@ -538,8 +538,8 @@ def test_the_engine_replies_to_hostile_messages_are_sendable(
         ("ask:three-obstacles", AskCallback("three-obstacles")),
         ("ask:0", AskCallback("0")),
         ("vote:up:12", VoteCallback(12, "up")),
-        ("vote:down:0", VoteCallback(0, "down")),
-        ("vote:up:9223372036854775807", VoteCallback(2**63 - 1, "up")),
+        ("vote:down:1", VoteCallback(1, "down")),
+        ("vote:up:2147483647", VoteCallback(2**31 - 1, "up")),  # the largest 32-bit key
         ("lawyer", LawyerCallback()),
     ],
 )
@@ -580,7 +580,10 @@ def test_what_the_buttons_carry_reads_back_as_the_same_callback(
         "vote:up:1.5",
         "vote:up:007",
         "vote:up:١٢",  # Arabic-Indic digits are digits to Python, not to us
-        "vote:up:99999999999999999999",  # beyond a 64-bit key
+        "vote:up:0",  # keys start at 1
+        "vote:up:2147483648",  # beyond the 32-bit key of the questions table
+        "vote:up:9223372036854775807",
+        "vote:up:99999999999999999999",
         "vote:up:1:extra",
         "lawyer:now",
         "LAWYER",

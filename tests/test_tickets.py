@@ -99,6 +99,11 @@ def query(db_file: Path, sql: str) -> list[tuple[Any, ...]]:
         return connection.execute(sql).fetchall()
 
 
+def file_bytes(path: Path) -> bytes:
+    """The raw bytes of a file, as anyone reading the disk would see them."""
+    return path.read_bytes()
+
+
 def outbox_rows(db_file: Path) -> list[tuple[Any, ...]]:
     """(kind, ticket_id, direction, chat_id, text, status) of every outbox row, in id order."""
     return query(
@@ -446,13 +451,18 @@ async def test_a_reply_to_the_card_or_a_relayed_message_finds_its_ticket(queue: 
     await queue.relay(ticket.id, "to_lawyers", "my deed", ALICE.user_id, "6:10")  # 5
     await queue.relay(ticket.id, "to_user", "send it", LAWYER, "-100:20")  # 6
     # Telegram's message ids: 500 and 501 in the lawyers' group, 502 and 503 in Alice's chat.
-    for item_id, message_id in [(2, 500), (5, 501), (6, 502), (1, 503)]:
-        await queue.mark_sent(item_id, message_id)
+    group, alice = -100200, ALICE.chat_id
+    for item_id, message_id, chat in [(2, 500, group), (5, 501, group), (6, 502, alice)]:
+        await queue.mark_sent(item_id, message_id, chat)
+    await queue.mark_sent(1, 503, alice)
 
-    assert await queue.ticket_for_message(500) == ticket.id
-    assert await queue.ticket_for_message(501) == ticket.id
-    assert await queue.ticket_for_message(502) is None
-    assert await queue.ticket_for_message(503) is None
+    assert await queue.ticket_for_message(group, 500) == ticket.id
+    assert await queue.ticket_for_message(group, 501) == ticket.id
+    assert await queue.ticket_for_message(group, 502) is None
+    assert await queue.ticket_for_message(group, 503) is None
+    # Message ids are per chat: the same ids in another group are other messages.
+    assert await queue.ticket_for_message(-100300, 500) is None
+    assert await queue.ticket_for_message(-100300, 501) is None
     stored = await queue.ticket(ticket.id)
     assert stored is not None and stored.card_message_id == 500
 
@@ -492,18 +502,20 @@ async def test_due_gives_only_the_oldest_pending_message_of_each_destination(
     queue: Queue,
 ) -> None:
     await file_ticket(queue, ALICE)  # 1: notice to Alice, 2: card to the group
-    await file_ticket(queue, BOB)  # 3: notice to Bob, 4: card to the group (waits for 2)
+    await file_ticket(queue, BOB)  # 3: notice to Bob, 4: card to the group (another ticket)
 
     due = await queue.due()
 
+    # Cards first; in the group, each ticket's conversation is a destination of its own.
     assert [(item.id, item.kind, item.chat_id) for item in due] == [
-        (1, "text", ALICE.chat_id),
         (2, "card", None),
+        (4, "card", None),
+        (1, "text", ALICE.chat_id),
         (3, "text", BOB.chat_id),
     ]
-    assert due[0].text == "Received: ticket #1."
-    assert (due[1].ticket_id, due[1].attempts) == (1, 0)
-    assert [item.id for item in await queue.due(limit=2)] == [1, 2]
+    assert due[2].text == "Received: ticket #1."
+    assert (due[0].ticket_id, due[0].attempts) == (1, 0)
+    assert [item.id for item in await queue.due(limit=2)] == [2, 4]
     assert await queue.pending_count() == 4
 
 
@@ -514,9 +526,9 @@ async def test_a_sent_message_is_never_due_again_and_the_next_of_its_chat_follow
     await file_ticket(queue, BOB)
 
     await queue.mark_sent(2, 500)
-    assert [item.id for item in await queue.due()] == [1, 3, 4]
+    assert [item.id for item in await queue.due()] == [4, 1, 3]  # cards first
     await queue.retry_later(2, LONG_AGO, "429")  # a sent row stays sent
-    assert [item.id for item in await queue.due()] == [1, 3, 4]
+    assert [item.id for item in await queue.due()] == [4, 1, 3]
     assert query(db_file, "SELECT status, message_id, attempts FROM outbox WHERE id = 2") == [
         ("sent", 500, 0)
     ]
@@ -533,8 +545,8 @@ async def test_a_message_retried_later_waits_and_holds_back_its_chat(
     await queue.retry_later(1, later, "TimedOut")
 
     assert [item.id for item in await queue.due()] == [2]
-    assert [item.id for item in await queue.due(now=later)] == [1, 2]
-    retried = (await queue.due(now=later))[0]
+    assert [item.id for item in await queue.due(now=later)] == [2, 1]  # cards first
+    retried = (await queue.due(now=later))[1]
     assert (retried.id, retried.attempts) == (1, 1)
     assert query(db_file, "SELECT error FROM outbox WHERE id = 1") == [("TimedOut",)]
     assert ticket.id == 1
@@ -755,6 +767,10 @@ async def test_purge_removes_old_personal_data_and_keeps_recent(
 
     counts = await queue.purge(cutoff)
 
+    wal = db_file.with_name(db_file.name + "-wal")
+    assert wal.stat().st_size == 0  # checkpointed: no copy of the purged rows in the log
+    data = file_bytes(db_file)
+    assert b"old question" not in data and b"old message" not in data  # overwritten
     assert query(db_file, "SELECT id FROM questions") == [(new_question,)]
     assert query(db_file, "SELECT * FROM votes") == []
     assert query(db_file, "SELECT user_id FROM intakes") == [(BOB.user_id,)]
@@ -850,8 +866,18 @@ async def test_outbox_rows_of_version_3_get_no_send_in_doubt_and_no_pieces_sent(
 ) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
-        async with await open_store(url) as old:
-            await file_ticket(Queue(old.engine))
+        async with await open_store(url):
+            pass
+    # Rows as version 3 wrote them (today's code writes today's columns).
+    with closing(sqlite3.connect(db_file)) as connection, connection:
+        connection.execute(
+            "INSERT INTO tickets (id, status, language, created_at) "
+            "VALUES (1, 'open', 'en', '2026-01-01 00:00:00')"
+        )
+        connection.execute(
+            "INSERT INTO outbox (ticket_id, kind, status, not_before, created_at) "
+            "VALUES (1, 'card', 'pending', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
     waiting = query(db_file, "SELECT count(*) FROM outbox WHERE status = 'pending'")
     assert waiting[0][0] > 0
 
