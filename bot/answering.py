@@ -8,6 +8,7 @@ below is on the retriever's 0-to-1 scale, and every threshold is a named field o
 import re
 import unicodedata
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -18,7 +19,13 @@ from bot.followups import Context
 from bot.reply import Citation, Reply, Suggestion
 from index import Hit, Retriever, RetrieverDocument, SpellingRepair, detect_language, normalize
 from index.script import Script, Variant, detect_script, to_traditional
-from index.semantic import Embedder, SemanticIndex, UniversalSentenceEncoder
+from index.semantic import (
+    Embedder,
+    NoMeaning,
+    SemanticIndex,
+    UniversalSentenceEncoder,
+    VectorCache,
+)
 from index.synonyms import Thesaurus
 from index.text import Language, cjk_bigrams, words
 from index.tfidf import count_ngrams
@@ -62,6 +69,17 @@ class Thresholds:
     related_bonus: float = 0.056  # in a follow-up, for the entries the last answer offered
     repeat_penalty: float = 0.113  # in a follow-up, for the entry that gave the last answer
     min_answer_probability: float = 0.0  # a calibrated answer less likely right is declined
+
+
+def build_engine(
+    content: Content, *, semantic: bool = True, cache_dir: Path | None = None
+) -> "Answerer":
+    """The engine every front end uses: with the multilingual model (its vectors of the
+    phrasings kept in `cache_dir` between starts), or, with `semantic` off, on wording alone."""
+    if not semantic:
+        return Answerer(content, Thresholds(semantic_weight=0.0), embedder=NoMeaning())
+    cache = VectorCache(cache_dir) if cache_dir is not None else None
+    return Answerer(content, embedder=UniversalSentenceEncoder(cache))
 
 
 class AnswerEngine(Protocol):

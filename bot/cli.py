@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.answering import Answerer
+from bot.answering import Answerer, build_engine
 from bot.calibration import fit, save_calibration
 from bot.chat import TerminalDesk, run_chat
 from bot.config import ConfigError, Settings, load_settings
@@ -313,7 +313,7 @@ def _main(
         return EXIT_UNUSABLE
     if args.command == "run":
         return _run(settings, content, webhook=args.webhook)
-    engine = Answerer(content)
+    engine = build_engine(content, semantic=settings.semantic_model, cache_dir=settings.cache_dir)
     if args.command == "ask":
         return _ask(engine, args, stdin, out)
     if args.command == "chat":

@@ -43,7 +43,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.answering import Answerer
+from bot.answering import Answerer, build_engine
 from bot.config import Settings
 from bot.consultations import Desk, Turn
 from bot.content import COMMAND_KEYS, Content, read_content
@@ -477,6 +477,11 @@ async def not_text(update: Update, context: BotContext) -> None:
     await _say(update, context, "relay.text_only")
 
 
+def _engine_for(content: Content, settings: Settings) -> Answerer:
+    """The engine the settings ask for (with or without the model, its cache folder)."""
+    return build_engine(content, semantic=settings.semantic_model, cache_dir=settings.cache_dir)
+
+
 async def reload_content(update: Update, context: BotContext) -> None:
     """Check faq/ and swap in the new index without a restart (administrators only)."""
     user, chat = update.effective_user, update.effective_chat
@@ -499,7 +504,7 @@ async def reload_content(update: Update, context: BotContext) -> None:
             chat.id, f"{_text(context, language, 'reload_failed')}\n{shown}{tail}"
         )
         return
-    engine = await asyncio.to_thread(Answerer, content)
+    engine = await asyncio.to_thread(_engine_for, content, services.settings)
     services.engine, services.content = engine, content  # one step: no half-swapped state
     services.desk.use_content(content)
     log.info("content reloaded: %d entries", len(content.entries))
@@ -898,7 +903,7 @@ async def purge_old_data(context: BotContext) -> None:
 async def serve(settings: Settings, content: Content, *, webhook: bool = False) -> None:
     """Run the bot until SIGTERM or SIGINT: long polling, or a webhook behind a proxy."""
     store = await open_store(sqlite_url(settings.data_dir))
-    services = Services(Answerer(content), content, store, settings)
+    services = Services(_engine_for(content, settings), content, store, settings)
     application = build_application(settings, services)
     inbox = UpdateInbox(store.engine)
     reader = UpdateReader(application.bot, inbox)

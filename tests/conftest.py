@@ -4,6 +4,7 @@ Every test runs with the RWA_BOT_* variables cleared and the working directory i
 folder, and any attempt to open a connection beyond this machine fails the test.
 """
 
+import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -31,6 +32,20 @@ def _loopback_only(self: socket.socket, address: object) -> None:
     ):
         return _real_connect(self, address)  # type: ignore[arg-type]
     raise RuntimeError(f"tests may not reach the network (tried {address!r})")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One temporary folder for the model's vectors of the phrasings, for the whole session:
+    every engine and every `rwa-bot` process the tests start reuses what the first embedded."""
+    folder = tmp_path_factory.mktemp("vector-cache")
+    before = os.environ.get("RWA_BOT_CACHE_DIR")
+    os.environ["RWA_BOT_CACHE_DIR"] = str(folder)
+    yield
+    if before is None:
+        os.environ.pop("RWA_BOT_CACHE_DIR", None)
+    else:
+        os.environ["RWA_BOT_CACHE_DIR"] = before
 
 
 @pytest.fixture(autouse=True)

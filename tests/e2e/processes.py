@@ -11,13 +11,19 @@ STOP_TIMEOUT = 10.0  # seconds for a process to end after SIGTERM before it is k
 PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
+# Kept from the environment: where the model's vectors of the phrasings are cached (the test
+# session points it at one temporary folder, so that each process started does not redo them).
+KEPT_SETTINGS = {"RWA_BOT_CACHE_DIR"}
+
+
 def isolated_env(**settings: str) -> dict[str, str]:
-    """The developer's environment without RWA_BOT_* settings or proxies (everything talks to
-    127.0.0.1), output unbuffered, and `settings` on top."""
+    """The developer's environment without RWA_BOT_* settings (but the cache folder) or proxies
+    (everything talks to 127.0.0.1), output unbuffered, and `settings` on top."""
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("RWA_BOT_") and name.lower() not in PROXY_VARIABLES
+        if (not name.startswith("RWA_BOT_") or name in KEPT_SETTINGS)
+        and name.lower() not in PROXY_VARIABLES
     }
     env.update(NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
     env.update(settings)
