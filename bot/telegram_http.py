@@ -15,18 +15,18 @@ raise TimedOut and every other failure NetworkError, whose text never holds the 
 __context__), whose text may.
 
 A request that provably never reached the server is sent again, after a short pause, up to
-NOT_SENT_ATTEMPTS times: the connection could not be made (refused, or the name not found), or
-a pooled keep-alive connection turned out to be closed by the server (aiohttp's
-ServerDisconnectedError before any answer, on a reused connection: the server had closed it
-while idle). If that still fails, NotSent says so, so that callers know it did not arrive.
-Any other failure may have come after the server acted on the request and is not repeated
-here: the caller decides (the outbox looks for the message before sending it again).
+NOT_SENT_ATTEMPTS times: the connection could not be made (refused, or the name not found).
+If that still fails, NotSent says so, so that callers know it did not arrive. Any other failure
+may have come after the server acted on the request and is not repeated here; that includes a
+pooled keep-alive connection found closed when reused (aiohttp's ServerDisconnectedError): a
+server that closed it while idle and one that acted on the request, then dropped the
+connection before answering, look the same from here. The caller decides (the outbox looks
+for the message before sending it again).
 """
 
 import asyncio
 import logging
 import ssl
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -50,16 +50,6 @@ POOL_TIMEOUT = 1.0
 
 class NotSent(NetworkError):
     """The request never reached the Bot API (so it can be sent again without a duplicate)."""
-
-
-async def _reused(
-    _session: aiohttp.ClientSession,
-    context: SimpleNamespace,
-    _params: aiohttp.TraceConnectionReuseconnParams,
-) -> None:
-    """aiohttp's trace hook: the request goes out on a pooled (reused) connection."""
-    if isinstance(context.trace_request_ctx, dict):
-        context.trace_request_ctx["reused"] = True
 
 
 class AiohttpRequest(BaseRequest):
@@ -96,9 +86,7 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             tls = ssl.create_default_context(cafile=certifi.where())
             connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=tls)
-            tracing = aiohttp.TraceConfig()
-            tracing.on_connection_reuseconn.append(_reused)
-            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing])
+            self._session = aiohttp.ClientSession(connector=connector)
 
     async def shutdown(self) -> None:
         """Close the session and its connections."""
@@ -132,7 +120,6 @@ class AiohttpRequest(BaseRequest):
         )
         proxy, proxy_auth = self._proxy_for(url)
         for attempt in range(1, NOT_SENT_ATTEMPTS + 1):
-            trace: dict[str, bool] = {}
             failure: NetworkError | None = None
             not_sent: BaseException | None = None
             try:
@@ -144,16 +131,10 @@ class AiohttpRequest(BaseRequest):
                     timeout=timeout,
                     proxy=proxy,
                     proxy_auth=proxy_auth,
-                    trace_request_ctx=trace,
                 ) as response:
                     return response.status, await response.read()
             except aiohttp.ClientConnectorError as error:
                 not_sent = error  # no connection: nothing was sent
-            except aiohttp.ServerDisconnectedError as error:
-                if trace.get("reused"):
-                    not_sent = error  # a pooled connection the server had closed while idle
-                else:  # a fresh connection: the request may have been read
-                    failure = NetworkError(_without_url(error, url))
             except TimeoutError as error:  # aiohttp's timeouts are TimeoutErrors too
                 failure = TimedOut(_without_url(error, url))
             except (aiohttp.ClientError, OSError) as error:  # OSError: a TLS or socket failure

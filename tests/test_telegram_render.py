@@ -377,7 +377,7 @@ def eval_questions() -> list[str]:
     questions = []
     for path in EVAL_SETS:
         cases = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["cases"]
-        questions += [str(case["q"]) for case in cases]
+        questions += [str(case.get("q") or case["turns"][-1]) for case in cases]
     return questions
 
 
