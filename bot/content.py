@@ -18,6 +18,7 @@ from bot.intents import SMALLTALK_KINDS, Intents, PhraseSet
 from bot.problems import ContentError, Problem, Severity
 from bot.sources import Passage, SourceDocument, parse_source
 from bot.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
+from index.script import Script, Variant, to_traditional
 
 # The labels of the Telegram buttons and the command menu (bot/telegram_*.py reads them).
 BUTTON_KEYS = (
@@ -313,6 +314,38 @@ def _read_synonyms(
     return tuple(groups), tuple(ignored)
 
 
+# Traditional Chinese renderings of the Chinese messages, by region, made when the content is
+# read (OpenCC): "zh-hk" and "zh-tw" are keys of Content.messages beside "en" and "zh".
+TRADITIONAL_LOCALES: dict[str, Variant] = {"zh-hk": "hk", "zh-tw": "tw"}
+
+
+def locale_for(language: str, script: Script | None, variant: Variant) -> str:
+    """The key of Content.messages for a reader: "en", "zh", or "zh-hk"/"zh-tw" for one who
+    reads Traditional characters."""
+    return f"zh-{variant}" if language == "zh" and script == "Hant" else language
+
+
+def _traditional(value: Any, variant: Variant) -> Any:
+    if isinstance(value, str):
+        return to_traditional(value, variant)
+    if isinstance(value, dict):
+        return {key: _traditional(item, variant) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_traditional(item, variant) for item in value]
+    return value
+
+
+def _with_traditional(messages: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The messages with their Traditional renderings added (placeholders are ASCII: kept)."""
+    if "zh" not in messages:
+        return messages
+    derived = {
+        locale: _traditional(messages["zh"], variant)
+        for locale, variant in TRADITIONAL_LOCALES.items()
+    }
+    return {**messages, **derived}
+
+
 def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[str, Any]]:
     messages: dict[str, dict[str, Any]] = {}
     for lang in LANGUAGES:
@@ -414,7 +447,7 @@ def read_content(
     intents = _read_intents(directory / "intents.yaml", problems)
     out_of_scope = _read_out_of_scope(directory / "out_of_scope.yaml", seen_questions, problems)
     synonyms, ignored_words = _read_synonyms(directory / "synonyms.yaml", problems)
-    messages = _read_messages(directory, problems)
+    messages = _with_traditional(_read_messages(directory, problems))
     if any(p.severity == "error" for p in problems) or intents is None:
         return None, problems
     content = Content(

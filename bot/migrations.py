@@ -273,6 +273,27 @@ def m006_chats_of_sent_messages(connection: Connection) -> None:
     add_column(connection, "outbox", Column("sent_chat_id", BigInteger, nullable=True))
 
 
+def m007_language_tags_and_conversation_contexts(connection: Connection) -> None:
+    """Room for a language tag with its script (/lang zh-hant, zh-tw) where a two-letter code
+    was kept, and each chat's last answered question, which a short follow-up ("and Hong
+    Kong?") is read with."""
+    if connection.dialect.name != "sqlite":  # SQLite does not hold text to a declared length
+        connection.execute(
+            text("ALTER TABLE user_languages ALTER COLUMN language TYPE VARCHAR(16)")
+        )
+    metadata = MetaData()
+    Table(
+        "conversation_contexts",
+        metadata,
+        Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("question", Text, nullable=False),
+        Column("faq_id", String(100), nullable=True),
+        Column("language", String(2), nullable=False),
+        Column("answered_at", UtcDateTime, nullable=False),
+    )
+    metadata.create_all(connection, checkfirst=False)
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -280,6 +301,7 @@ MIGRATIONS: list[Migration] = [
     m004_outbox_sends_in_doubt,
     m005_inbox_and_dead_letters,
     m006_chats_of_sent_messages,
+    m007_language_tags_and_conversation_contexts,
 ]
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     event,
     func,
     insert,
@@ -41,10 +42,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot import migrations
+from bot.followups import Context
 from bot.migrations import UtcDateTime
 from bot.reply import KINDS, Kind
 from bot.row_ids import is_row_id
 from bot.storable import storable_text
+from index.text import Language
 
 Vote = Literal["up", "down"]
 VOTES: tuple[Vote, ...] = ("up", "down")
@@ -90,8 +93,17 @@ user_languages = Table(
     "user_languages",
     metadata,
     Column("user_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("language", String(2), nullable=False),
+    Column("language", String(16), nullable=False),  # en, zh, zh-hans, zh-hant, zh-hk, zh-tw
     Column("updated_at", UtcDateTime, nullable=False),
+)
+conversation_contexts = Table(
+    "conversation_contexts",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("question", Text, nullable=False),
+    Column("faq_id", String(100), nullable=True),
+    Column("language", String(2), nullable=False),
+    Column("answered_at", UtcDateTime, nullable=False),
 )
 
 
@@ -146,6 +158,14 @@ class Store(Protocol):
 
     async def language_of(self, user_id: int) -> str | None:
         """Return the language the user chose with /lang, or None."""
+        ...
+
+    async def context_of(self, chat_id: int) -> Context | None:
+        """Return the chat's last answered question (for follow-ups), or None."""
+        ...
+
+    async def keep_context(self, chat_id: int, context: Context | None) -> None:
+        """Keep the chat's last answered question, replacing the earlier; None forgets it."""
         ...
 
     async def remember_language(self, user_id: int, language: str) -> None:
@@ -384,6 +404,33 @@ class SqlStore:
         async with self.engine.connect() as connection:
             found: str | None = (await connection.execute(statement)).scalar_one_or_none()
         return found
+
+    async def context_of(self, chat_id: int) -> Context | None:
+        """Return the chat's last answered question (for follow-ups), or None."""
+        table = conversation_contexts
+        statement = select(table).where(table.c.chat_id == chat_id)
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(statement)).first()
+        if row is None:
+            return None
+        language: Language = "zh" if row.language == "zh" else "en"
+        return Context(row.question, row.faq_id, language, row.answered_at.timestamp())
+
+    async def keep_context(self, chat_id: int, context: Context | None) -> None:
+        """Keep the chat's last answered question, replacing the earlier; None forgets it."""
+        table = conversation_contexts
+        async with self.engine.begin() as connection:
+            await connection.execute(delete(table).where(table.c.chat_id == chat_id))
+            if context is not None:
+                await connection.execute(
+                    insert(table).values(
+                        chat_id=chat_id,
+                        question=storable_text(context.question[:2000]),
+                        faq_id=context.faq_id,
+                        language=context.language,
+                        answered_at=dt.datetime.fromtimestamp(context.at, dt.UTC),
+                    )
+                )
 
     async def remember_language(self, user_id: int, language: str) -> None:
         """Keep the language `user_id` chose, replacing an earlier choice."""

@@ -14,7 +14,7 @@ import signal
 import time
 import warnings
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from telegram import (
@@ -46,7 +46,8 @@ from telegram.warnings import PTBUserWarning
 from bot.answering import Answerer, build_engine
 from bot.config import Settings
 from bot.consultations import Desk, Turn
-from bot.content import COMMAND_KEYS, Content, read_content
+from bot.content import COMMAND_KEYS, TRADITIONAL_LOCALES, Content, locale_for, read_content
+from bot.followups import Context, context_after
 from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
 from bot.reply import Reply, Suggestion
@@ -69,6 +70,7 @@ from bot.telegram_updates import UpdateReader
 from bot.telegram_webhook import WebhookServer
 from bot.tickets import Person, Queue
 from bot.update_inbox import UpdateInbox
+from index.script import Script, Variant, to_traditional, variant_of
 from index.text import Language
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,16 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
+# What /lang takes (and the store keeps): the language, the script and whose Traditional.
+LANGUAGE_CHOICES: dict[str, tuple[Language, Script | None, Variant]] = {
+    "en": ("en", None, "hk"),
+    "zh": ("zh", None, "hk"),
+    "zh-hans": ("zh", "Hans", "hk"),
+    "zh-cn": ("zh", "Hans", "hk"),
+    "zh-hant": ("zh", "Hant", "hk"),
+    "zh-hk": ("zh", "Hant", "hk"),
+    "zh-tw": ("zh", "Hant", "tw"),
+}
 # How many content errors /reload shows the administrator (the rest: rwa-bot faq check).
 RELOAD_PROBLEMS_SHOWN = 5
 # The typing indicator shows when a reply takes longer than this (most take a few milliseconds,
@@ -131,6 +143,8 @@ class UserData:
     so that it survives a restart)."""
 
     language: Language | None = None
+    script: Script | None = None  # chosen with /lang zh-hant (or zh-hk, zh-tw) or zh-hans
+    variant: Variant = "hk"  # whose Traditional: Hong Kong's or Taiwan's
     loaded: bool = False  # whether the stored choice was read in this process
 
 
@@ -161,18 +175,32 @@ def _language(update: Update, context: BotContext) -> Language:
     return "zh" if code.lower().startswith("zh") else "en"
 
 
+def _reader(update: Update, context: BotContext) -> tuple[Script | None, Variant]:
+    """The script the user reads: the one chosen with /lang, else the one Telegram's language
+    code names (zh-hk, zh-tw, zh-hant: Traditional), else none (the message's own decides)."""
+    data = context.user_data
+    if data is not None and data.script is not None:
+        return data.script, data.variant
+    return variant_of(update.effective_user.language_code if update.effective_user else None)
+
+
+def _locale(update: Update, context: BotContext) -> str:
+    """The key of the fixed messages for this user: "en", "zh", "zh-hk" or "zh-tw"."""
+    return locale_for(_language(update, context), *_reader(update, context))
+
+
 def _published(content: Content) -> str:
     return min(s.published for s in content.sources.values()).isoformat()
 
 
-def _text(context: BotContext, language: Language, key: str, **fields: object) -> str:
-    return context.services.content.message(language, key, **fields)
+def _text(context: BotContext, locale: str, key: str, **fields: object) -> str:
+    return context.services.content.message(locale, key, **fields)
 
 
 async def _say(update: Update, context: BotContext, key: str) -> None:
     """Send one of the fixed messages, in the user's language, as plain text."""
     if update.effective_chat is not None:
-        text = _text(context, _language(update, context), key)
+        text = _text(context, _locale(update, context), key)
         await context.bot.send_message(update.effective_chat.id, text)
 
 
@@ -244,7 +272,16 @@ async def _answer(update: Update, context: BotContext, question: str) -> None:
         return
     typing = asyncio.create_task(_typing_after(context, chat.id, TYPING_DELAY_SECONDS))
     try:
-        reply: Reply = context.services.engine.reply(question, _language(update, context))
+        script, variant = _reader(update, context)
+        earlier = await _context_of(context, chat.id)
+        reply: Reply = context.services.engine.reply(
+            question,
+            _language(update, context),
+            script_hint=script,
+            variant=variant,
+            context=earlier,
+        )
+        await _keep_context(context, chat.id, earlier, reply)
         try:
             question_id: int | None = await context.services.store.record_question(
                 user_id=user.id,
@@ -270,6 +307,31 @@ async def _answer(update: Update, context: BotContext, question: str) -> None:
         typing.cancel()
 
 
+async def _context_of(context: BotContext, chat_id: int) -> Context | None:
+    """The chat's last answer, if recent enough for a follow-up to refer to it."""
+    try:
+        earlier = await context.services.store.context_of(chat_id)
+    except Exception as error:  # a follow-up read alone is still answered
+        log.warning("conversation context not read (%s)", type(error).__name__)
+        return None
+    seconds = context.services.settings.context_minutes * 60
+    return earlier if earlier is not None and time.time() - earlier.at <= seconds else None
+
+
+async def _keep_context(
+    context: BotContext, chat_id: int, earlier: Context | None, reply: Reply
+) -> None:
+    """Keep what the reply leaves for the next message of the chat (in the store, so that any
+    process of the bot, and the bot after a restart, reads the same)."""
+    after = context_after(reply, earlier, time.time())
+    if after is earlier:
+        return
+    try:
+        await context.services.store.keep_context(chat_id, after)
+    except Exception as error:
+        log.warning("conversation context not kept (%s)", type(error).__name__)
+
+
 async def _typing_after(context: BotContext, chat_id: int, delay: float) -> None:
     """Show the typing indicator if the reply is not sent within `delay` seconds."""
     await asyncio.sleep(delay)
@@ -283,23 +345,38 @@ async def _typing_after(context: BotContext, chat_id: int, delay: float) -> None
 
 
 def _fixed_reply(
-    context: BotContext, language: Language, key: str, suggestions: tuple[Suggestion, ...] = ()
+    context: BotContext, locale: str, key: str, suggestions: tuple[Suggestion, ...] = ()
 ) -> Reply:
-    """A reply made of one of the fixed messages, in the user's language (not the engine's:
-    the command's words tell nothing of the user's language)."""
+    """A reply made of one of the fixed messages, in the user's language and script (not the
+    engine's: the command's words tell nothing of the user's language)."""
     content = context.services.content
-    body = content.source_message(language, key)
-    disclaimer = content.message(language, "disclaimer", published=_published(content))
+    body = content.source_message(locale, key)
+    disclaimer = content.message(locale, "disclaimer", published=_published(content))
+    language: Language = "zh" if locale.startswith("zh") else "en"
+    script: Script | None = None if language == "en" else "Hans"
+    if locale in TRADITIONAL_LOCALES:
+        script = "Hant"
+        variant = TRADITIONAL_LOCALES[locale]
+        suggestions = tuple(
+            replace(s, question=to_traditional(s.question, variant)) for s in suggestions
+        )
     return Reply(
-        key, "smalltalk", language, f"{body}\n\n{disclaimer}", 1.0, suggestions=suggestions
+        key,
+        "smalltalk",
+        language,
+        f"{body}\n\n{disclaimer}",
+        1.0,
+        suggestions=suggestions,
+        script=script,
     )
 
 
 async def _send_reply(
     update: Update, context: BotContext, reply: Reply, question_id: int | None = None
 ) -> None:
-    """Render a reply with the buttons of its language and send it."""
-    labels = _labels(context, reply.language)
+    """Render a reply with the buttons of its language and script and send it."""
+    _, variant = _reader(update, context)
+    labels = _labels(context, locale_for(reply.language, reply.script, variant))
     await _send(update, context, render_reply(reply, labels, question_id))
 
 
@@ -317,8 +394,10 @@ async def load_user(update: Update, context: BotContext) -> None:
     if user is None or context.user_data is None or context.user_data.loaded:
         return
     stored = await context.services.store.language_of(user.id)
-    if stored in LANGUAGES and context.user_data.language is None:
-        context.user_data.language = stored
+    choice = LANGUAGE_CHOICES.get(stored or "")
+    if choice is not None and context.user_data.language is None:
+        data = context.user_data
+        data.language, data.script, data.variant = choice
     context.user_data.loaded = True
 
 
@@ -331,22 +410,23 @@ async def start(update: Update, context: BotContext) -> None:
         for entry_id in START_EXAMPLES
         if entry_id in entries
     )
+    locale = _locale(update, context)
     await _send_reply(
-        update, context, _fixed_reply(context, language, "smalltalk.greeting", examples)
+        update, context, _fixed_reply(context, locale, "smalltalk.greeting", examples)
     )
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """Explain what the bot can do."""
-    language = _language(update, context)
-    await _send_reply(update, context, _fixed_reply(context, language, "smalltalk.about"))
+    locale = _locale(update, context)
+    await _send_reply(update, context, _fixed_reply(context, locale, "smalltalk.about"))
 
 
 async def sources(update: Update, context: BotContext) -> None:
     """List the source documents with their dates."""
-    language = _language(update, context)
+    locale = _locale(update, context)
     content = context.services.content
-    lines = [content.source_line(language, s) for s in content.sources.values()]
+    lines = [content.source_line(locale, s) for s in content.sources.values()]
     if update.effective_chat is not None:
         await context.bot.send_message(update.effective_chat.id, "\n\n".join(lines))
 
@@ -364,20 +444,31 @@ def _source_key(update: Update) -> str | None:
 
 
 async def _send_turn(update: Update, context: BotContext, turn: Turn) -> None:
-    """Send what the lawyer queue answered, intake choices as buttons."""
+    """Send what the lawyer queue answered, intake choices as buttons (in Traditional
+    characters for a reader of Traditional)."""
     chat = update.effective_chat
     if chat is None:
         return
+    locale = _locale(update, context)
+    variant = TRADITIONAL_LOCALES.get(locale)
+
+    def shown(text: str) -> str:
+        return to_traditional(text, variant) if variant is not None else text
+
     for say in turn.messages:
         keyboard = None
         if say.choices and say.step is not None:
             keyboard = InlineKeyboardMarkup(
                 [
-                    [InlineKeyboardButton(c.label, callback_data=choice_data(say.step, c.value))]
+                    [
+                        InlineKeyboardButton(
+                            shown(c.label), callback_data=choice_data(say.step, c.value)
+                        )
+                    ]
                     for c in say.choices
                 ]
             )
-        await context.bot.send_message(chat.id, say.text, reply_markup=keyboard)
+        await context.bot.send_message(chat.id, shown(say.text), reply_markup=keyboard)
 
 
 def _in_private(update: Update) -> bool:
@@ -409,8 +500,7 @@ async def forget(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    language = _language(update, context)
-    labels = _labels(context, language)
+    labels = _labels(context, _locale(update, context))
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(labels.forget_yes, callback_data=FORGET_YES)],
@@ -418,27 +508,30 @@ async def forget(update: Update, context: BotContext) -> None:
         ]
     )
     await context.bot.send_message(
-        chat.id, _text(context, language, "forget.confirm"), reply_markup=keyboard
+        chat.id, _text(context, _locale(update, context), "forget.confirm"), reply_markup=keyboard
     )
 
 
-def _labels(context: BotContext, language: Language) -> ButtonLabels:
-    return labels_for(context.services.content.messages[language], language)
+def _labels(context: BotContext, locale: str) -> ButtonLabels:
+    return labels_for(context.services.content.messages[locale], locale)
 
 
 async def set_language(update: Update, context: BotContext) -> None:
-    """Switch the reply language: /lang en or /lang zh; remembered per user."""
-    choice = (context.args[0].lower() if context.args else "")[:2]
+    """Switch the reply language and script: /lang en, zh, zh-hant (zh-hk, zh-tw) or zh-hans;
+    remembered per user."""
+    tag = (context.args[0].lower().replace("_", "-") if context.args else "")[:16]
+    choice = LANGUAGE_CHOICES.get(tag)
     chat = update.effective_chat
     if chat is None:
         return
-    if choice not in LANGUAGES or context.user_data is None:
+    if choice is None or context.user_data is None:
         await _say(update, context, "lang_usage")
         return
-    context.user_data.language = choice
+    data = context.user_data
+    data.language, data.script, data.variant = choice
     if update.effective_user is not None:
-        await context.services.store.remember_language(update.effective_user.id, choice)
-    await context.bot.send_message(chat.id, _text(context, choice, "lang_set"))
+        await context.services.store.remember_language(update.effective_user.id, tag)
+    await context.bot.send_message(chat.id, _text(context, _locale(update, context), "lang_set"))
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -487,7 +580,6 @@ async def reload_content(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
-    language = _language(update, context)
     services = context.services
     if user.id not in services.settings.admin_ids:
         log.warning("refused /reload from a user who is not an administrator")
@@ -501,7 +593,7 @@ async def reload_content(update: Update, context: BotContext) -> None:
         more = len(errors) - RELOAD_PROBLEMS_SHOWN
         tail = f"\n(+{more} more: run rwa-bot faq check)" if more > 0 else ""
         await context.bot.send_message(
-            chat.id, f"{_text(context, language, 'reload_failed')}\n{shown}{tail}"
+            chat.id, f"{_text(context, _locale(update, context), 'reload_failed')}\n{shown}{tail}"
         )
         return
     engine = await asyncio.to_thread(_engine_for, content, services.settings)
@@ -512,7 +604,7 @@ async def reload_content(update: Update, context: BotContext) -> None:
         chat.id,
         _text(
             context,
-            language,
+            _locale(update, context),
             "reload_ok",
             entries=len(content.entries),
             sources=len(content.sources),
@@ -555,7 +647,7 @@ async def button(update: Update, context: BotContext) -> None:
             chat_id=shown_in,
         )
         await _answer_button(
-            query, _text(context, language, "smalltalk.thanks") if stored else None
+            query, _text(context, _locale(update, context), "smalltalk.thanks") if stored else None
         )
     elif isinstance(action, LawyerCallback):
         await _answer_button(query)
@@ -566,18 +658,22 @@ async def button(update: Update, context: BotContext) -> None:
             await _answer_button(query)
             await _send_turn(update, context, turn)
         else:  # a button of a finished intake or of an earlier step: a polite word, once
-            await _answer_button(query, _text(context, language, "smalltalk.acknowledgement"))
+            await _answer_button(
+                query, _text(context, _locale(update, context), "smalltalk.acknowledgement")
+            )
     elif query.data in (FORGET_YES, FORGET_NO) and update.effective_user is not None:
         await _answer_button(query)
         if query.data == FORGET_YES:
             await context.services.desk.forget(update.effective_user.id)
             if context.user_data is not None:
-                context.user_data.language = None
+                context.user_data.language, context.user_data.script = None, None
         await _say(update, context, "forget.done" if query.data == FORGET_YES else "forget.kept")
     elif (card := parse_card_data(query.data)) is not None:
         await card_button(update, context, *card)
     else:  # stale or unknown: a polite word, never an error
-        await _answer_button(query, _text(context, language, "smalltalk.acknowledgement"))
+        await _answer_button(
+            query, _text(context, _locale(update, context), "smalltalk.acknowledgement")
+        )
 
 
 # -- the lawyers' side ---------------------------------------------------------------------------
@@ -732,9 +828,8 @@ async def error_handler(update: object, context: BotContext) -> None:
     )
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            language = _language(update, context)
             await context.bot.send_message(
-                update.effective_chat.id, _text(context, language, "went_wrong")
+                update.effective_chat.id, _text(context, _locale(update, context), "went_wrong")
             )
         except Exception:  # the error handler itself must never raise
             log.error("could not tell the user about update %s", update_id)

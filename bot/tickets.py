@@ -36,10 +36,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.migrations import UtcDateTime
-from bot.store import checkpoint, metadata, questions, user_languages, votes, write_transaction
+from bot.store import (
+    checkpoint,
+    conversation_contexts,
+    metadata,
+    questions,
+    user_languages,
+    votes,
+    write_transaction,
+)
 from bot.update_inbox import HANDLED_KEPT, dead_letters, inbox
 
 TicketStatus = Literal["open", "claimed", "closed"]
+# How long a chat's last answered question is kept at most (follow-ups need minutes).
+CONTEXT_KEPT = dt.timedelta(days=1)
 ClosedBy = Literal["user", "lawyer"]
 OutboxKind = Literal["text", "card", "card_update", "relay"]
 Direction = Literal["to_user", "to_lawyers"]
@@ -1041,9 +1051,14 @@ class Queue:
             unread = await connection.execute(
                 delete(dead_letters).where(dead_letters.c.user_id == user_id)
             )
+            # The last question answered in their private chat (its id is theirs).
+            asked_last = await connection.execute(
+                delete(conversation_contexts).where(conversation_contexts.c.chat_id == user_id)
+            )
         await checkpoint(self.engine)  # no copy of what was deleted stays in the -wal file
         return {
             "questions": asked_deleted.rowcount,
+            "conversation_contexts": asked_last.rowcount,
             "dead_letters": unread.rowcount,
             "votes": voted.rowcount,
             "user_languages": language.rowcount,
@@ -1092,8 +1107,14 @@ class Queue:
             await connection.execute(
                 delete(inbox).where(inbox.c.handled_at < min(before, now - HANDLED_KEPT))
             )
+            # A follow-up refers to the last answer for minutes: a day old, it serves nobody.
+            contexts = conversation_contexts
+            asked_last = await connection.execute(
+                delete(contexts).where(contexts.c.answered_at < min(before, now - CONTEXT_KEPT))
+            )
         await checkpoint(self.engine)
         return {
+            "conversation_contexts": asked_last.rowcount,
             "dead_letters": unread.rowcount,
             "questions": asked.rowcount,
             "votes": voted.rowcount,
