@@ -1051,9 +1051,12 @@ class Queue:
             unread = await connection.execute(
                 delete(dead_letters).where(dead_letters.c.user_id == user_id)
             )
-            # The last question answered in their private chat (its id is theirs).
+            # The last question answered in their chats (for follow-ups).
+            contexts = conversation_contexts
             asked_last = await connection.execute(
-                delete(conversation_contexts).where(conversation_contexts.c.chat_id == user_id)
+                delete(contexts).where(
+                    contexts.c.chat_id.in_({chat for chat in known_chats if chat is not None})
+                )
             )
         await checkpoint(self.engine)  # no copy of what was deleted stays in the -wal file
         return {

@@ -47,6 +47,7 @@ TABLES = {
     "outbox",
     "inbox",
     "dead_letters",
+    "conversation_contexts",
 }
 
 

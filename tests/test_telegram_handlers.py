@@ -432,3 +432,40 @@ async def test_updates_of_one_chat_are_handled_in_order_while_other_chats_go_on(
     first_may_finish.set()
     await asyncio.gather(*tasks)
     assert order == ["b1", "a1", "a2"]
+
+
+HONG_KONG_USER = User(id=79, first_name="陳", is_bot=False, language_code="zh-hk")
+
+
+async def test_a_traditional_question_is_answered_in_traditional(bot: Harness) -> None:
+    await bot.send(text_update("資金匯回內地有什麼風險？", user=CHINESE_USER))
+    [answer] = bot.api.sent()
+    assert "不構成法律意見" in answer["text"]  # the disclaimer, in Traditional characters
+    assert "不构成法律意见" not in answer["text"]
+
+
+async def test_a_hong_kong_telegram_user_gets_traditional_fixed_messages(bot: Harness) -> None:
+    await bot.send(text_update("/start", user=HONG_KONG_USER))
+    [greeting] = bot.api.sent()
+    assert "您好" in greeting["text"]
+    assert "發表" in greeting["text"] and "发表" not in greeting["text"]
+
+
+@pytest.mark.parametrize(("tag", "expected"), [("zh-hant", "發表"), ("zh-tw", "發表")])
+async def test_lang_zh_hant_chooses_traditional_and_survives_in_the_store(
+    bot: Harness, tag: str, expected: str
+) -> None:
+    await bot.send(text_update(f"/lang {tag}"))
+    await bot.send(text_update("/start"))
+    assert expected in bot.api.sent()[-1]["text"]
+    assert await bot.store.language_of(USER.id) == tag
+
+
+async def test_a_follow_up_is_read_with_the_chats_last_answer(bot: Harness) -> None:
+    await bot.send(text_update("Can I do RWA in mainland China?"))
+    await bot.send(text_update("and Hong Kong?"))
+    first, second = bot.api.sent()
+    assert "Not as things stand" in first["text"]
+    assert "Hong Kong" in second["text"] and "Not as things stand" not in second["text"]
+    kept = await bot.store.context_of(USER.id)
+    assert kept is not None and "hong kong" in kept.question

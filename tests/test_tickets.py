@@ -7,6 +7,7 @@ worth of connections) on one file, run together with asyncio.gather.
 import asyncio
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import migrations
+from bot.followups import Context
 from bot.store import SqlStore, metadata, open_store, questions, sqlite_url
 from bot.tickets import (
     ClaimResult,
@@ -595,7 +597,12 @@ def mentions(row: dict[str, Any], numbers: set[int], words: tuple[str, ...]) -> 
 async def conversation(store: SqlStore, queue: Queue, person: Person, word: str) -> Ticket:
     """Give `person` (whose texts all contain `word`) a full history: a language, questions,
     an old ticket with a conversation, a claimed ticket with one, sent messages, an intake."""
-    await store.remember_language(person.user_id, "zh")
+    await store.remember_language(person.user_id, "zh-hk")
+    # The last question answered in their chat, which a follow-up would be read with.
+    await store.keep_context(
+        person.chat_id or person.user_id,
+        Context(f"can {word} do rwa in hong kong", "offshore-outlet", "en", time.time()),
+    )
     # An update of theirs the bot could not read (a message without a date), set aside.
     unreadable = {"from": {"id": person.user_id, "first_name": word}, "text": f"{word} writes"}
     await UpdateInbox(store.engine).set_aside(
@@ -659,10 +666,12 @@ async def test_forget_leaves_nothing_of_the_user_in_any_table_and_keeps_everyone
             assert row in after[name], (name, row)
     assert counts["questions"] == 2
     assert counts["dead_letters"] == 1
+    assert counts["conversation_contexts"] == 1
     assert counts["votes"] == 2  # Bob's vote on Alice's question, Alice's vote on Bob's
     assert (counts["user_languages"], counts["intakes"], counts["tickets"]) == (1, 1, 2)
     assert counts["outbox"] > 0
-    assert await store.language_of(BOB.user_id) == "zh"
+    assert await store.language_of(BOB.user_id) == "zh-hk"
+    assert await store.context_of(BOB.chat_id or BOB.user_id) is not None
     assert await queue.active_ticket(BOB.user_id) == bobs
     assert await queue.load_intake(BOB.user_id) is not None
     assert [m.text for m in await queue.transcript(bobs.id)] == ["bob writes", "to bob: ok"]
@@ -788,6 +797,7 @@ async def test_purge_removes_old_personal_data_and_keeps_recent(
     )
     assert counts["dead_letters"] == 1
     assert await queue.purge(cutoff) == {
+        "conversation_contexts": 0,
         "dead_letters": 0,
         "questions": 0,
         "votes": 0,
