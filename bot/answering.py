@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from threadpoolctl import threadpool_limits
 
 from bot.content import Content
 from bot.faq import FaqEntry
@@ -68,18 +69,41 @@ class Thresholds:
     place_penalty: float = 0.144  # an entry that never names the place the question names
     related_bonus: float = 0.056  # in a follow-up, for the entries the last answer offered
     repeat_penalty: float = 0.113  # in a follow-up, for the entry that gave the last answer
-    min_answer_probability: float = 0.0  # a calibrated answer less likely right is declined
+    min_answer_probability: float = 0.3  # a calibrated answer less likely right is declined
+
+
+# Replies kept for questions asked again: at most this many, of messages up to this long.
+CACHED_REPLIES = 2048
+CACHED_MESSAGE_CHARS = 500
 
 
 def build_engine(
-    content: Content, *, semantic: bool = True, cache_dir: Path | None = None
+    content: Content,
+    *,
+    semantic: bool = True,
+    cache_dir: Path | None = None,
+    remembered_replies: int = CACHED_REPLIES,
 ) -> "Answerer":
     """The engine every front end uses: with the multilingual model (its vectors of the
-    phrasings kept in `cache_dir` between starts), or, with `semantic` off, on wording alone."""
+    phrasings kept in `cache_dir` between starts), or, with `semantic` off, on wording alone.
+
+    BLAS is held to one thread in this process: the engine multiplies small matrices for one
+    question at a time, where a second thread only waits for the first (with another process
+    busy, it made each question three times slower)."""
+    threadpool_limits(limits=1, user_api="blas")
     if not semantic:
-        return Answerer(content, Thresholds(semantic_weight=0.0), embedder=NoMeaning())
+        return Answerer(
+            content,
+            Thresholds(semantic_weight=0.0),
+            embedder=NoMeaning(),
+            remembered_replies=remembered_replies,
+        )
     cache = VectorCache(cache_dir) if cache_dir is not None else None
-    return Answerer(content, embedder=UniversalSentenceEncoder(cache))
+    return Answerer(
+        content,
+        embedder=UniversalSentenceEncoder(cache),
+        remembered_replies=remembered_replies,
+    )
 
 
 class AnswerEngine(Protocol):
@@ -100,9 +124,6 @@ class AnswerEngine(Protocol):
         ...
 
 
-# Replies kept for questions asked again: at most this many, of messages up to this long.
-CACHED_REPLIES = 2048
-CACHED_MESSAGE_CHARS = 500
 _HAS_TEXT = re.compile(r"[\w\u3400-\u9fff]")
 _STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {
     "can",

@@ -157,10 +157,16 @@ class SemanticIndex:
     def __init__(self, embedder: Embedder, documents: Sequence[RetrieverDocument]) -> None:
         """Embed every document (a second or two for the shipped FAQ, once per process)."""
         self._embedder = embedder
-        self._keys = sorted({d.key for d in documents})
-        slot = {key: i for i, key in enumerate(self._keys)}
-        self._slots = np.array([slot[d.key] for d in documents], dtype=np.intp)
-        self._vectors = embedder.embed([d.text for d in documents])
+        # Documents grouped by key, so that a key's best cosine is one reduceat over its run.
+        ordered = sorted(documents, key=lambda d: d.key)
+        self._keys = sorted({d.key for d in ordered})
+        starts, previous = [], None
+        for i, document in enumerate(ordered):
+            if document.key != previous:
+                starts.append(i)
+                previous = document.key
+        self._starts = np.array(starts, dtype=np.intp)
+        self._vectors = embedder.embed([d.text for d in ordered])
 
     def embed(self, query: str) -> Vectors:
         """Return the query's vector, to score it against this and other indexes."""
@@ -169,10 +175,10 @@ class SemanticIndex:
 
     def scores(self, vector: Vectors) -> dict[str, float]:
         """Return each key's best cosine with `vector` (from `embed`), -1 to 1."""
-        cosines = self._vectors @ vector
-        best = np.full(len(self._keys), -1.0, dtype=np.float32)
-        np.maximum.at(best, self._slots, cosines)
-        return {key: float(best[i]) for i, key in enumerate(self._keys)}
+        if not self._keys:
+            return {}
+        best = np.maximum.reduceat(self._vectors @ vector, self._starts)
+        return dict(zip(self._keys, best.tolist(), strict=True))
 
     def search(self, vector: Vectors, k: int = 5) -> list[Hit]:
         """Return the `k` keys closest to `vector`, best first."""
