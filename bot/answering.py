@@ -69,6 +69,7 @@ class Thresholds:
     place_penalty: float = 0.144  # an entry that never names the place the question names
     related_bonus: float = 0.056  # in a follow-up, for the entries the last answer offered
     repeat_penalty: float = 0.113  # in a follow-up, for the entry that gave the last answer
+    follow_up_decline: float = 0.2  # a short message this much closer to a declined example
     min_answer_probability: float = 0.3  # a calibrated answer less likely right is declined
 
 
@@ -125,6 +126,7 @@ class AnswerEngine(Protocol):
 
 
 _HAS_TEXT = re.compile(r"[\w\u3400-\u9fff]")
+_ASKS = re.compile(r"[?？]")
 _STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {
     "can",
     "could",
@@ -382,6 +384,10 @@ class Answerer:
         (repeating it rarely helps)."""
         if alone.kind in ("escalate", "smalltalk"):
             return alone
+        if alone.kind == "out_of_scope" and alone.features:
+            score, declined = alone.features[0], alone.features[2]
+            if declined >= score + self.thresholds.follow_up_decline:
+                return alone  # it names, by itself, what the source does not cover ("and e-CNY?")
         normalized = self._spelling.repair(normalize(message))
         intents = self.content.intents
         size = len(self.content_words(normalized)) + len(cjk_bigrams(normalized)) // 2
@@ -432,8 +438,9 @@ class Answerer:
         nothing: no words at all, or a few that match no FAQ entry."""
         if not _HAS_TEXT.search(rest):
             return True
-        if len(self.content_words(rest)) + len(cjk_bigrams(rest)) // 2 > MAX_CHATTER_WORDS:
-            return False
+        size = len(self.content_words(rest)) + len(cjk_bigrams(rest)) // 2
+        if size > MAX_CHATTER_WORDS or (size >= 2 and _ASKS.search(rest)):
+            return False  # a question besides the small talk ("ETH or Polygon, ok?")
         found = self.analyse(self._thesaurus.fold(rest), language)
         best = found.faq[0].score - found.penalty(self.thresholds) if found.faq else 0.0
         return best < self.thresholds.chatter

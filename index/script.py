@@ -28,9 +28,19 @@ def _has_cjk(text: str) -> bool:
     return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
 
 
+# Words Hong Kong and Taiwan write differently that OpenCC's t2s leaves as they are.
+_REGIONAL_WORDS = (("甚么", "什么"), ("甚麼", "什么"))
+
+
 def to_simplified(text: str) -> str:
-    """Return `text` with Traditional characters folded to Simplified (others unchanged)."""
-    return _converter("t2s").convert(text) if _has_cjk(text) else text
+    """Return `text` with Traditional characters folded to Simplified (others unchanged), and
+    the few regional spellings t2s keeps (甚麼) as the mainland writes them."""
+    if not _has_cjk(text):
+        return text
+    text = _converter("t2s").convert(text)
+    for regional, mainland in _REGIONAL_WORDS:
+        text = text.replace(regional, mainland)
+    return text
 
 
 def to_traditional(text: str, variant: Variant = "hk") -> str:
