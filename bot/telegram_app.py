@@ -565,7 +565,12 @@ async def button(update: Update, context: BotContext) -> None:
     elif query.data in (FORGET_YES, FORGET_NO) and update.effective_user is not None:
         await _answer_button(query)
         if query.data == FORGET_YES:
-            await context.services.desk.forget(update.effective_user.id)
+            chat = update.effective_chat
+            await context.services.desk.forget(
+                update.effective_user.id,
+                chat_id=chat.id if chat is not None else None,
+                language=language,
+            )
             if context.user_data is not None:
                 context.user_data.language = None
         await _say(update, context, "forget.done" if query.data == FORGET_YES else "forget.kept")

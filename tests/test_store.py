@@ -47,6 +47,8 @@ TABLES = {
     "outbox",
     "inbox",
     "dead_letters",
+    "forget_reports",
+    "deletions",
 }
 
 
