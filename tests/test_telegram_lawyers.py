@@ -960,6 +960,25 @@ async def test_sixty_messages_from_one_user_arrive_merged_in_order_behind_a_new_
     assert await firm.deliver() == 0
 
 
+async def test_a_merged_relay_in_doubt_is_sent_again_as_it_was_made(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    for text in ("one", "two"):
+        await firm.send(text_update(text))
+    firm.api.fail("sendMessage", TimedOut())  # it may have arrived: in doubt
+    await firm.deliver()
+    await firm.send(text_update("three"))  # written while the merged message was in doubt
+    await firm.later()
+    await firm.deliver()
+    relays = [text for text in firm.to_lawyers() if text.startswith("Ticket #1, Li wrote")]
+    assert relays == ["Ticket #1, Li wrote:\none\n\ntwo", "Ticket #1, Li wrote:\nthree"]
+    transcript = await firm.services.desk.queue.transcript(1)
+    assert [(m.text, m.status) for m in transcript] == [
+        ("one", "sent"),
+        ("two", "sent"),
+        ("three", "sent"),
+    ]
+
+
 # -- the lawyers' group becomes a supergroup -------------------------------------------------------
 
 SUPERGROUP = Chat(id=-100300, type=Chat.SUPERGROUP, title="The firm's lawyers")
