@@ -31,6 +31,7 @@ ENV_LAWYERS_LANGUAGE = "RWA_BOT_LAWYERS_LANGUAGE"
 ENV_REMIND_AFTER = "RWA_BOT_REMIND_AFTER_MINUTES"
 ENV_RETENTION_DAYS = "RWA_BOT_RETENTION_DAYS"
 ENV_CHECK_CHAT_ID = "RWA_BOT_CHECK_CHAT_ID"
+ENV_RELAYS_PER_MINUTE = "RWA_BOT_RELAYS_PER_MINUTE"
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 _FILE_KEYS = {
@@ -51,6 +52,7 @@ _LAWYERS_KEYS = {
     "remind_after_minutes",
     "retention_days",
     "check_chat_id",
+    "relays_per_minute",
 }
 _WEBHOOK_KEYS = {"url", "listen", "port", "secret_token_file"}
 
@@ -111,6 +113,9 @@ class LawyerSettings:
     # A chat only the bot and the firm are in, where the bot checks whether a message whose
     # sending was cut short arrived; None: such a message is sent again, perhaps twice.
     check_chat_id: int | None = None
+    # At most this many messages a minute carry one user's relays to the lawyers' group; what
+    # they write beyond that goes out merged into the next one.
+    relays_per_minute: int = 5
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,7 @@ def _lawyer_values(source: Mapping[str, Any], names: Mapping[str, str]) -> dict[
         "remind_after_minutes": _number,
         "retention_days": _positive,
         "check_chat_id": _chat_id,
+        "relays_per_minute": _positive,
     }
     found = {}
     for setting, reader in readers.items():
@@ -334,6 +340,7 @@ def load_settings(
                 "remind_after_minutes": ENV_REMIND_AFTER,
                 "retention_days": ENV_RETENTION_DAYS,
                 "check_chat_id": ENV_CHECK_CHAT_ID,
+                "relays_per_minute": ENV_RELAYS_PER_MINUTE,
             },
         )
     )

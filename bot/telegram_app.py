@@ -825,7 +825,11 @@ def build_application(
     application.bot_data.services = services
     lawyers = settings.lawyers
     services.outbox = OutboxWorker(
-        application.bot, services.desk, lawyers.chat_id, lawyers.check_chat_id
+        application.bot,
+        services.desk,
+        lawyers.chat_id,
+        lawyers.check_chat_id,
+        relays_per_minute=lawyers.relays_per_minute,
     )
     lawyers_group = filters.Chat(lawyers.chat_id) if lawyers.chat_id is not None else None
     if lawyers_group is not None:
