@@ -34,6 +34,7 @@ ENV_CHECK_CHAT_ID = "RWA_BOT_CHECK_CHAT_ID"
 ENV_SEMANTIC_MODEL = "RWA_BOT_SEMANTIC_MODEL"
 ENV_CACHE_DIR = "RWA_BOT_CACHE_DIR"
 ENV_CONTEXT_MINUTES = "RWA_BOT_CONTEXT_MINUTES"
+ENV_RELAYS_PER_MINUTE = "RWA_BOT_RELAYS_PER_MINUTE"
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 _FILE_KEYS = {
@@ -57,6 +58,7 @@ _LAWYERS_KEYS = {
     "remind_after_minutes",
     "retention_days",
     "check_chat_id",
+    "relays_per_minute",
 }
 _WEBHOOK_KEYS = {"url", "listen", "port", "secret_token_file"}
 
@@ -117,6 +119,9 @@ class LawyerSettings:
     # A chat only the bot and the firm are in, where the bot checks whether a message whose
     # sending was cut short arrived; None: such a message is sent again, perhaps twice.
     check_chat_id: int | None = None
+    # At most this many messages a minute carry one user's relays to the lawyers' group; what
+    # they write beyond that goes out merged into the next one.
+    relays_per_minute: int = 5
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,7 @@ def _lawyer_values(source: Mapping[str, Any], names: Mapping[str, str]) -> dict[
         "remind_after_minutes": _number,
         "retention_days": _positive,
         "check_chat_id": _chat_id,
+        "relays_per_minute": _positive,
     }
     found = {}
     for setting, reader in readers.items():
@@ -374,6 +380,7 @@ def load_settings(
                 "remind_after_minutes": ENV_REMIND_AFTER,
                 "retention_days": ENV_RETENTION_DAYS,
                 "check_chat_id": ENV_CHECK_CHAT_ID,
+                "relays_per_minute": ENV_RELAYS_PER_MINUTE,
             },
         )
     )

@@ -179,12 +179,28 @@ class Desk:
             self._on_outbox()
         return Turn()
 
-    async def forget(self, user_id: int) -> dict[str, int]:
-        """Delete everything stored about the user; return how many rows each table lost."""
+    async def forget(
+        self, user_id: int, *, chat_id: int | None = None, language: str = "en"
+    ) -> dict[str, int]:
+        """Delete everything stored about the user; return how many rows each table lost, and
+        under "copies" how many of their messages in the lawyers' group are to be deleted (the
+        outbox worker deletes them, then tells the user in `chat_id`, in `language`, what
+        became of them: see `forget_report`)."""
         self._quiet.discard(user_id)
-        counts = await self.queue.forget(user_id)
+        counts = await self.queue.forget(user_id, report_to=(chat_id, language))
         log.info("forgot a user: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        self._on_outbox()  # the cards to redraw, the copies to delete
         return counts
+
+    def forget_report(self, language: str, deleted: int, kept: int) -> str:
+        """What to tell a forgotten user of the copies of their messages in the lawyers' group:
+        how many were deleted, and how many could not be (they remain with the lawyers)."""
+        lines = []
+        if deleted or not kept:
+            lines.append(self._text(language, "forget.copies_deleted", deleted=deleted))
+        if kept:
+            lines.append(self._text(language, "forget.copies_kept", kept=kept))
+        return "\n".join(lines)
 
     def _ask(self, state: IntakeState, language: str, person: Person) -> Say:
         ask = self.intake.ask(state, language, on_telegram=person.chat_id is not None)

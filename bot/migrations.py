@@ -273,7 +273,44 @@ def m006_chats_of_sent_messages(connection: Connection) -> None:
     add_column(connection, "outbox", Column("sent_chat_id", BigInteger, nullable=True))
 
 
-def m007_language_tags_and_conversation_contexts(connection: Connection) -> None:
+def m007_merged_relays_and_deletions(connection: Connection) -> None:
+    """What it takes to merge a user's queued relays into one message and to delete the copies
+    of a forgotten user's messages in the lawyers' group.
+
+    On the outbox: `merged_upto`, the last row a relay in doubt was sent merged with (so that
+    the message looked for is the one sent); `message_ids`, the Telegram ids of every piece a
+    row went out as (space-separated; `message_id` keeps the first). `forget_reports`: a user
+    who asked to be forgotten, to be told (in their chat and language) how many copies were
+    deleted; `deletions`: each copy to delete, until the user is told."""
+    add_column(connection, "outbox", Column("merged_upto", Integer, nullable=True))
+    add_column(connection, "outbox", Column("message_ids", Text, nullable=True))
+    metadata = MetaData()
+    Table(
+        "forget_reports",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("chat_id", BigInteger, nullable=True),
+        Column("language", String(2), nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+    )
+    Table(
+        "deletions",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("report_id", Integer, ForeignKey("forget_reports.id"), nullable=False),
+        Column("chat_id", BigInteger, nullable=True),
+        Column("message_id", BigInteger, nullable=False),
+        Column("status", String(8), nullable=False),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column("not_before", UtcDateTime, nullable=False),
+        CheckConstraint("status IN ('pending', 'deleted', 'kept')", name="ck_deletions_status"),
+        Index("ix_deletions_status_not_before", "status", "not_before"),
+        Index("ix_deletions_report_id", "report_id"),
+    )
+    metadata.create_all(connection, checkfirst=False)
+
+
+def m008_language_tags_and_conversation_contexts(connection: Connection) -> None:
     """Room for a language tag with its script (/lang zh-hant, zh-tw) where a two-letter code
     was kept, and each chat's last answered question, which a short follow-up ("and Hong
     Kong?") is read with."""
@@ -301,7 +338,8 @@ MIGRATIONS: list[Migration] = [
     m004_outbox_sends_in_doubt,
     m005_inbox_and_dead_letters,
     m006_chats_of_sent_messages,
-    m007_language_tags_and_conversation_contexts,
+    m007_merged_relays_and_deletions,
+    m008_language_tags_and_conversation_contexts,
 ]
 
 

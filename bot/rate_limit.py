@@ -35,6 +35,13 @@ class RateLimiter:
         self._warned.discard(user_id)
         return True
 
+    def wait(self, user_id: int) -> float:
+        """Seconds until this user's next message would be allowed (0: now)."""
+        times = self._seen.get(user_id)
+        if not times or len(times) < self.per_minute:
+            return 0.0
+        return max(0.0, times[-self.per_minute] + WINDOW_SECONDS - self.clock())
+
     def _sweep(self, now: float) -> None:
         """Forget the users with no message in the last minute (once a minute), so that the
         memory follows the people active now, not everyone ever seen."""

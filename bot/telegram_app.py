@@ -664,7 +664,12 @@ async def button(update: Update, context: BotContext) -> None:
     elif query.data in (FORGET_YES, FORGET_NO) and update.effective_user is not None:
         await _answer_button(query)
         if query.data == FORGET_YES:
-            await context.services.desk.forget(update.effective_user.id)
+            chat = update.effective_chat
+            await context.services.desk.forget(
+                update.effective_user.id,
+                chat_id=chat.id if chat is not None else None,
+                language=language,
+            )
             if context.user_data is not None:
                 context.user_data.language, context.user_data.script = None, None
         await _say(update, context, "forget.done" if query.data == FORGET_YES else "forget.kept")
@@ -920,7 +925,11 @@ def build_application(
     application.bot_data.services = services
     lawyers = settings.lawyers
     services.outbox = OutboxWorker(
-        application.bot, services.desk, lawyers.chat_id, lawyers.check_chat_id
+        application.bot,
+        services.desk,
+        lawyers.chat_id,
+        lawyers.check_chat_id,
+        relays_per_minute=lawyers.relays_per_minute,
     )
     lawyers_group = filters.Chat(lawyers.chat_id) if lawyers.chat_id is not None else None
     if lawyers_group is not None:

@@ -4,7 +4,10 @@ One worker per bot sends the due rows one at a time (a chat's rows in the order 
 written), marks each sent with Telegram's message id, and on a flood limit, a server error or a
 timeout leaves it for later (honouring `retry_after`, else pausing longer after each failure).
 A row marked sent is never sent again. Texts go out as plain text: nothing a user or lawyer
-wrote is read as markup.
+wrote is read as markup. A user's relays to the lawyers' group waiting in the outbox go out
+merged into one message (as many as fit), at most RELAYS_PER_MINUTE such messages a minute per
+user, so one talkative user cannot use up the group's pace. The worker also deletes the copies
+in the lawyers' group of a forgotten user's messages, and then tells the user the outcome.
 
 A send can reach Telegram without the bot learning so: the bot dies before it marks the row
 sent, or the answer is lost (a timeout, a dropped connection, a proxy's 502). Telegram's Bot API
@@ -34,9 +37,10 @@ from telegram.error import (
 )
 
 from bot.consultations import Desk
+from bot.rate_limit import RateLimiter
 from bot.row_ids import parse_row_id
 from bot.telegram_render import ButtonLabels, labels_for, utf16_units
-from bot.tickets import OutboxItem, Ticket
+from bot.tickets import DeletionOutcome, OutboxItem, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,11 @@ MAX_CHECKED = 500
 BOUND_WAIT = 3.0
 BOUND_PAUSE = 0.5
 SENDS_KEPT = 256
+# At most this many messages a minute carry one user's relays to the lawyers' group; what the
+# user writes beyond that waits, and goes out merged into the next one.
+RELAYS_PER_MINUTE = 5
+# Between the user's messages merged into one relay.
+MERGED_SEPARATOR = "\n\n"
 
 
 def claim_data(ticket_id: int) -> str:
@@ -119,6 +128,14 @@ class Piece:
     also: tuple[str, ...] = ()  # other texts it may have gone out with
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """What an outbox row sends: its pieces, and the later rows merged into it (sent with it)."""
+
+    pieces: list[Piece]
+    merged: tuple[int, ...] = ()
+
+
 class _WaitForBound(Exception):
     """A row in doubt waits for the bot to send something else first (OutboxWorker._bound)."""
 
@@ -139,6 +156,7 @@ class OutboxWorker:
         desk: Desk,
         lawyers_chat_id: int | None,
         check_chat_id: int | None = None,
+        relays_per_minute: int = RELAYS_PER_MINUTE,
     ) -> None:
         self.bot = bot
         self.desk = desk
@@ -155,6 +173,9 @@ class OutboxWorker:
         self._started = time.monotonic()
         # Called with the lawyers' group's new id when it becomes a supergroup.
         self.on_lawyers_chat: Callable[[int], None] | None = None
+        # Messages carrying each ticket's relays to the lawyers' group (a user has one
+        # conversation at a time, so this is the per-user limit).
+        self.relay_pace = RateLimiter(per_minute=relays_per_minute)
 
     def wake(self) -> None:
         """Something was written to the outbox: send it soon."""
@@ -174,7 +195,9 @@ class OutboxWorker:
                 task.cancel()
 
     async def send_due(self) -> int:
-        """Send every row due now, oldest first per chat; return how many went out."""
+        """Delete the copies due for deletion, then send every row due now, oldest first per
+        chat; return how many rows went out."""
+        await self.delete_due()
         sent = 0
         while True:
             items = await self.desk.queue.due()
@@ -213,14 +236,15 @@ class OutboxWorker:
                 await self._update_card(item, chat_id)
                 await queue.mark_sent(item.id, None)
                 return True
-            pieces = await self._pieces(item)
-            if pieces is None:  # the ticket is gone: nothing to send
+            if await self._held_back(item):
+                return False
+            outgoing = await self._outgoing(item)
+            if outgoing is None:  # the ticket is gone: nothing to send
                 await queue.mark_sent(item.id, None)
                 return True
-            first = await self._send_pieces(item, chat_id, pieces)
+            sent_ids = await self._send_pieces(item, chat_id, outgoing.pieces)
         except RetryAfter as error:  # a flood limit (the send's, or the check's)
-            pause = error.retry_after
-            seconds = pause.total_seconds() if isinstance(pause, dt.timedelta) else float(pause)
+            seconds = _seconds(error.retry_after)
             await queue.retry_later(item.id, _after(seconds), "flood limit")
             log.warning("outbox row %d: flood limit, again in %.0f s", item.id, seconds)
             return False
@@ -263,8 +287,67 @@ class OutboxWorker:
                 "outbox row %d: %s, again in %.0f s", item.id, type(error).__name__, backoff
             )
             return False
-        await queue.mark_sent(item.id, first, chat_id)
+        await queue.mark_sent(
+            item.id, sent_ids[0], chat_id, message_ids=sent_ids, merged=outgoing.merged
+        )
         return True
+
+    async def _held_back(self, item: OutboxItem) -> bool:
+        """Whether a relay to the lawyers' group waits for its user's relay limit (put off,
+        and the user told once); a relay whose send is in doubt is never held back."""
+        if item.kind != "relay" or item.direction != "to_lawyers" or item.ticket_id is None:
+            return False
+        if item.floor is not None or item.pieces_sent or self.relay_pace.allow(item.ticket_id):
+            return False
+        queue = self.desk.queue
+        wait = self.relay_pace.wait(item.ticket_id)
+        await queue.retry_later(item.id, _after(wait), "relay limit", tried=False)
+        if self.relay_pace.should_warn(item.ticket_id):
+            ticket = await queue.ticket(item.ticket_id)
+            if ticket is not None and ticket.chat_id is not None:
+                text = self.desk.content.message(ticket.language, "relay.slowed")
+                await queue.notify(ticket.chat_id, ticket.id, text)
+        return True
+
+    async def delete_due(self) -> int:
+        """Delete the copies of forgotten users' messages due now; tell each user whose copies
+        are all dealt with what became of them. Return how many copies were dealt with."""
+        queue = self.desk.queue
+        done = 0
+        for deletion in await queue.due_deletions():
+            chat_id = deletion.chat_id if deletion.chat_id is not None else self.lawyers_chat_id
+            if chat_id is None:
+                break  # the lawyers' group is not configured: the deletions wait for it
+            outcome: DeletionOutcome
+            try:
+                await self.bot.delete_message(chat_id, deletion.message_id)
+                outcome = "deleted"
+            except RetryAfter as error:
+                await queue.delete_later(deletion.id, _after(_seconds(error.retry_after)))
+                break
+            except BadRequest as error:
+                # Gone already (a lawyer deleted it) is deleted; else Telegram refuses: it is
+                # older than it lets a bot delete.
+                outcome = "deleted" if "not found" in str(error).lower() else "kept"
+            except (Forbidden, ChatMigrated):  # the bot is no longer in that chat
+                outcome = "kept"
+            except (NetworkError, TelegramError) as error:  # deleting again is harmless
+                if deletion.attempts + 1 < len(RETRY_SECONDS):
+                    await queue.delete_later(deletion.id, _after(RETRY_SECONDS[deletion.attempts]))
+                    log.warning("deletion %d: %s, trying again", deletion.id, type(error).__name__)
+                    continue
+                outcome = "kept"
+            await queue.deletion_done(deletion.id, outcome)
+            done += 1
+        for report in await queue.finished_reports():
+            text = self.desk.forget_report(report.language, report.deleted, report.kept)
+            await queue.close_report(report.id, text)
+            log.info(
+                "deleted %d copies of a forgotten user's messages, %d kept",
+                report.deleted,
+                report.kept,
+            )
+        return done
 
     def follow_lawyers_chat(self, new_chat_id: int) -> None:
         """The lawyers' group became a supergroup with a new id: send there from now on, and
@@ -289,19 +372,58 @@ class OutboxWorker:
         language = self.desk.lawyers_language
         return self.desk.content.message(language, f"lawyer.{key}", ticket=item.ticket_id)
 
-    async def _pieces(self, item: OutboxItem) -> list[Piece] | None:
+    async def _outgoing(self, item: OutboxItem) -> Outgoing | None:
         """What the row sends, as the messages it takes; None when its ticket is gone."""
         if item.kind == "text":
-            return [Piece(_fit(item.text or ""))]
+            return Outgoing([Piece(_fit(item.text or ""))])
         ticket = await self.desk.queue.ticket(item.ticket_id) if item.ticket_id else None
         if ticket is None:
             return None
+        if item.kind == "relay" and item.direction == "to_lawyers":
+            return await self._relay_to_lawyers(item, ticket)
         if item.kind == "relay":
-            return self._relay(item, ticket)
+            return Outgoing(self._relay(item, ticket))
         card = _fit(self.desk.card(ticket))
         # Sent while open, the card may have been claimed or closed since, from its own buttons.
         first_sent = _fit(self.desk.card(replace(ticket, status="open", lawyer_name=None)))
-        return [Piece(card, card_keyboard(ticket, self._labels()), also=(first_sent,))]
+        return Outgoing([Piece(card, card_keyboard(ticket, self._labels()), also=(first_sent,))])
+
+    async def _relay_to_lawyers(self, item: OutboxItem, ticket: Ticket) -> Outgoing:
+        """The user's message, merged with the ones of theirs queued after it as far as one
+        message holds them, each whole and in order; a send in doubt is made again as it was
+        first made (the rows it merged are recorded before it goes)."""
+        queue = self.desk.queue
+        in_doubt = item.floor is not None or item.pieces_sent > 0
+        if in_doubt:
+            rows = (
+                await queue.relays_to_merge(item, item.merged_upto)
+                if item.merged_upto is not None
+                else [(item.id, item.text or "")]
+            )
+        else:
+            waiting = await queue.relays_to_merge(item)
+            rows = waiting[:1] or [(item.id, item.text or "")]
+            for row in waiting[1:]:
+                if utf16_units(self._user_wrote(ticket, [*rows, row])) > MESSAGE_LIMIT:
+                    break
+                rows.append(row)
+            await queue.merging(item.id, rows[-1][0])
+        reply = (
+            ReplyParameters(ticket.card_message_id, allow_sending_without_reply=True)
+            if ticket.card_message_id
+            else None
+        )
+        pieces = [Piece(piece, reply=reply) for piece in _split(self._user_wrote(ticket, rows))]
+        return Outgoing(pieces, tuple(row_id for row_id, _ in rows[1:]))
+
+    def _user_wrote(self, ticket: Ticket, rows: list[tuple[int, str]]) -> str:
+        return self.desk.content.message(
+            self.desk.lawyers_language,
+            "lawyer.user_wrote",
+            ticket=ticket.id,
+            name=ticket.name or "?",
+            text=MERGED_SEPARATOR.join(text for _, text in rows),
+        )
 
     def _labels(self) -> ButtonLabels:
         language = self.desk.lawyers_language  # the desk's content: reloads reach the labels
@@ -320,31 +442,16 @@ class OutboxWorker:
         )
 
     def _relay(self, item: OutboxItem, ticket: Ticket) -> list[Piece]:
-        """A relayed message whole, in several pieces if it is too long for one (a message at
-        Telegram's limit plus our header line)."""
-        text = item.text or ""
-        content = self.desk.content
-        if item.direction == "to_user":
-            body = content.message(
-                ticket.language, "relay.from_lawyer", ticket=ticket.id, text=text
-            )
-            return [Piece(piece) for piece in _split(body)]
-        body = content.message(
-            self.desk.lawyers_language,
-            "lawyer.user_wrote",
-            ticket=ticket.id,
-            name=ticket.name or "?",
-            text=text,
+        """A lawyer's message for the user whole, in several pieces if it is too long for one
+        (a message at Telegram's limit plus our header line)."""
+        body = self.desk.content.message(
+            ticket.language, "relay.from_lawyer", ticket=ticket.id, text=item.text or ""
         )
-        reply = (
-            ReplyParameters(ticket.card_message_id, allow_sending_without_reply=True)
-            if ticket.card_message_id
-            else None
-        )
-        return [Piece(piece, reply=reply) for piece in _split(body)]
+        return [Piece(piece) for piece in _split(body)]
 
-    async def _send_pieces(self, item: OutboxItem, chat_id: int, pieces: list[Piece]) -> int:
-        """Send the pieces of the row that have not arrived; return the first one's id.
+    async def _send_pieces(self, item: OutboxItem, chat_id: int, pieces: list[Piece]) -> list[int]:
+        """Send the pieces of the row that have not arrived; return the ids of all its pieces
+        known (the first: the message's id).
 
         Before each piece goes out, the row records the highest message id known in the chat
         (its floor): if the bot dies, or Telegram's answer is lost, the piece may have arrived
@@ -352,15 +459,17 @@ class OutboxWorker:
         its floor (DeliveryCheck), and only what did not arrive is sent again.
         """
         queue = self.desk.queue
-        done, first = item.pieces_sent, item.message_id
+        done = item.pieces_sent
+        ids = list(item.message_ids) or ([item.message_id] if item.message_id is not None else [])
         floor = item.floor
         if floor is not None and self.check is not None and done < len(pieces):
             bound = self._bound(item.id, chat_id)
             texts = [(piece.text, *piece.also) for piece in pieces[done:]]
             for message_id in await self.check.arrived(chat_id, floor, texts, bound):
-                done, first = done + 1, first or message_id
+                done = done + 1
+                ids.append(message_id)
                 self.note(chat_id, message_id)
-                await queue.piece_sent(item.id, done, message_id, first)
+                await queue.piece_sent(item.id, done, ids)
             log.info("outbox row %d: %d of %d pieces had arrived", item.id, done, len(pieces))
         for piece in pieces[done:]:
             known = [self._top.get(chat_id, 0), await queue.top_message_id(item.chat_id)]
@@ -374,13 +483,14 @@ class OutboxWorker:
                 await queue.not_sent(item.id)
                 raise
             message_id = int(message.message_id)
-            done, first = done + 1, first or message_id
+            done = done + 1
+            ids.append(message_id)
             self.note(chat_id, message_id, sent_at=started)
             if done < len(pieces):
-                await queue.piece_sent(item.id, done, message_id, first)
-        assert first is not None
+                await queue.piece_sent(item.id, done, ids)
+        assert ids
         self._doubts.pop(item.id, None)
-        return first
+        return ids
 
     def _bound(self, item_id: int, chat_id: int) -> int | None:
         """For a chat whose ids the bot's other chats share (see shares_counter): an id
@@ -471,6 +581,11 @@ class DeliveryCheck:
             await self.bot.delete_message(self.check_chat_id, copy.message_id)
         except TelegramError as error:  # a copy left in the firm's own chat is no harm
             log.warning("could not delete a checked copy: %s", type(error).__name__)
+
+
+def _seconds(pause: float | dt.timedelta) -> float:
+    """A flood limit's retry_after in seconds (python-telegram-bot gives either form)."""
+    return pause.total_seconds() if isinstance(pause, dt.timedelta) else float(pause)
 
 
 def _after(seconds: float) -> dt.datetime:

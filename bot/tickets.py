@@ -60,6 +60,11 @@ DIRECTIONS: tuple[Direction, ...] = ("to_user", "to_lawyers")
 TICKET_PLACEHOLDER = "{ticket}"  # filled with the new ticket's number in open_ticket's notice
 MAX_ERROR_LENGTH = 500  # an outbox error is a diagnosis (status, exception name), not a log
 FORGOTTEN = "withdrawn: the ticket was anonymised"  # error of a row that will never be sent
+# Telegram lets a bot delete its own messages in a group for this long after sending them.
+DELETABLE_FOR = dt.timedelta(hours=48)
+DeletionOutcome = Literal["deleted", "kept"]
+# The source key of the report to a forgotten user: the row is deleted once sent or given up.
+FORGOTTEN_KEY = "forgotten:"
 
 # The current schema of the queue's tables, as bot/migrations.py leaves it (m003); they join
 # the store's MetaData, so `metadata` holds the whole schema.
@@ -125,6 +130,31 @@ outbox = Table(
     Column("pieces_sent", Integer, nullable=False, server_default=sql_text("0")),
     # m005: the chat it went to (for the lawyers' group, whose id can change); NULL: unknown.
     Column("sent_chat_id", BigInteger, nullable=True),
+    # m007: a relay in doubt went out merged with the rows after it up to this one.
+    Column("merged_upto", Integer, nullable=True),
+    # m007: the ids of every piece it went out as, space-separated (message_id: the first).
+    Column("message_ids", Text, nullable=True),
+)
+# m007: a forgotten user to be told how many copies in the lawyers' group were deleted, and
+# each copy to delete (chat_id NULL: the lawyers' group as configured).
+forget_reports = Table(
+    "forget_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", BigInteger, nullable=True),
+    Column("language", String(2), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+deletions = Table(
+    "deletions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("report_id", Integer, ForeignKey("forget_reports.id"), nullable=False),
+    Column("chat_id", BigInteger, nullable=True),
+    Column("message_id", BigInteger, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=sql_text("0")),
+    Column("not_before", UtcDateTime, nullable=False),
 )
 
 
@@ -263,6 +293,34 @@ class OutboxItem:
     # Pieces of a long message known to have arrived, and the first one's message id.
     pieces_sent: int = 0
     message_id: int | None = None
+    # The ids of the pieces known to have arrived; a relay in doubt: the last row merged in.
+    message_ids: tuple[int, ...] = ()
+    merged_upto: int | None = None
+    sender_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A copy of a forgotten user's message to delete: message `message_id` of `chat_id` (None:
+    the lawyers' group as configured), for the report `report_id`."""
+
+    id: int
+    report_id: int
+    chat_id: int | None
+    message_id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    """A forgotten user whose copies were all dealt with: how many were deleted and how many
+    could not be; to be told in `chat_id` (None: nowhere) in `language`."""
+
+    id: int
+    chat_id: int | None
+    language: str
+    deleted: int
+    kept: int
 
 
 @dataclass(frozen=True)
@@ -457,6 +515,72 @@ async def _anonymise(
     )
     await _queue_messages(connection, redraw)
     return changed.rowcount, deleted.rowcount + blanked.rowcount
+
+
+# A report to a forgotten user (its chat id is theirs): deleted once sent or given up.
+_to_forgotten = outbox.c.source_key.like(f"{FORGOTTEN_KEY}%")
+
+
+def _joined(message_ids: Sequence[int]) -> str:
+    return " ".join(str(message_id) for message_id in message_ids)
+
+
+def _ids(joined: str | None) -> tuple[int, ...]:
+    return tuple(int(part) for part in (joined or "").split())
+
+
+async def _plan_deletions(
+    connection: AsyncConnection,
+    ticket_ids: Sequence[int],
+    report_to: tuple[int | None, str] | None,
+    now: dt.datetime,
+) -> int:
+    """Turn each message of these tickets' users the bot relayed to the lawyers' group into a
+    deletion (with a report to `report_to`); return how many are to be tried."""
+    if not ticket_ids:
+        return 0
+    relayed = await connection.execute(
+        select(
+            outbox.c.sent_chat_id,
+            outbox.c.message_id,
+            outbox.c.message_ids,
+            outbox.c.sent_at,
+            outbox.c.created_at,
+        )
+        .where(
+            outbox.c.ticket_id.in_(ticket_ids),
+            outbox.c.chat_id.is_(None),
+            outbox.c.kind == "relay",
+            outbox.c.direction == "to_lawyers",
+            or_(outbox.c.message_id.is_not(None), outbox.c.message_ids.is_not(None)),
+        )
+        .order_by(outbox.c.id)
+    )
+    copies: dict[tuple[int | None, int], bool] = {}  # (chat, message id) -> still deletable
+    for row in relayed:
+        young = (row.sent_at or row.created_at) > now - DELETABLE_FOR
+        for message_id in _ids(row.message_ids) or (row.message_id,):
+            copies[(row.sent_chat_id, message_id)] = young
+    if not copies:
+        return 0
+    chat_id, language = report_to if report_to is not None else (None, "en")
+    created = await connection.execute(
+        insert(forget_reports).values(chat_id=chat_id, language=language, created_at=now)
+    )
+    key = created.inserted_primary_key
+    assert key is not None
+    for (chat, message_id), young in copies.items():
+        await connection.execute(
+            insert(deletions).values(
+                report_id=int(key[0]),
+                chat_id=chat,
+                message_id=message_id,
+                status="pending" if young else "kept",
+                attempts=0,
+                not_before=now,
+            )
+        )
+    return sum(copies.values())
 
 
 # -- the queue -------------------------------------------------------------------------------------
@@ -882,9 +1006,43 @@ class Queue:
                 floor=row.floor,
                 pieces_sent=row.pieces_sent,
                 message_id=row.message_id,
+                message_ids=_ids(row.message_ids),
+                merged_upto=row.merged_upto,
+                sender_id=row.sender_id,
             )
             for row in rows
         ]
+
+    async def relays_to_merge(
+        self, item: OutboxItem, upto: int | None = None
+    ) -> list[tuple[int, str]]:
+        """The user's messages relay `item` may go out merged with, as (row id, text), itself
+        first: the pending relays to the lawyers' group that follow it in its ticket's
+        conversation, up to the first row of another kind (and to row `upto`, if given)."""
+        query = (
+            select(outbox.c.id, outbox.c.kind, outbox.c.direction, outbox.c.text)
+            .where(
+                outbox.c.ticket_id == item.ticket_id,
+                outbox.c.chat_id.is_(None),
+                outbox.c.status == "pending",
+                outbox.c.id >= item.id,
+            )
+            .order_by(outbox.c.id)
+        )
+        if upto is not None:
+            query = query.where(outbox.c.id <= upto)
+        found: list[tuple[int, str]] = []
+        async with self.engine.connect() as connection:
+            for row in await connection.execute(query):
+                if row.kind != "relay" or row.direction != "to_lawyers":
+                    break
+                found.append((row.id, row.text or ""))
+        return found
+
+    async def merging(self, item_id: int, upto: int) -> None:
+        """Record, before pending relay `item_id` is sent, that it goes out merged with the
+        relays after it up to row `upto`: if its send falls in doubt, that message is looked for."""
+        await self._set_pending(item_id, merged_upto=upto)
 
     async def top_message_id(self, chat_id: int | None) -> int | None:
         """The highest message id the outbox has sent to `chat_id` (None: the lawyers' group)."""
@@ -899,11 +1057,17 @@ class Queue:
         is known it may arrive with a message id above `floor`."""
         await self._set_pending(item_id, floor=floor)
 
-    async def piece_sent(self, item_id: int, pieces: int, message_id: int, first_id: int) -> None:
-        """Record that the first `pieces` pieces of message `item_id` arrived, the last as
-        `message_id`: a later piece, if it arrives, comes after it. `first_id` is the first
-        piece's id, the message's id."""
-        await self._set_pending(item_id, floor=message_id, pieces_sent=pieces, message_id=first_id)
+    async def piece_sent(self, item_id: int, pieces: int, message_ids: Sequence[int]) -> None:
+        """Record that the first `pieces` pieces of message `item_id` arrived, as `message_ids`
+        (the first's id is the message's id): a later piece, if it arrives, comes after the
+        last."""
+        await self._set_pending(
+            item_id,
+            floor=message_ids[-1],
+            pieces_sent=pieces,
+            message_id=message_ids[0],
+            message_ids=_joined(message_ids),
+        )
 
     async def not_sent(self, item_id: int) -> None:
         """Record that the send in doubt of message `item_id` is known not to have arrived."""
@@ -918,11 +1082,18 @@ class Queue:
             )
 
     async def mark_sent(
-        self, item_id: int, message_id: int | None, chat_id: int | None = None
+        self,
+        item_id: int,
+        message_id: int | None,
+        chat_id: int | None = None,
+        *,
+        message_ids: Sequence[int] = (),
+        merged: Sequence[int] = (),
     ) -> None:
         """Record that message `item_id` was delivered to `chat_id`, with Telegram's
-        `message_id` (None if unknown); it is never due again. A sent card's chat and id are
-        kept on its ticket."""
+        `message_id` (None if unknown) and the ids of all its pieces (`message_ids`); it is never
+        due again. The rows `merged` into it are recorded as delivered with it. A sent card's
+        chat and id are kept on its ticket."""
         async with write_transaction(self.engine) as connection:
             row = (
                 await connection.execute(
@@ -933,16 +1104,18 @@ class Queue:
                 return
             await connection.execute(
                 update(outbox)
-                .where(outbox.c.id == item_id)
+                .where(outbox.c.id.in_([item_id, *merged]))
                 .values(
                     status="sent",
                     sent_at=_now(),
                     message_id=message_id,
+                    message_ids=_joined(message_ids) if message_ids else None,
                     sent_chat_id=chat_id,
                     error=None,
                     floor=None,
                 )
             )
+            await connection.execute(delete(outbox).where(outbox.c.id == item_id, _to_forgotten))
             if row.kind == "card" and row.ticket_id is not None and message_id is not None:
                 await connection.execute(
                     update(tickets)
@@ -985,6 +1158,7 @@ class Queue:
                 )
                 .returning(outbox.c.ticket_id)
             )
+            await connection.execute(delete(outbox).where(outbox.c.id == item_id, _to_forgotten))
             row = failed.first()
             if row is not None and lawyers_notice is not None:
                 notice = _pending(_now(), "text", None, row.ticket_id, lawyers_notice)
@@ -998,6 +1172,11 @@ class Queue:
         async with self.engine.begin() as connection:
             await _queue_messages(connection, [row])
 
+    async def notify(self, chat_id: int, ticket_id: int | None, text: str) -> None:
+        """Queue `text` for `chat_id`, about ticket `ticket_id` (if any)."""
+        async with self.engine.begin() as connection:
+            await _queue_messages(connection, [_pending(_now(), "text", chat_id, ticket_id, text)])
+
     async def pending_count(self) -> int:
         """Return how many messages wait to be sent (due or not)."""
         query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
@@ -1007,15 +1186,23 @@ class Queue:
 
     # -- privacy
 
-    async def forget(self, user_id: int) -> dict[str, int]:
+    async def forget(
+        self, user_id: int, report_to: tuple[int | None, str] | None = None
+    ) -> dict[str, int]:
         """Delete or blank everything personal the database keeps about `user_id`; return the
-        number of rows changed per table.
+        number of rows changed per table, and under "copies" how many of their messages in the
+        lawyers' group are to be deleted.
 
         Deletes their questions (with every vote on them), their votes, their language and
         their intake; anonymises their tickets (personal fields blanked, an active one closed
         by the user; number, dates and lawyer kept); deletes the outbox rows to their chats and
         blanks the rest of their tickets' rows. Messages still waiting for their chat are
         dropped, so queue any confirmation after this.
+
+        In the same transaction, each copy of their messages the bot relayed to the lawyers'
+        group becomes a deletion: to try if sent less than DELETABLE_FOR ago, else already
+        'kept'; `report_to` (chat, language) is where they are told the outcome
+        (`finished_reports`).
         """
         now = _now()
         async with write_transaction(self.engine) as connection:
@@ -1040,6 +1227,7 @@ class Queue:
                 )
             ).all()
             known_chats += [row.chat_id for row in theirs]
+            copies = await _plan_deletions(connection, [row.id for row in theirs], report_to, now)
             # Everything addressed to them goes, whatever it is about: its chat id is theirs.
             to_them = await connection.execute(
                 delete(outbox).where(
@@ -1068,7 +1256,81 @@ class Queue:
             "intakes": intake.rowcount,
             "tickets": anonymised,
             "outbox": to_them.rowcount + touched,
+            "copies": copies,
         }
+
+    async def due_deletions(self, limit: int = 50) -> list[Deletion]:
+        """Return the copies to delete now, oldest first."""
+        query = (
+            select(deletions)
+            .where(deletions.c.status == "pending", deletions.c.not_before <= _now())
+            .order_by(deletions.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            Deletion(row.id, row.report_id, row.chat_id, row.message_id, row.attempts)
+            for row in rows
+        ]
+
+    async def deletion_done(self, deletion_id: int, outcome: DeletionOutcome) -> None:
+        """Record what became of a copy: deleted (or gone already), or kept (Telegram refused)."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(deletions).where(deletions.c.id == deletion_id).values(status=outcome)
+            )
+
+    async def delete_later(self, deletion_id: int, not_before: dt.datetime) -> None:
+        """Try deleting a copy again at `not_before` (a failed attempt)."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(deletions)
+                .where(deletions.c.id == deletion_id)
+                .values(attempts=deletions.c.attempts + 1, not_before=not_before)
+            )
+
+    async def finished_reports(self) -> list[ForgetReport]:
+        """Return the forgotten users whose copies were all dealt with, with the counts."""
+        waiting = deletions.alias("waiting")
+        left = (
+            select(waiting.c.id)
+            .where(waiting.c.report_id == forget_reports.c.id, waiting.c.status == "pending")
+            .correlate(forget_reports)
+        )
+        counted = (
+            select(
+                forget_reports.c.id,
+                forget_reports.c.chat_id,
+                forget_reports.c.language,
+                func.count(case((deletions.c.status == "deleted", 1))).label("deleted"),
+                func.count(case((deletions.c.status == "kept", 1))).label("kept"),
+            )
+            .select_from(forget_reports.outerjoin(deletions))
+            .where(~left.exists())
+            .group_by(forget_reports.c.id, forget_reports.c.chat_id, forget_reports.c.language)
+            .order_by(forget_reports.c.id)
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(counted)).all()
+        return [ForgetReport(r.id, r.chat_id, r.language, r.deleted, r.kept) for r in rows]
+
+    async def close_report(self, report_id: int, text: str | None) -> None:
+        """In one transaction, queue `text` (unless None) for the report's chat and delete the
+        report with its deletions: nothing of the forgotten user is kept after that."""
+        async with write_transaction(self.engine) as connection:
+            chat = await connection.execute(
+                select(forget_reports.c.chat_id).where(forget_reports.c.id == report_id)
+            )
+            row = chat.first()
+            if row is None:
+                return
+            if row.chat_id is not None and text is not None:
+                key = f"{FORGOTTEN_KEY}{report_id}"  # the row goes once it is sent
+                notice = _pending(_now(), "text", row.chat_id, None, text, source_key=key)
+                await _queue_messages(connection, [notice])
+            await connection.execute(delete(deletions).where(deletions.c.report_id == report_id))
+            await connection.execute(delete(forget_reports).where(forget_reports.c.id == report_id))
 
     async def purge(self, before: dt.datetime) -> dict[str, int]:
         """Apply the retention period: delete or blank the personal data older than `before`;

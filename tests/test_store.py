@@ -48,6 +48,8 @@ TABLES = {
     "inbox",
     "dead_letters",
     "conversation_contexts",
+    "forget_reports",
+    "deletions",
 }
 
 

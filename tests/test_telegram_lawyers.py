@@ -28,7 +28,8 @@ from bot.config import LawyerSettings, Secret, Settings
 from bot.content import Content
 from bot.store import SqlStore, metadata, open_store, questions, sqlite_url
 from bot.telegram_app import Services, build_application
-from bot.tickets import Ticket, outbox, tickets
+from bot.telegram_outbox import RELAYS_PER_MINUTE
+from bot.tickets import Ticket, deletions, outbox, tickets
 from tests.fake_bot_api import BOT, USER, FakeBotApi, button_update, text_update
 
 TOKEN = "424242:TEST-token-of-the-lawyer-tests"
@@ -167,11 +168,14 @@ class Firm:
         return found
 
     async def later(self) -> None:
-        """Time passes: every message waiting to be retried is due now."""
+        """Time passes: every message (and deletion) waiting to be retried is due now."""
         past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
         async with self.store.engine.begin() as connection:
             await connection.execute(
                 update(outbox).where(outbox.c.status == "pending").values(not_before=past)
+            )
+            await connection.execute(
+                update(deletions).where(deletions.c.status == "pending").values(not_before=past)
             )
 
 
@@ -821,6 +825,77 @@ async def test_after_forget_no_byte_of_the_users_data_is_left_in_the_db_or_wal_f
     assert traces() == []
 
 
+async def test_forget_deletes_the_users_copies_in_the_lawyers_group_and_says_what_stays(
+    firm: Firm,
+) -> None:
+    await claimed_ticket(firm)
+    for text in ("An old message", "a" * 4090 + " THEEND", "Call me at 555 0100"):
+        await firm.send(text_update(text))
+        await firm.deliver()
+    async with firm.store.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(outbox.c.id, outbox.c.message_id)
+                .where(outbox.c.kind == "relay")
+                .order_by(outbox.c.id)
+            )
+        ).all()
+    old_row, old_id = rows[0]
+    # The fake Bot API numbers messages in order: the long message's two pieces, the last one.
+    young = [old_id + 1, old_id + 2, old_id + 3]
+    assert await firm.last_relayed_to_lawyers() == young[-1]
+    async with firm.store.engine.begin() as connection:  # three days pass for the first
+        three_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+        await connection.execute(
+            update(outbox).where(outbox.c.id == old_row).values(sent_at=three_days_ago)
+        )
+
+    await firm.send(text_update("/forget"))
+    await firm.press("forget:yes")
+    await firm.deliver()
+
+    deleted = firm.api.sent("deleteMessage")
+    assert sorted(int(d["message_id"]) for d in deleted) == young
+    assert {int(d["chat_id"]) for d in deleted} == {LAWYERS_CHAT.id}
+    told = firm.texts()[-1]
+    assert "I deleted 3 message(s)" in told
+    assert "1 older message(s) there could not be deleted" in told
+    await firm.later()
+    await firm.deliver()
+    assert len(firm.api.sent("deleteMessage")) == 3  # once each
+    assert sum("could not be deleted" in t for t in firm.texts()) == 1  # told once
+    tables = await everything(firm.store)
+    assert tables["deletions"] == tables["forget_reports"] == []
+    assert mentions(tables, USER, ["Call me", "THEEND"]) == []
+
+
+async def test_copies_are_deleted_after_a_failure_and_telegrams_refusal_is_reported(
+    firm: Firm,
+) -> None:
+    await claimed_ticket(firm)
+    for text in ("First", "Second"):
+        await firm.send(text_update(text))
+        await firm.deliver()
+    refused = (
+        400,
+        {
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: message can't be deleted for everyone",
+        },
+    )
+    firm.api.fail("deleteMessage", TimedOut(), refused)
+    await firm.send(text_update("/forget"))
+    await firm.press("forget:yes")
+    await firm.deliver()  # a timeout: tried again later; the refusal: kept
+    assert not any("could not be deleted" in t for t in firm.texts())  # not told before the end
+    await firm.later()
+    await firm.deliver()
+    assert len(firm.api.sent("deleteMessage")) == 1
+    told = firm.texts()[-1]
+    assert "I deleted 1 message(s)" in told and "1 older message(s)" in told
+
+
 async def test_forget_no_keeps_everything(firm: Firm) -> None:
     await claimed_ticket(firm)
     await firm.send(text_update("/forget"))
@@ -828,6 +903,13 @@ async def test_forget_no_keeps_everything(firm: Firm) -> None:
     await firm.press("forget:no")
     assert firm.texts()[-1] == "Nothing was deleted."
     assert await everything(firm.store) == before
+
+
+def relayed_lines(texts: list[str]) -> list[str]:
+    """What the user wrote, line by line, in the relays to the lawyers' group ("Ticket #1, Li
+    wrote:" and blank lines left out)."""
+    relays = [text.split("\n", 1)[1] for text in texts if text.startswith("Ticket #1, Li wrote")]
+    return [line for text in relays for line in text.split("\n") if line]
 
 
 async def test_a_new_tickets_card_goes_ahead_of_a_talkative_users_relays(firm: Firm) -> None:
@@ -841,7 +923,60 @@ async def test_a_new_tickets_card_goes_ahead_of_a_talkative_users_relays(firm: F
     await firm.deliver()
     after = firm.to_lawyers()[sent_before:]
     assert after[0].startswith("Ticket #2")  # the new ticket's card first
-    assert [text.rsplit("\n", 1)[-1] for text in after[1:]] == [f"message {n}" for n in range(8)]
+    assert relayed_lines(after[1:]) == [f"message {n}" for n in range(8)]
+    assert len(after) == 2  # the eight queued messages went out as one
+
+
+async def test_sixty_messages_from_one_user_arrive_merged_in_order_behind_a_new_card(
+    firm: Firm,
+) -> None:
+    await claimed_ticket(firm)  # Li's ticket #1, claimed by Ada
+    worker = firm.services.outbox
+    assert worker is not None
+    minute = [0.0]
+    worker.relay_pace.clock = lambda: minute[0] * 60.0
+    said = [f"message {number}" for number in range(60)]
+    for text in said:  # the worker sends as they come
+        await firm.send(text_update(text))
+        await firm.deliver()
+    bob = User(id=78, first_name="Bob", is_bot=False, language_code="en")
+    for text in (QUESTION, "/lawyer", *TYPED_ANSWERS):
+        await firm.send(text_update(text, bob, private(bob)))
+    sent_before = len(firm.to_lawyers())
+    await firm.deliver()
+    assert firm.to_lawyers()[sent_before].startswith("Ticket #2")  # at once, and first
+    minute[0] += 1  # a minute later, what the relay limit held back goes out
+    await firm.later()
+    await firm.deliver()
+    relays = [text for text in firm.to_lawyers() if text.startswith("Ticket #1, Li wrote")]
+    assert relayed_lines(relays) == said  # in order, none lost, none twice
+    assert len(relays) <= RELAYS_PER_MINUTE + 1
+    slowed = [text for text in firm.texts() if "together" in text]
+    assert len(slowed) == 1  # told once that their messages are being slowed
+    transcript = await firm.services.desk.queue.transcript(1)
+    assert [m.text for m in transcript] == said
+    assert all(m.status == "sent" for m in transcript)
+    await firm.later()
+    assert await firm.deliver() == 0
+
+
+async def test_a_merged_relay_in_doubt_is_sent_again_as_it_was_made(firm: Firm) -> None:
+    await claimed_ticket(firm)
+    for text in ("one", "two"):
+        await firm.send(text_update(text))
+    firm.api.fail("sendMessage", TimedOut())  # it may have arrived: in doubt
+    await firm.deliver()
+    await firm.send(text_update("three"))  # written while the merged message was in doubt
+    await firm.later()
+    await firm.deliver()
+    relays = [text for text in firm.to_lawyers() if text.startswith("Ticket #1, Li wrote")]
+    assert relays == ["Ticket #1, Li wrote:\none\n\ntwo", "Ticket #1, Li wrote:\nthree"]
+    transcript = await firm.services.desk.queue.transcript(1)
+    assert [(m.text, m.status) for m in transcript] == [
+        ("one", "sent"),
+        ("two", "sent"),
+        ("three", "sent"),
+    ]
 
 
 # -- the lawyers' group becomes a supergroup -------------------------------------------------------
