@@ -9,6 +9,8 @@ bot/migrations.py). Nothing here imports `telegram`, and nothing here logs what 
 import asyncio
 import datetime as dt
 import logging
+import sqlite3
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -456,6 +458,28 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"
 
 
+# Switching a new database to WAL needs its exclusive lock; SQLite answers "locked" at once,
+# without waiting, when two programs open a new database together and their locks would
+# deadlock. The PRAGMA is then tried again for up to this long.
+PRAGMA_RETRY_SECONDS = 5.0
+
+
+def _pragma(cursor: Any, pragma: str) -> None:
+    """Run one PRAGMA, again after a short pause while another connection holds the lock."""
+    deadline = time.monotonic() + PRAGMA_RETRY_SECONDS
+    pause = 0.01
+    while True:
+        try:
+            cursor.execute(f"PRAGMA {pragma}")
+            return
+        except sqlite3.OperationalError as error:
+            locked = "locked" in str(error) or "busy" in str(error)
+            if not locked or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)  # on the driver's own thread, not the event loop
+        pause = min(pause * 2, 0.2)
+
+
 def _prepare_sqlite(engine: AsyncEngine) -> None:
     """Set SQLITE_PRAGMAS on every new connection, and make transactions real.
 
@@ -469,7 +493,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             for pragma in SQLITE_PRAGMAS:
-                cursor.execute(f"PRAGMA {pragma}")
+                _pragma(cursor, pragma)
         finally:
             cursor.close()
 
