@@ -177,7 +177,7 @@ RULES = Thresholds(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def policy(content: Content) -> Answerer:
     """The rules alone: the policy's own scores, not calibrated probabilities."""
     return Answerer(replace(content, calibration=UNCALIBRATED), RULES)

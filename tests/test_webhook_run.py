@@ -52,6 +52,7 @@ def webhook_bot(
             port = int(probe.getsockname()[1])
     with nullcontext(fake_given) if fake_given else FakeTelegram() as fake:
         env = isolated_env(
+            RWA_BOT_SEMANTIC_MODEL="off",  # delivery is under test here, not the answers
             RWA_BOT_TOKEN=TOKEN,
             RWA_BOT_API_BASE_URL=fake.base_url,
             RWA_BOT_DATA_DIR=str(tmp_path / "data"),
