@@ -249,14 +249,11 @@ class Answerer:
             [*questions, *examples], fuzzy_weight=self.thresholds.fuzzy_weight
         )
         self._by_profile = Retriever([*profiles, *examples])
-        self._places = {
-            e.id: content.intents.places_in(
-                prepare(
-                    " ".join([*(q for qs in e.questions.values() for q in qs), *e.answer.values()])
-                )
-            )
-            for e in entries
-        }
+        # The places each entry's questions and answers name (from their prepared profiles).
+        self._places: dict[str, frozenset[int]] = {}
+        for profile in profiles:
+            named = content.intents.places_in(profile.text)
+            self._places[profile.key] = self._places.get(profile.key, frozenset()) | named
         self._semantic = SemanticIndex(
             embedder or UniversalSentenceEncoder(), [*questions, *examples]
         )
