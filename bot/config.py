@@ -31,6 +31,7 @@ ENV_LAWYERS_LANGUAGE = "RWA_BOT_LAWYERS_LANGUAGE"
 ENV_REMIND_AFTER = "RWA_BOT_REMIND_AFTER_MINUTES"
 ENV_RETENTION_DAYS = "RWA_BOT_RETENTION_DAYS"
 ENV_CHECK_CHAT_ID = "RWA_BOT_CHECK_CHAT_ID"
+ENV_GROUP_FLOOD_LIMIT = "RWA_BOT_GROUP_FLOOD_LIMIT"
 ENV_SEMANTIC_MODEL = "RWA_BOT_SEMANTIC_MODEL"
 ENV_CACHE_DIR = "RWA_BOT_CACHE_DIR"
 ENV_CONTEXT_MINUTES = "RWA_BOT_CONTEXT_MINUTES"
@@ -45,6 +46,7 @@ _FILE_KEYS = {
     "admin_ids",
     "rate_limit_per_minute",
     "flood_limit_per_second",
+    "group_flood_limit_per_minute",
     "webhook",
     "lawyers",
     "semantic_model",
@@ -135,6 +137,7 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     rate_limit_per_minute: int = 20
     flood_limit_per_second: float = 30.0  # all messages the bot sends; 0: no overall limit
+    group_flood_limit_per_minute: float = 20.0  # messages to one group; 0: no limit per group
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     lawyers: LawyerSettings = field(default_factory=LawyerSettings)
     # The multilingual sentence model as the engine's second opinion; off saves about 130 MB
@@ -308,6 +311,12 @@ def load_settings(
             values["rate_limit_per_minute"] = _positive(
                 data["rate_limit_per_minute"], "rate_limit_per_minute"
             )
+        if data.get("group_flood_limit_per_minute") is not None:
+            values["group_flood_limit_per_minute"] = _number(
+                data["group_flood_limit_per_minute"],
+                "group_flood_limit_per_minute",
+                zero_allowed=True,
+            )
         if data.get("flood_limit_per_second") is not None:
             values["flood_limit_per_second"] = _number(
                 data["flood_limit_per_second"], "flood_limit_per_second", zero_allowed=True
@@ -369,6 +378,10 @@ def load_settings(
     if env.get(ENV_FLOOD_LIMIT):
         values["flood_limit_per_second"] = _number(
             env[ENV_FLOOD_LIMIT], ENV_FLOOD_LIMIT, zero_allowed=True
+        )
+    if env.get(ENV_GROUP_FLOOD_LIMIT):
+        values["group_flood_limit_per_minute"] = _number(
+            env[ENV_GROUP_FLOOD_LIMIT], ENV_GROUP_FLOOD_LIMIT, zero_allowed=True
         )
     lawyers.update(
         _lawyer_values(

@@ -914,7 +914,11 @@ def build_application(
         .context_types(context_types)
         .concurrent_updates(ChatOrderedProcessor(CONCURRENT_UPDATES))
         .rate_limiter(
-            AIORateLimiter(overall_max_rate=settings.flood_limit_per_second, max_retries=3)
+            AIORateLimiter(
+                overall_max_rate=settings.flood_limit_per_second,
+                group_max_rate=settings.group_flood_limit_per_minute,
+                max_retries=3,
+            )
         )
     )
     if request is not None:

@@ -133,3 +133,22 @@ def test_the_overall_flood_limit_can_be_turned_off_for_an_emulator() -> None:
 def test_unknown_lawyer_settings_in_the_file_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"'lawyers' .* takes only"):
         load_settings(write(tmp_path, "lawyers:\n  group: 5\n"), environ={})
+
+
+def test_the_per_group_flood_limit_defaults_to_telegrams_and_can_be_turned_off() -> None:
+    assert load_settings(environ={}).group_flood_limit_per_minute == 20
+    off = load_settings(environ={"RWA_BOT_GROUP_FLOOD_LIMIT": "0"})
+    assert off.group_flood_limit_per_minute == 0
+
+
+def test_the_sentence_model_cache_and_context_settings_are_read() -> None:
+    settings = load_settings(
+        environ={
+            "RWA_BOT_SEMANTIC_MODEL": "off",
+            "RWA_BOT_CACHE_DIR": "/tmp/rwa-cache",
+            "RWA_BOT_CONTEXT_MINUTES": "3",
+        }
+    )
+    assert settings.semantic_model is False
+    assert str(settings.cache_dir) == "/tmp/rwa-cache"
+    assert settings.context_minutes == 3

@@ -149,6 +149,9 @@ def bot_process(fake: FakeTelegram, folder: Path) -> Any:
         RWA_BOT_LAWYER_IDS="1",
         RWA_BOT_RATE_LIMIT="100000",  # the per-user limit would otherwise answer by silence
         RWA_BOT_FLOOD_LIMIT="0",
+        # Telegram's 20 messages a minute per group would hold the groups' answers for
+        # minutes in the full run (about 150 per group): the emulator has no such limit.
+        RWA_BOT_GROUP_FLOOD_LIMIT="0",
     )
     process, output = start_process([str(RWA_BOT), "run"], env, folder)
     try:
