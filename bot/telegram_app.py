@@ -14,7 +14,7 @@ import signal
 import time
 import warnings
 from collections.abc import Awaitable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
@@ -43,7 +43,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.answering import Answerer, build_engine
+from bot.answering import Answerer, build_engine, in_script
 from bot.config import Settings
 from bot.consultations import Desk, Turn
 from bot.content import COMMAND_KEYS, TRADITIONAL_LOCALES, Content, locale_for, read_content
@@ -348,27 +348,19 @@ def _fixed_reply(
     context: BotContext, locale: str, key: str, suggestions: tuple[Suggestion, ...] = ()
 ) -> Reply:
     """A reply made of one of the fixed messages, in the user's language and script (not the
-    engine's: the command's words tell nothing of the user's language)."""
+    engine's: the command's words tell nothing of the user's language); Traditional readers'
+    go through the engine's own conversion (`in_script`), as its answers do."""
     content = context.services.content
-    body = content.source_message(locale, key)
-    disclaimer = content.message(locale, "disclaimer", published=_published(content))
     language: Language = "zh" if locale.startswith("zh") else "en"
-    script: Script | None = None if language == "en" else "Hans"
-    if locale in TRADITIONAL_LOCALES:
-        script = "Hant"
-        variant = TRADITIONAL_LOCALES[locale]
-        suggestions = tuple(
-            replace(s, question=to_traditional(s.question, variant)) for s in suggestions
-        )
-    return Reply(
-        key,
-        "smalltalk",
-        language,
-        f"{body}\n\n{disclaimer}",
-        1.0,
-        suggestions=suggestions,
-        script=script,
+    body = content.source_message(language, key)
+    disclaimer = content.message(language, "disclaimer", published=_published(content))
+    reply = Reply(
+        key, "smalltalk", language, f"{body}\n\n{disclaimer}", 1.0, suggestions=suggestions
     )
+    if language == "en":
+        return reply
+    variant = TRADITIONAL_LOCALES.get(locale)
+    return in_script(reply, "Hans") if variant is None else in_script(reply, "Hant", variant)
 
 
 async def _send_reply(
