@@ -393,11 +393,8 @@ class Answerer:
             return alone
         asked = self._thesaurus.fold(intents.strip_greeting(normalized) or normalized)
         places = intents.places_in(asked)
-        earlier = context.question
-        if places:
-            for place in (intents.places[i] for i in intents.places_in(earlier)):
-                earlier = place.remove(earlier)
-        understood = " ".join(f"{earlier} {asked}".split())
+        swap = bool(places) and self._only_places(asked, places)
+        understood = self._with_earlier(context.question, asked, places, swap)
         language = alone.language if _HAS_TEXT.search(normalized) else context.language
         found = self.analyse(understood, language)
         t = self.thresholds
@@ -407,11 +404,48 @@ class Answerer:
             adjust = {key: t.related_bonus for key in previous.related}
             adjust[previous.id] = -t.repeat_penalty
         read = self.decide(message, found, adjust)
+        if swap:
+            # "and Singapore?" says nothing by itself: the earlier question about that place
+            # is the whole of it, answered or declined.
+            return replace(read, context_used=True, understood=understood)
         if alone.kind == "answer" and (
             read.kind != "answer" or (not leans and read.confidence < alone.confidence)
         ):
             return alone
         return replace(read, context_used=True, understood=understood)
+
+    def _with_earlier(
+        self, earlier: str, asked: str, places: frozenset[int], swap: bool
+    ) -> str:
+        """The follow-up `asked` read with the `earlier` question: for a bare place swap
+        ("and Singapore?") the earlier question with the new place where it named its own,
+        else the earlier question (without its places, if `asked` names some) and `asked`."""
+        intents = self.content.intents
+        named = [intents.places[i] for i in sorted(intents.places_in(earlier))]
+        if swap and named:
+            new_place = " ".join(intents.refer_back.remove(asked).split())
+            first = named[0].pattern
+            if first is not None:
+                padded = f" {new_place} " if new_place.isascii() else new_place
+                earlier = first.sub(lambda _: padded, earlier, count=1)
+            for place in named[1:]:
+                earlier = place.remove(earlier)
+            return " ".join(earlier.split())
+        if places:
+            for place in named:
+                earlier = place.remove(earlier)
+        return " ".join(f"{earlier} {asked}".split())
+
+    def _only_places(self, asked: str, places: frozenset[int]) -> bool:
+        """Whether `asked` (normalised, folded) names `places` and says little else besides
+        the words that lean on an earlier turn ("and", "what about", 「那...呢」)."""
+        intents = self.content.intents
+        rest = asked
+        for i in places:
+            rest = intents.places[i].remove(rest)
+        rest = intents.refer_back.remove(rest)
+        size = len(self.content_words(rest)) + len(cjk_bigrams(rest)) // 2
+        return size == 0
 
     def _decide(self, message: str, language_hint: Language | None) -> Reply:
         language = detect_language(message[:2000], default=language_hint or "en")
