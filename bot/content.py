@@ -227,6 +227,8 @@ def _read_intents(path: Path, problems: list[Problem]) -> Intents | None:
         smalltalk={kind: both("smalltalk", kind) for kind in SMALLTALK_KINDS},
         filler=both("smalltalk", "filler"),
         not_requests=both("consultation", "not_requests"),
+        about_article=both("consultation", "about_article"),
+        own_requests=both("consultation", "own_requests"),
         specifics=both("specifics"),
         places=tuple(PhraseSet.of(group) for group in _groups(doc, path, "places", problems)),
         refer_back=both("follow_ups", "refer_back"),

@@ -73,6 +73,11 @@ class Intents:
     filler: PhraseSet
     # Mentions of consultants, consulting firms or what the author recommends: no request.
     not_requests: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    # Asking what the article says ("does the article say...", 「文章有没有说」): such a message
+    # is about the article, even when it names consultations, unless it asks for the writer
+    # himself (`own_requests`: "contact me", 「帮我」).
+    about_article: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    own_requests: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
     # Asking for a name, a number, a date or a procedure ("who chairs", "how many", "文号"):
     # the article gives few of those, so such a question needs a close match to be answered.
     specifics: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
@@ -88,6 +93,8 @@ class Intents:
             self.refer_back,
             self.specifics,
             self.not_requests,
+            self.about_article,
+            self.own_requests,
             self.consultation,
             self.lawyer_words,
             self.request_words,
@@ -100,7 +107,10 @@ class Intents:
         """Whether normalised `text` asks for a lawyer (a phrase, or lawyer word + request).
 
         Phrases that only mention advisers ("our consultants think", "what does the lawyer
-        recommend?") are taken out first: they ask about the article, not for a lawyer."""
+        recommend?") are taken out first, and a message asking what the article says is no
+        request unless it asks for the writer himself: they ask about the article."""
+        if self.about_article.search(text) and not self.own_requests.search(text):
+            return False
         text = self.not_requests.remove(text)
         if self.consultation.search(text):
             return True

@@ -314,10 +314,22 @@ def test_an_engine_that_remembers_nothing_decides_every_time(content: Content) -
         "Bottom line, what does the lawyer recommend?",
         "We hired a consulting firm and they say Hong Kong is fine. Is it?",
         "我们的顾问说风险提示没什么影响，对吗？",
+        "文章最後有沒有說可以找他們做合規論證或架構設計？",
+        "Does the article say I can get a consultation?",
     ],
 )
 def test_mentioning_advisers_is_not_asking_for_a_lawyer(engine: Answerer, message: str) -> None:
     assert engine.reply(message).kind != "escalate"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["I want a consultation, does the article say you offer it?", "文章说可以咨询，我想找你们聊聊"],
+)
+def test_asking_for_oneself_is_a_request_even_when_naming_the_article(
+    engine: Answerer, message: str
+) -> None:
+    assert engine.reply(message).kind == "escalate"
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,21 @@ def test_a_place_swapped_in_reads_the_earlier_question_about_that_place(
     assert "mainland china" not in second.understood
 
 
+def test_a_place_the_source_says_nothing_about_declines_the_follow_up(engine: Answerer) -> None:
+    for first_turn, follow_up in [
+        ("What licence do I need to run an RWA platform in Hong Kong?", "and Singapore?"),
+        ("香港做RWA要甚麼牌照？", "那新加坡呢？"),
+    ]:
+        first, second = _talk(engine, first_turn, follow_up)
+        assert first.faq_id == "hk-vasp-licence"
+        assert (second.kind, second.context_used) == ("out_of_scope", True)
+
+
+def test_a_place_swap_puts_the_new_place_where_the_old_one_was(engine: Answerer) -> None:
+    _, second = _talk(engine, "香港做RWA要甚麼牌照？", "那新加坡呢？")
+    assert second.understood.startswith("新加坡")
+
+
 def test_why_after_an_answer_is_not_the_same_answer_again(engine: Answerer) -> None:
     first, second = _talk(engine, "Can we still do RWA in mainland China?", "why?")
     assert first.kind == second.kind == "answer"
