@@ -414,9 +414,7 @@ class Answerer:
             return alone
         return replace(read, context_used=True, understood=understood)
 
-    def _with_earlier(
-        self, earlier: str, asked: str, places: frozenset[int], swap: bool
-    ) -> str:
+    def _with_earlier(self, earlier: str, asked: str, places: frozenset[int], swap: bool) -> str:
         """The follow-up `asked` read with the `earlier` question: for a bare place swap
         ("and Singapore?") the earlier question with the new place where it named its own,
         else the earlier question (without its places, if `asked` names some) and `asked`."""
