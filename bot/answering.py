@@ -68,7 +68,9 @@ class Thresholds:
     specifics_penalty: float = 0.222  # for asking a name, number, date or procedure
     place_penalty: float = 0.144  # an entry that never names the place the question names
     related_bonus: float = 0.056  # in a follow-up, for the entries the last answer offered
-    repeat_penalty: float = 0.113  # in a follow-up, for the entry that gave the last answer
+    repeat_penalty: float = 0.113  # in a "why?" follow-up, for the entry that gave the last answer
+    same_again_penalty: float = 0.03  # in any other follow-up, for that entry
+    why_bonus: float = 0.3  # in a "why?" follow-up, for the entry the last answer names as `why`
     follow_up_decline: float = 0.2  # a short message this much closer to a declined example
     min_answer_probability: float = 0.3  # a calibrated answer less likely right is declined
 
@@ -377,8 +379,8 @@ class Answerer:
 
         A message naming a place ("and Singapore?") is the earlier question about that place;
         any other is the earlier question with the message added, where the entries the last
-        answer offered as related come first and the last answer itself comes after them
-        (repeating it rarely helps)."""
+        answer offered as related come first; "why?" prefers the entry the last one names as
+        its `why` and puts the last answer itself after the others (repeating it rarely helps)."""
         if alone.kind in ("escalate", "smalltalk"):
             return alone
         if alone.kind == "out_of_scope" and alone.features:
@@ -397,12 +399,7 @@ class Answerer:
         understood = self._with_earlier(context.question, asked, places, swap)
         language = alone.language if _HAS_TEXT.search(normalized) else context.language
         found = self.analyse(understood, language)
-        t = self.thresholds
-        adjust: dict[str, float] = {}
-        previous = self.content.entries.get(context.faq_id or "")
-        if previous is not None:
-            adjust = {key: t.related_bonus for key in previous.related}
-            adjust[previous.id] = -t.repeat_penalty
+        adjust = self._follow_up_adjust(context.faq_id, intents.asks_why(normalized))
         read = self.decide(message, found, adjust)
         if swap:
             # "and Singapore?" says nothing by itself: the earlier question about that place
@@ -413,6 +410,19 @@ class Answerer:
         ):
             return alone
         return replace(read, context_used=True, understood=understood)
+
+    def _follow_up_adjust(self, previous_id: str | None, why: bool) -> dict[str, float]:
+        """What a follow-up adds to entries' scores: a bonus for those the last answer offered
+        as related, and for "why?" its `why` entry; a penalty for the last answer itself."""
+        t = self.thresholds
+        previous = self.content.entries.get(previous_id or "")
+        if previous is None:
+            return {}
+        adjust = {key: t.related_bonus for key in previous.related}
+        adjust[previous.id] = -(t.repeat_penalty if why else t.same_again_penalty)
+        if why and previous.why is not None:
+            adjust[previous.why] = adjust.get(previous.why, 0.0) + t.why_bonus
+        return adjust
 
     def _with_earlier(self, earlier: str, asked: str, places: frozenset[int], swap: bool) -> str:
         """The follow-up `asked` read with the `earlier` question: for a bare place swap

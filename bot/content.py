@@ -232,6 +232,7 @@ def _read_intents(path: Path, problems: list[Problem]) -> Intents | None:
         specifics=both("specifics"),
         places=tuple(PhraseSet.of(group) for group in _groups(doc, path, "places", problems)),
         refer_back=both("follow_ups", "refer_back"),
+        why=both("follow_ups", "why"),
     )
     return intents if len(problems) == before else None
 
@@ -588,6 +589,12 @@ def _check_entry(
                 f"entry '{entry.id}' lists itself as related",
                 "remove it from 'related'",
             )
+    if entry.why is not None and (entry.why not in declared_ids or entry.why == entry.id):
+        problem(
+            doc.line(*where, "why"),
+            f"entry '{entry.id}' is explained by '{entry.why}', which is not another entry",
+            "name another existing entry id, or leave 'why' out",
+        )
     for lang, questions in entry.questions.items():
         for i, question in enumerate(questions):
             key = question_key(question)

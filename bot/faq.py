@@ -28,6 +28,7 @@ _ENTRY_FIELDS = (
     "review_due",
 )
 _DATE_FIELDS = ("reviewed_at", "law_as_of", "review_due")
+_OPTIONAL_FIELDS = ("why",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class FaqEntry:
     review_due: dt.date
     file: Path
     line: int
+    why: str | None = None  # the entry that explains why this answer holds ("why?" after it)
 
 
 def passage_ref(cite: str, default_source: str) -> str:
@@ -95,11 +97,12 @@ def _parse_entry(
         if name not in raw:
             problem(where, f"{label} lacks '{name}'", f"add '{name}:' (see faq/README.md)")
     for name in raw:
-        if name not in _ENTRY_FIELDS:
+        if name not in _ENTRY_FIELDS + _OPTIONAL_FIELDS:
+            known = ", ".join(_ENTRY_FIELDS + _OPTIONAL_FIELDS)
             problem(
                 (*where, name),
                 f"{label} has an unknown field '{name}'",
-                f"remove it or correct its name (known: {', '.join(_ENTRY_FIELDS)})",
+                f"remove it or correct its name (known: {known})",
             )
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not _ENTRY_ID.match(entry_id):
@@ -171,6 +174,14 @@ def _parse_entry(
             "write 'related: [other-id, ...]' or 'related: []'",
         )
         related = []
+    why = raw.get("why")
+    if why is not None and not isinstance(why, str):
+        problem(
+            (*where, "why"),
+            f"{label}: 'why' is not an entry id",
+            "write 'why: other-id', the entry that explains this answer, or leave it out",
+        )
+        why = None
     dates: dict[str, dt.date] = {}
     for name in _DATE_FIELDS:
         value = raw.get(name)
@@ -190,5 +201,6 @@ def _parse_entry(
         "answer": answers,
         "cites": tuple(passage_ref(c.strip(), source) for c in cites),
         "related": tuple(related),
+        "why": why,
         **dates,
     }

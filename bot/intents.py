@@ -85,12 +85,15 @@ class Intents:
     places: tuple[PhraseSet, ...] = ()
     # Words that make a short message lean on the one before ("and", "what about", 那, 呢).
     refer_back: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    # Words that ask for the reason of the last answer ("why?", "how come", 「为什么」).
+    why: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
 
     def all_phrases(self) -> list[str]:
         """Every phrase, for building the spelling vocabulary."""
         sets = [
             *self.places,
             self.refer_back,
+            self.why,
             self.specifics,
             self.not_requests,
             self.about_article,
@@ -127,6 +130,10 @@ class Intents:
     def refers_back(self, text: str) -> bool:
         """Whether normalised `text` starts or ends with a word that leans on an earlier turn."""
         return self.refer_back.at_either_end(text)
+
+    def asks_why(self, text: str) -> bool:
+        """Whether normalised `text` asks for a reason ("why not?", 「为什么」)."""
+        return self.why.search(text)
 
     def smalltalk_parts(self, text: str) -> tuple[SmalltalkKind | None, str]:
         """Return the kind of small talk `text` opens or closes with (None if none) and what it

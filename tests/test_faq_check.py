@@ -108,6 +108,12 @@ def test_a_valid_new_entry_passes(content_copy: Path) -> None:
             "relates to 'no-such-entry'",
         ),
         (
+            "a reason that is no other entry",
+            GOOD_ENTRY.replace("    reviewed_at:", "    why: test-entry\n    reviewed_at:"),
+            16,
+            "explained by 'test-entry', which is not another entry",
+        ),
+        (
             "an unknown field",
             GOOD_ENTRY.replace("    cites:", "    citations: []\n    cites:"),
             14,

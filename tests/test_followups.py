@@ -52,6 +52,27 @@ def test_a_question_that_stands_on_its_own_is_answered_as_it_is(engine: Answerer
     assert (second.kind, second.faq_id, second.context_used) == ("answer", alone.faq_id, False)
 
 
+def test_why_is_answered_by_the_entry_the_last_answer_names_as_its_reason(
+    engine: Answerer,
+) -> None:
+    for question, why in [
+        ("Can we still do RWA in mainland China?", "why?"),
+        ("内地现在还能做RWA吗？", "为什么？"),
+    ]:
+        first, second = _talk(engine, question, why)
+        assert first.faq_id == "rwa-in-mainland-now"
+        assert (second.faq_id, second.context_used) == ("three-obstacles", True)
+
+
+def test_a_follow_up_on_the_same_point_may_keep_the_same_entry(engine: Answerer) -> None:
+    _, second = _talk(
+        engine,
+        "I own an offshore crypto firm but I live in Guangzhou. Is that a problem?",
+        "what about employees?",
+    )
+    assert second.faq_id == "hurdle-domestic-persons"
+
+
 def test_without_context_a_bare_follow_up_is_not_answered_from_nowhere(engine: Answerer) -> None:
     assert engine.reply("and Singapore?").context_used is False
 
