@@ -89,6 +89,11 @@ def test_naming_the_lawyer_is_not_asking_for_one(engine: Answerer) -> None:
     assert engine.reply("Who is Lawyer Sha?").kind != "escalate"
 
 
+def test_asking_which_bodies_the_article_names_is_answered(engine: Answerer) -> None:
+    reply = engine.reply("这个Risk Warning是哪几个associations一起发的？")
+    assert (reply.kind, reply.faq_id) == ("answer", "risk-warning-issuers")
+
+
 @pytest.mark.parametrize(
     ("message", "language"),
     [
@@ -100,6 +105,8 @@ def test_naming_the_lawyer_is_not_asking_for_one(engine: Answerer) -> None:
         ("谢谢", "zh"),
         ("ok", "en"),
         ("👍", "en"),
+        ("Are you a real person?", "en"),
+        ("你係咩嚟㗎？係咪真人？", "zh"),
     ],
 )
 def test_small_talk_gets_small_talk(engine: Answerer, message: str, language: str) -> None:
