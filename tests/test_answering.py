@@ -89,8 +89,16 @@ def test_naming_the_lawyer_is_not_asking_for_one(engine: Answerer) -> None:
     assert engine.reply("Who is Lawyer Sha?").kind != "escalate"
 
 
-def test_asking_which_bodies_the_article_names_is_answered(engine: Answerer) -> None:
-    reply = engine.reply("这个Risk Warning是哪几个associations一起发的？")
+@pytest.mark.parametrize(
+    "message",
+    [
+        "这个Risk Warning是哪几个associations一起发的？",
+        "十二月五號嗰份風險提示係邊個出嘅？",
+        "十二月五号那份风险提示是谁发的？",
+    ],
+)
+def test_asking_which_bodies_the_article_names_is_answered(engine: Answerer, message: str) -> None:
+    reply = engine.reply(message)
     assert (reply.kind, reply.faq_id) == ("answer", "risk-warning-issuers")
 
 
@@ -345,6 +353,8 @@ def test_asking_for_oneself_is_a_request_even_when_naming_the_article(
         "Who currently chairs the China Banking Association?",
         "How many RWA projects were shut down last year?",
         "What is the yearly FX quota per person?",
+        "What's the exact fine in RMB for an unauthorized public securities offering?",
+        "Which Hong Kong listed companies have paused their RWA plans? Give me names.",
         "How do I reset my iPhone to factory settings?",
     ],
 )
