@@ -32,6 +32,16 @@ from index.text import Language, cjk_bigrams, words
 from index.tfidf import count_ngrams
 
 OUT_OF_SCOPE_KEY = "~out-of-scope"
+# The messages the answer policy and its replies read (`read_content` requires them).
+MESSAGE_KEYS = (
+    "disclaimer",
+    "passage_answer_intro",
+    "quoted_from",
+    "clarify",
+    "out_of_scope",
+    "escalate",
+    "related_heading",
+)
 # A message of at most this many words (or pairs of Chinese characters) may lean on the turn
 # before it ("and for my staff?"); a longer one stands on its own unless it starts "and", "那"...
 FOLLOW_UP_WORDS = 5

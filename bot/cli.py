@@ -24,6 +24,7 @@ from bot.followups import Conversation
 from bot.migrations import MigrationError
 from bot.problems import Problem
 from bot.reply import render_plain, to_json
+from bot.telegram_message_keys import BOT_MESSAGE_KEYS
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -109,7 +110,7 @@ def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
 
 
 def _load(settings: Settings, err: TextIO) -> Content | None:
-    content, problems = read_content(settings.content_dir)
+    content, problems = read_content(settings.content_dir, message_keys=BOT_MESSAGE_KEYS)
     if content is None:
         _print_problems([p for p in problems if p.severity == "error"], err)
         print(
@@ -121,7 +122,7 @@ def _load(settings: Settings, err: TextIO) -> Content | None:
 
 
 def _faq_check(settings: Settings, out: TextIO) -> int:
-    content, problems = read_content(settings.content_dir, dt.date.today())
+    content, problems = read_content(settings.content_dir, dt.date.today(), BOT_MESSAGE_KEYS)
     _print_problems(problems, out)
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.content import Content
+from bot.intake import MESSAGE_KEYS as INTAKE_KEYS
 from bot.intake import (
     Advanced,
     Choice,
@@ -30,6 +31,45 @@ from bot.tickets import Person, Queue, SavedIntake, Ticket
 from index.text import Language
 
 log = logging.getLogger(__name__)
+
+# The messages the desk and its intake read (`read_content` requires them): what the user is told
+# around the intake and about their ticket, and what the lawyers' group is told.
+MESSAGE_KEYS = (
+    *INTAKE_KEYS,
+    "intake.intro",
+    "intake.cancelled",
+    "intake.declined",
+    "intake.resumed",
+    "ticket.received",
+    "ticket.received_offline",
+    "ticket.already_open",
+    "ticket.claimed",
+    "ticket.closed",
+    "ticket.still_waiting",
+    "ticket.no_conversation",
+    "relay.forwarded",  # what a front end shows for a message the desk relayed
+    "language_name",
+    "lawyer.card_title",
+    "lawyer.status_open",
+    "lawyer.status_claimed",
+    "lawyer.status_closed",
+    "lawyer.card_user",
+    "lawyer.card_consent",
+    "lawyer.card_questions",
+    "lawyer.card_no_questions",
+    "lawyer.already_claimed",
+    "lawyer.claimed_ok",
+    "lawyer.no_such_ticket",
+    "lawyer.not_claimed",
+    "lawyer.not_yours",
+    "lawyer.closed_ok",
+    "lawyer.already_closed",
+    "lawyer.queue_empty",
+    "lawyer.queue_heading",
+    "lawyer.user_ended",
+    "lawyer.reminder",
+    "lawyer.offline_ticket",
+)
 
 # How many of a user's latest questions a ticket carries for the lawyer.
 RECENT_QUESTIONS = 5

@@ -7,103 +7,23 @@ errors (raising ContentError); `rwa-bot faq check` prints the problems.
 import datetime as dt
 import re
 import string
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.calibration import UNCALIBRATED, Calibration, load_calibration
 from bot.faq import LANGUAGES, FaqEntry, parse_faq_file
-from bot.intake import MESSAGE_KEYS as INTAKE_KEYS
 from bot.intents import SMALLTALK_KINDS, Intents, PhraseSet
 from bot.problems import ContentError, Problem, Severity
 from bot.sources import Passage, SourceDocument, parse_source
 from bot.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
 from index.script import Script, Variant, to_traditional
 
-# The labels of the Telegram buttons and the command menu (bot/telegram_*.py reads them).
-BUTTON_KEYS = (
-    "lawyer",
-    "helpful",
-    "not_helpful",
-    "claim",
-    "close",
-    "forget_yes",
-    "forget_no",
-    "end",
-)
-COMMAND_KEYS = ("start", "help", "sources", "lawyer", "lang", "cancel", "end", "forget")
-MESSAGE_KEYS = (
-    "rate_limited",
-    "reload_ok",
-    "reload_failed",
-    "reload_refused",
-    "went_wrong",
-    "lang_usage",
-    "lang_set",
-    "language_name",
-    "source_line",
-    "disclaimer",
-    "passage_answer_intro",
-    "quoted_from",
-    "clarify",
-    "out_of_scope",
-    "escalate",
-    "related_heading",
-    # The consultation: the intake's questions and choices (bot/intake.py reads them), what the
-    # user is told around it and about their ticket, /forget, and the lawyers' group.
-    *INTAKE_KEYS,
-    "intake.intro",
-    "intake.cancelled",
-    "intake.declined",
-    "intake.resumed",
-    "ticket.received",
-    "ticket.received_offline",
-    "ticket.already_open",
-    "ticket.claimed",
-    "ticket.closed",
-    "ticket.still_waiting",
-    "ticket.no_conversation",
-    "relay.from_lawyer",
-    "relay.text_only",
-    "relay.forwarded",
-    "forget.confirm",
-    "forget.done",
-    "forget.kept",
-    "lawyer.card_title",
-    "lawyer.status_open",
-    "lawyer.status_claimed",
-    "lawyer.status_closed",
-    "lawyer.card_user",
-    "lawyer.card_consent",
-    "lawyer.card_questions",
-    "lawyer.card_no_questions",
-    "lawyer.refused",
-    "lawyer.already_claimed",
-    "lawyer.claimed_ok",
-    "lawyer.no_such_ticket",
-    "lawyer.not_claimed",
-    "lawyer.not_yours",
-    "lawyer.closed_ok",
-    "lawyer.already_closed",
-    "lawyer.reply_usage",
-    "lawyer.ticket_usage",
-    "lawyer.close_usage",
-    "lawyer.queue_empty",
-    "lawyer.queue_heading",
-    "lawyer.user_wrote",
-    "lawyer.user_ended",
-    "lawyer.reminder",
-    "lawyer.offline_ticket",
-    "lawyer.relay_blocked",
-    "lawyer.relay_refused",
-)
-# Every message `rwa-bot faq check` requires, in both languages with the same placeholders.
-_REQUIRED_KEYS = (
-    *MESSAGE_KEYS,
-    *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty")),
-    *(f"buttons.{k}" for k in BUTTON_KEYS),
-    *(f"commands.{k}" for k in COMMAND_KEYS),
-)
+# The messages the content itself reads: the line that names a source, and a reply for each kind
+# of small talk intents.yaml knows. Every other message is required by the code that reads it,
+# which passes its keys to `read_content` (see bot/telegram_message_keys.py).
+CONTENT_MESSAGE_KEYS = ("source_line", *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty")))
 _PUNCTUATION = re.compile(r"[\s\W_]+")
 
 
@@ -349,7 +269,9 @@ def _with_traditional(messages: dict[str, dict[str, Any]]) -> dict[str, dict[str
     return {**messages, **derived}
 
 
-def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[str, Any]]:
+def _read_messages(
+    directory: Path, required: Sequence[str], problems: list[Problem]
+) -> dict[str, dict[str, Any]]:
     messages: dict[str, dict[str, Any]] = {}
     for lang in LANGUAGES:
         path = directory / "messages" / f"{lang}.yaml"
@@ -367,7 +289,7 @@ def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[s
         if doc is None:
             continue
         data = doc.data if isinstance(doc.data, dict) else {}
-        for key in _REQUIRED_KEYS:
+        for key in required:
             value = _lookup(data, key)
             if not isinstance(value, str) or not value.strip():
                 problems.append(
@@ -392,7 +314,7 @@ def _read_messages(directory: Path, problems: list[Problem]) -> dict[str, dict[s
                 )
         messages[lang] = data
     if "en" in messages and "zh" in messages:
-        for key in _REQUIRED_KEYS:
+        for key in required:
             en, zh = _lookup(messages["en"], key), _lookup(messages["zh"], key)
             if (
                 isinstance(en, str)
@@ -428,10 +350,14 @@ def _placeholders(text: str) -> set[str]:
 
 
 def read_content(
-    directory: Path, today: dt.date | None = None
+    directory: Path, today: dt.date | None = None, message_keys: Iterable[str] = ()
 ) -> tuple[Content | None, list[Problem]]:
     """Read and check every file under `directory`; return the content (None on any error)
-    and the problems found, errors and warnings, in file order."""
+    and the problems found, errors and warnings, in file order.
+
+    `message_keys` are the messages the caller reads (dotted keys such as "buttons.claim"):
+    each must be in every language, with the same placeholders, besides CONTENT_MESSAGE_KEYS.
+    """
     today = today or dt.date.today()
     problems: list[Problem] = []
     if not directory.is_dir():
@@ -450,7 +376,8 @@ def read_content(
     intents = _read_intents(directory / "intents.yaml", problems)
     out_of_scope = _read_out_of_scope(directory / "out_of_scope.yaml", seen_questions, problems)
     synonyms, ignored_words = _read_synonyms(directory / "synonyms.yaml", problems)
-    messages = _with_traditional(_read_messages(directory, problems))
+    required = tuple(dict.fromkeys((*message_keys, *CONTENT_MESSAGE_KEYS)))
+    messages = _with_traditional(_read_messages(directory, required, problems))
     if any(p.severity == "error" for p in problems) or intents is None:
         return None, problems
     content = Content(
@@ -643,9 +570,13 @@ def _read_out_of_scope(
     return out_of_scope
 
 
-def load_content(directory: Path, today: dt.date | None = None) -> Content:
-    """Return the checked content of `directory`; raise ContentError if it has errors."""
-    content, problems = read_content(directory, today)
+def load_content(
+    directory: Path, today: dt.date | None = None, message_keys: Iterable[str] = ()
+) -> Content:
+    """Return the checked content of `directory`; raise ContentError if it has errors.
+
+    `message_keys` as for `read_content`."""
+    content, problems = read_content(directory, today, message_keys)
     if content is None:
         raise ContentError(problems)
     return content

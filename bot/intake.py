@@ -10,12 +10,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from bot.content import Content
 from bot.faq import LANGUAGES
-
-if TYPE_CHECKING:  # bot.content imports this module for its message keys
-    from bot.content import Content
 
 # The steps, in the order they are asked.
 NEED = "need"
@@ -44,7 +41,7 @@ PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 15  # 15: the longest number E.164 allow
 CALLBACK_PREFIX = "i"  # a choice button carries "i:<step>:<value>"
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback data
 
-# Every message this module reads; bot/content.py makes `rwa-bot faq check` require them.
+# Every message this module reads; the desk passes them on to `read_content`, which requires them.
 MESSAGE_KEYS: tuple[str, ...] = (
     *(f"intake.{step}" for step in STEPS if step != CONTACT_DETAIL),
     "intake.contact_email",

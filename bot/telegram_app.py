@@ -46,7 +46,7 @@ from telegram.warnings import PTBUserWarning
 from bot.answering import Answerer, build_engine, in_script
 from bot.config import Settings
 from bot.consultations import Desk, Turn
-from bot.content import COMMAND_KEYS, TRADITIONAL_LOCALES, Content, locale_for, read_content
+from bot.content import TRADITIONAL_LOCALES, Content, locale_for, read_content
 from bot.followups import Context, context_after
 from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
@@ -54,6 +54,7 @@ from bot.reply import Reply, Suggestion
 from bot.row_ids import parse_row_id
 from bot.store import SqlStore, Store, open_store, sqlite_url
 from bot.telegram_http import AiohttpRequest, NotSent
+from bot.telegram_message_keys import BOT_MESSAGE_KEYS, COMMAND_KEYS
 from bot.telegram_outbox import OutboxWorker, parse_card_data
 from bot.telegram_polling import poll
 from bot.telegram_render import (
@@ -578,7 +579,9 @@ async def reload_content(update: Update, context: BotContext) -> None:
         await _say(update, context, "reload_refused")
         return
     # Reading, checking and indexing take about a second: off the event loop.
-    content, problems = await asyncio.to_thread(read_content, services.settings.content_dir)
+    content, problems = await asyncio.to_thread(
+        read_content, services.settings.content_dir, None, BOT_MESSAGE_KEYS
+    )
     if content is None:
         errors = [str(p) for p in problems if p.severity == "error"]
         shown = "\n".join(errors[:RELOAD_PROBLEMS_SHOWN])

@@ -14,9 +14,9 @@ from typing import Any, Literal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
-from bot.content import BUTTON_KEYS
 from bot.reply import Reply
 from bot.row_ids import parse_row_id
+from bot.telegram_message_keys import BUTTON_KEYS
 
 # Telegram's limit on one message's text, which the html and the plain text both keep to.
 MAX_MESSAGE_LENGTH = int(MessageLimit.MAX_TEXT_LENGTH)

@@ -9,7 +9,6 @@ import dataclasses
 
 import pytest
 
-from bot import content as content_module
 from bot.content import Content
 from bot.faq import LANGUAGES
 from bot.intake import (
@@ -29,6 +28,7 @@ from bot.intake import (
     choice_data,
     parse_choice,
 )
+from bot.telegram_message_keys import BOT_MESSAGE_KEYS
 
 NEED_TEXT = "We want to tokenize a warehouse in Shenzhen through a Hong Kong company."
 
@@ -437,7 +437,7 @@ def test_a_button_for_a_value_that_is_no_choice_cannot_be_made() -> None:
 
 
 def test_every_message_the_intake_reads_is_required_by_faq_check() -> None:
-    assert set(MESSAGE_KEYS) <= set(content_module.MESSAGE_KEYS)
+    assert set(MESSAGE_KEYS) <= set(BOT_MESSAGE_KEYS)
     assert {f"intake.choices.{s}.{v}" for s, v in choice_cases()} <= set(MESSAGE_KEYS)
 
 

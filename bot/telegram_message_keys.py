@@ -1,0 +1,58 @@
+"""Every message the Telegram bot reads, by reader: `read_content` requires them all.
+
+The content checks only what it reads itself; each reader names its own keys (the answer
+policy, the desk and its intake, the Telegram front end here), and whoever loads the content for
+the bot passes `BOT_MESSAGE_KEYS`, so `rwa-bot faq check` refuses a file that lacks any of them.
+Plain data: importing this module loads no `telegram`.
+"""
+
+from bot.answering import MESSAGE_KEYS as ANSWER_KEYS
+from bot.consultations import MESSAGE_KEYS as DESK_KEYS
+
+# The labels of the inline buttons (bot/telegram_render.py) and the command menu.
+BUTTON_KEYS = (
+    "lawyer",
+    "helpful",
+    "not_helpful",
+    "claim",
+    "close",
+    "forget_yes",
+    "forget_no",
+    "end",
+)
+COMMAND_KEYS = ("start", "help", "sources", "lawyer", "lang", "cancel", "end", "forget")
+# The messages the handlers and the outbox worker send themselves.
+MESSAGE_KEYS = (
+    "rate_limited",
+    "reload_ok",
+    "reload_failed",
+    "reload_refused",
+    "went_wrong",
+    "lang_usage",
+    "lang_set",
+    "language_name",
+    "relay.from_lawyer",
+    "relay.text_only",
+    "forget.confirm",
+    "forget.done",
+    "forget.kept",
+    "lawyer.refused",
+    "lawyer.no_such_ticket",
+    "lawyer.reply_usage",
+    "lawyer.ticket_usage",
+    "lawyer.close_usage",
+    "lawyer.user_wrote",
+    "lawyer.relay_blocked",
+    "lawyer.relay_refused",
+)
+BOT_MESSAGE_KEYS = tuple(
+    dict.fromkeys(
+        (
+            *MESSAGE_KEYS,
+            *ANSWER_KEYS,
+            *DESK_KEYS,
+            *(f"buttons.{key}" for key in BUTTON_KEYS),
+            *(f"commands.{key}" for key in COMMAND_KEYS),
+        )
+    )
+)
