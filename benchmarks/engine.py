@@ -46,7 +46,7 @@ def percentile(sorted_values: list[float], share: float) -> float:
 def bench_engine(rounds: int) -> dict[str, float]:
     from bot.answering import build_engine
     from bot.config import shipped_content_dir
-    from bot.content import load_content
+    from bot.content.loader import load_content
     from bot.evaluation import load_cases
 
     started = time.perf_counter()
@@ -85,7 +85,7 @@ def startup_seconds(cache_dir: Path) -> float:
         "from pathlib import Path\n"
         "from bot.answering import build_engine\n"
         "from bot.config import shipped_content_dir\n"
-        "from bot.content import load_content\n"
+        "from bot.content.loader import load_content\n"
         f"build_engine(load_content(shipped_content_dir()), cache_dir=Path({str(cache_dir)!r}))\n"
         "print(time.perf_counter() - t)\n"
     )

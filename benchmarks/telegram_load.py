@@ -202,7 +202,7 @@ def rwa_bot_replies() -> Callable[[str], tuple[str, ...]]:
     (the users' Telegram is in English, as the handlers see it; the question's language wins)."""
     from bot.answering import Answerer
     from bot.config import shipped_content_dir
-    from bot.content import load_content
+    from bot.content.loader import load_content
     from bot.telegram_render import labels_for, render_reply
 
     content = load_content(shipped_content_dir())

@@ -14,8 +14,8 @@ from typing import Protocol
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from threadpoolctl import threadpool_limits
 
-from bot.content import Content
-from bot.faq import FaqEntry
+from bot.content.faq import FaqEntry
+from bot.content.loader import Content
 from bot.followups import Context
 from bot.reply import Citation, Reply, Suggestion
 from index import Hit, Retriever, RetrieverDocument, SpellingRepair, detect_language, normalize

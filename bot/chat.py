@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.answering import AnswerEngine
 from bot.consultations import Desk, Turn
-from bot.content import Content
+from bot.content.loader import Content
 from bot.followups import Conversation
 from bot.reply import Reply, render_plain
 from bot.store import open_store, sqlite_url

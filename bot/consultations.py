@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.content import Content
+from bot.content.loader import Content
 from bot.intake import MESSAGE_KEYS as INTAKE_KEYS
 from bot.intake import (
     Advanced,

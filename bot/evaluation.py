@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from bot.answering import AnswerEngine
-from bot.calibration import reliability
+from bot.content.calibration import reliability
 from bot.followups import Conversation
 from bot.reply import KINDS, Reply
 

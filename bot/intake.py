@@ -11,8 +11,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.content import Content
-from bot.faq import LANGUAGES
+from bot.content.faq import LANGUAGES
+from bot.content.loader import Content
 
 # The steps, in the order they are asked.
 NEED = "need"

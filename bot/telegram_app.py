@@ -46,7 +46,7 @@ from telegram.warnings import PTBUserWarning
 from bot.answering import Answerer, build_engine, in_script
 from bot.config import Settings
 from bot.consultations import Desk, Turn
-from bot.content import TRADITIONAL_LOCALES, Content, locale_for, read_content
+from bot.content.loader import TRADITIONAL_LOCALES, Content, locale_for, read_content
 from bot.followups import Context, context_after
 from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter

@@ -33,7 +33,7 @@ Vote = Literal["up", "down"]  # as the store records it
 
 _BLOCK_SEPARATOR = "\n\n"
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
-# The shape bot/faq.py accepts for an entry id.
+# The shape bot/content/faq.py accepts for an entry id.
 _FAQ_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _QUESTION_ID = re.compile(r"[1-9][0-9]{0,9}")  # no sign, no leading zeros
 

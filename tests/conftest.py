@@ -14,7 +14,7 @@ import pytest
 
 from bot.answering import Answerer
 from bot.config import shipped_content_dir
-from bot.content import Content, load_content
+from bot.content.loader import Content, load_content
 
 REPO = Path(__file__).resolve().parent.parent
 RAW_PAGE = Path(__file__).resolve().parent / "data" / "rwa-article-page.txt"

@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 
 from bot.answering import Analysis, Answerer, Thresholds
-from bot.calibration import UNCALIBRATED
-from bot.content import Content
+from bot.content.calibration import UNCALIBRATED
+from bot.content.loader import Content
 from index import Hit
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.calibration import (
+from bot.cli import main
+from bot.content.calibration import (
     CALIBRATION_FILE,
     FEATURES,
     UNCALIBRATED,
@@ -16,8 +17,7 @@ from bot.calibration import (
     reliability,
     save_calibration,
 )
-from bot.cli import main
-from bot.content import load_content
+from bot.content.loader import load_content
 
 
 def _samples() -> list[tuple[str, tuple[float, ...], bool]]:

@@ -60,7 +60,7 @@ from typing import Any
 
 import pytest
 
-from bot.content import Content
+from bot.content.loader import Content
 from bot.intake import CHOICES
 from bot.telegram_outbox import MERGED_SEPARATOR
 from tests.bot_api_server import Call, FakeTelegram, FaultKind

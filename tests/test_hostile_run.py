@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from bot.content import Content
+from bot.content.loader import Content
 from tests.bot_api_server import FakeTelegram
 from tests.e2e.processes import isolated_env, start_process, stop_process
 

@@ -9,8 +9,8 @@ import dataclasses
 
 import pytest
 
-from bot.content import Content
-from bot.faq import LANGUAGES
+from bot.content.faq import LANGUAGES
+from bot.content.loader import Content
 from bot.intake import (
     CHOICES,
     MAX_CALLBACK_BYTES,

@@ -13,11 +13,11 @@ ENGINE = [
         REPO / "bot" / name
         for name in (
             "answering.py",
-            "content.py",
-            "faq.py",
-            "intents.py",
+            "content/loader.py",
+            "content/faq.py",
+            "content/intents.py",
             "reply.py",
-            "sources.py",
+            "content/sources.py",
             "evaluation.py",
             "chat.py",
             "cli.py",
@@ -55,7 +55,7 @@ def test_answering_a_question_loads_no_telegram_module() -> None:
         "import sys\n"
         "from bot.answering import Answerer\n"
         "from bot.config import shipped_content_dir\n"
-        "from bot.content import load_content\n"
+        "from bot.content.loader import load_content\n"
         "Answerer(load_content(shipped_content_dir())).reply('What is RWA?')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))\n"
     )

@@ -34,7 +34,7 @@ from telegram import Bot  # noqa: TID251 (a test of the Telegram front end)
 
 from bot import telegram_outbox
 from bot.consultations import Desk
-from bot.content import Content
+from bot.content.loader import Content
 from bot.store import SqlStore, open_store, sqlite_url
 from bot.telegram_http import AiohttpRequest
 from bot.telegram_outbox import MESSAGE_LIMIT, MISSES_AT_END, OutboxWorker

@@ -4,8 +4,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from bot.content import Content
-from bot.sources import parse_source
+from bot.content.loader import Content
+from bot.content.sources import parse_source
 from tests.conftest import RAW_PAGE
 
 ARTICLE_START = "Thirteen Ministries and Seven Associations Issue Document"
@@ -114,7 +114,7 @@ def test_a_broken_source_is_reported_by_line() -> None:
 
 
 def test_a_second_source_document_is_loaded_beside_the_first(content_copy: Path) -> None:
-    from bot.content import load_content
+    from bot.content.loader import load_content
 
     (content_copy / "sources" / "second.md").write_text(
         "---\nid: second\ntitle: Another article\nauthor: Someone\npublisher: Somewhere\n"

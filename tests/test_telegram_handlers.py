@@ -17,7 +17,7 @@ from telegram.error import TimedOut
 from bot import telegram_app
 from bot.answering import Answerer
 from bot.config import Secret, Settings
-from bot.content import Content
+from bot.content.loader import Content
 from bot.store import SqlStore, open_store, sqlite_url
 from bot.telegram_app import Services, build_application
 from tests.fake_bot_api import USER, FakeBotApi, button_update, text_update
@@ -267,7 +267,7 @@ async def test_a_user_over_the_rate_limit_is_told_once_and_not_answered(bot: Har
 async def admin_bot(
     tmp_path: Path, content_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Harness]:
-    from bot.content import load_content
+    from bot.content.loader import load_content
 
     settings = Settings(
         token=Secret(TOKEN),

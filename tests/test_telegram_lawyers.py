@@ -25,7 +25,7 @@ from telegram.request import RequestData
 from bot import telegram_app
 from bot.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
-from bot.content import Content
+from bot.content.loader import Content
 from bot.store import SqlStore, metadata, open_store, questions, sqlite_url
 from bot.telegram_app import Services, build_application
 from bot.telegram_outbox import RELAYS_PER_MINUTE

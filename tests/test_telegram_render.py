@@ -10,7 +10,7 @@ import yaml
 from telegram.constants import MessageLimit
 
 from bot.answering import Answerer
-from bot.content import Content
+from bot.content.loader import Content
 from bot.reply import Citation, Kind, Reply, Suggestion
 from bot.telegram_render import (
     MAX_BUTTON_TEXT,

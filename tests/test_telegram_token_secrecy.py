@@ -28,7 +28,7 @@ from telegram.request import BaseRequest, RequestData
 from bot import telegram_app, telegram_http
 from bot.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
-from bot.content import Content
+from bot.content.loader import Content
 from bot.log_masking import MASK, SecretMask, mask_secrets_in_logs
 from bot.store import open_store, sqlite_url
 from bot.telegram_app import Services, build_application

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.calibration import UNCALIBRATED, Calibration, load_calibration
-from bot.faq import LANGUAGES, FaqEntry, parse_faq_file
-from bot.intents import SMALLTALK_KINDS, Intents, PhraseSet
-from bot.problems import ContentError, Problem, Severity
-from bot.sources import Passage, SourceDocument, parse_source
-from bot.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
+from bot.content.calibration import UNCALIBRATED, Calibration, load_calibration
+from bot.content.faq import LANGUAGES, FaqEntry, parse_faq_file
+from bot.content.intents import SMALLTALK_KINDS, Intents, PhraseSet
+from bot.content.problems import ContentError, Problem, Severity
+from bot.content.sources import Passage, SourceDocument, parse_source
+from bot.content.yaml_lines import LocatedYaml, YamlSyntaxError, load_located_file
 from index.script import Script, Variant, to_traditional
 
 # The messages the content itself reads: the line that names a source, and a reply for each kind

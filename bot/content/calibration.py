@@ -4,7 +4,7 @@ The policy (bot/answering.py) describes each decision with a few numbers (`FEATU
 logistic model per kind of reply turns them into the probability that the reply is right
 (right kind, and for answers the expected passage cited), fitted on the evaluation sets by
 `rwa-bot eval --calibrate` and shipped with the content as `calibration.yaml`. Plain Python: the
-fit itself uses scikit-learn, offline.
+fit itself uses scikit-learn, offline. It sits with the content, which loads and carries it.
 """
 
 import math

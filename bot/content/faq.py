@@ -1,7 +1,7 @@
 """Curated FAQ entries: questions and answers in English and Chinese, citing source passages.
 
 `parse_faq_file` checks one file's schema; checks that need every file at once (duplicate ids
-and questions, citations, related entries) live in `bot.content`.
+and questions, citations, related entries) live in `bot.content.loader`.
 """
 
 import datetime as dt
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.problems import Problem
-from bot.yaml_lines import LocatedYaml
+from bot.content.problems import Problem
+from bot.content.yaml_lines import LocatedYaml
 
 LANGUAGES = ("en", "zh")
 MAX_ANSWER_CHARS = {"en": 600, "zh": 300}

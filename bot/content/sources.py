@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bot.problems import Problem
-from bot.yaml_lines import YamlSyntaxError, load_located
+from bot.content.problems import Problem
+from bot.content.yaml_lines import YamlSyntaxError, load_located
 
 SectionKind = Literal["body", "summary", "qa"]
 
