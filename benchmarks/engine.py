@@ -44,10 +44,10 @@ def percentile(sorted_values: list[float], share: float) -> float:
 
 
 def bench_engine(rounds: int) -> dict[str, float]:
-    from bot.answering import build_engine
+    from bot.answers.answering import build_engine
+    from bot.answers.evaluation import load_cases
     from bot.config import shipped_content_dir
     from bot.content.loader import load_content
-    from bot.evaluation import load_cases
 
     started = time.perf_counter()
     content = load_content(shipped_content_dir())
@@ -83,7 +83,7 @@ def startup_seconds(cache_dir: Path) -> float:
     code = (
         "import time; t = time.perf_counter()\n"
         "from pathlib import Path\n"
-        "from bot.answering import build_engine\n"
+        "from bot.answers.answering import build_engine\n"
         "from bot.config import shipped_content_dir\n"
         "from bot.content.loader import load_content\n"
         f"build_engine(load_content(shipped_content_dir()), cache_dir=Path({str(cache_dir)!r}))\n"

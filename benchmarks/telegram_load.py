@@ -176,7 +176,7 @@ def require_emulator() -> tuple[str, str]:
 
 def question_pool() -> list[str]:
     """The distinct questions of tests/eval/eval.yaml in GROUPS, in the file's order."""
-    from bot.evaluation import load_cases
+    from bot.answers.evaluation import load_cases
 
     cases = load_cases(EVAL_SET)[0]
     texts = [c.question.strip() for c in cases if c.group in GROUPS and c.question.strip()]
@@ -200,7 +200,7 @@ def echo_replies(question: str) -> tuple[str, ...]:
 def rwa_bot_replies() -> Callable[[str], tuple[str, ...]]:
     """The messages rwa-bot sends for a question: the engine's reply as the handlers render it
     (the users' Telegram is in English, as the handlers see it; the question's language wins)."""
-    from bot.answering import Answerer
+    from bot.answers.answering import Answerer
     from bot.config import shipped_content_dir
     from bot.content.loader import load_content
     from bot.telegram_render import labels_for, render_reply

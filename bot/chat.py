@@ -8,11 +8,11 @@ import getpass
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bot.answering import AnswerEngine
+from bot.answers.answering import AnswerEngine
+from bot.answers.followups import Conversation
+from bot.answers.reply import Reply, render_plain
 from bot.consultations import Desk, Turn
 from bot.content.loader import Content
-from bot.followups import Conversation
-from bot.reply import Reply, render_plain
 from bot.store import open_store, sqlite_url
 from bot.tickets import Person, Queue
 from index.text import Language

@@ -14,16 +14,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.answering import Answerer, build_engine
+from bot.answers.answering import Answerer, build_engine
+from bot.answers.evaluation import EvalFileError, calibration_samples, evaluate, format_report
+from bot.answers.followups import Conversation
+from bot.answers.reply import render_plain, to_json
 from bot.chat import TerminalDesk, run_chat
 from bot.config import ConfigError, Settings, load_settings
 from bot.content.calibration import fit, save_calibration
 from bot.content.loader import Content, read_content
 from bot.content.problems import Problem
-from bot.evaluation import EvalFileError, calibration_samples, evaluate, format_report
-from bot.followups import Conversation
 from bot.migrations import MigrationError
-from bot.reply import render_plain, to_json
 from bot.telegram_message_keys import BOT_MESSAGE_KEYS
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -44,9 +44,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot import migrations
-from bot.followups import Context
+from bot.answers.followups import Context
+from bot.answers.reply import KINDS, Kind
 from bot.migrations import UtcDateTime
-from bot.reply import KINDS, Kind
 from bot.row_ids import is_row_id
 from bot.storable import storable_text
 from index.text import Language

@@ -43,14 +43,14 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.answering import Answerer, build_engine, in_script
+from bot.answers.answering import Answerer, build_engine, in_script
+from bot.answers.followups import Context, context_after
+from bot.answers.reply import Reply, Suggestion
 from bot.config import Settings
 from bot.consultations import Desk, Turn
 from bot.content.loader import TRADITIONAL_LOCALES, Content, locale_for, read_content
-from bot.followups import Context, context_after
 from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
-from bot.reply import Reply, Suggestion
 from bot.row_ids import parse_row_id
 from bot.store import SqlStore, Store, open_store, sqlite_url
 from bot.telegram_http import AiohttpRequest, NotSent

@@ -6,7 +6,7 @@ the bot passes `BOT_MESSAGE_KEYS`, so `rwa-bot faq check` refuses a file that la
 Plain data: importing this module loads no `telegram`.
 """
 
-from bot.answering import MESSAGE_KEYS as ANSWER_KEYS
+from bot.answers.answering import MESSAGE_KEYS as ANSWER_KEYS
 from bot.consultations import MESSAGE_KEYS as DESK_KEYS
 
 # The labels of the inline buttons (bot/telegram_render.py) and the command menu.

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
-from bot.reply import Reply
+from bot.answers.reply import Reply
 from bot.row_ids import parse_row_id
 from bot.telegram_message_keys import BUTTON_KEYS
 

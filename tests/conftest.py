@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering import Answerer
+from bot.answers.answering import Answerer
 from bot.config import shipped_content_dir
 from bot.content.loader import Content, load_content
 

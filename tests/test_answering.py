@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.answering import Analysis, Answerer, Thresholds
+from bot.answers.answering import Analysis, Answerer, Thresholds
 from bot.content.calibration import UNCALIBRATED
 from bot.content.loader import Content
 from index import Hit

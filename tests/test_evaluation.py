@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering import Answerer
-from bot.evaluation import Case, evaluate, format_report, judge, load_cases
-from bot.reply import Citation, Reply
+from bot.answers.answering import Answerer
+from bot.answers.evaluation import Case, evaluate, format_report, judge, load_cases
+from bot.answers.reply import Citation, Reply
 from tests.conftest import EVAL_SETS, RAW_PAGE
 
 GROUPS = {"english", "chinese", "typos", "out_of_scope", "consultation", "smalltalk"}

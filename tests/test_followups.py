@@ -1,8 +1,8 @@
 """Follow-ups: a short message that leans on the last answer is read with it."""
 
-from bot.answering import Answerer
-from bot.followups import Context, Conversation, context_after
-from bot.reply import Reply
+from bot.answers.answering import Answerer
+from bot.answers.followups import Context, Conversation, context_after
+from bot.answers.reply import Reply
 
 
 def _talk(engine: Answerer, *turns: str) -> list[Reply]:

@@ -12,13 +12,13 @@ ENGINE = [
     *(
         REPO / "bot" / name
         for name in (
-            "answering.py",
+            "answers/answering.py",
             "content/loader.py",
             "content/faq.py",
             "content/intents.py",
-            "reply.py",
+            "answers/reply.py",
             "content/sources.py",
-            "evaluation.py",
+            "answers/evaluation.py",
             "chat.py",
             "cli.py",
         )
@@ -53,7 +53,7 @@ def test_index_imports_nothing_from_the_bot_package() -> None:
 def test_answering_a_question_loads_no_telegram_module() -> None:
     program = (
         "import sys\n"
-        "from bot.answering import Answerer\n"
+        "from bot.answers.answering import Answerer\n"
         "from bot.config import shipped_content_dir\n"
         "from bot.content.loader import load_content\n"
         "Answerer(load_content(shipped_content_dir())).reply('What is RWA?')\n"

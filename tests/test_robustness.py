@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answering import Answerer
-from bot.reply import KINDS, render_plain, to_json
+from bot.answers.answering import Answerer
+from bot.answers.reply import KINDS, render_plain, to_json
 
 HOSTILE = {
     "empty": "",

@@ -18,8 +18,8 @@ from sqlalchemy import Column, Connection, ForeignKey, Integer, MetaData, String
 from sqlalchemy.exc import IntegrityError
 
 from bot import migrations, tickets
+from bot.answers.reply import Kind
 from bot.migrations import MigrationError, add_column
-from bot.reply import Kind
 from bot.report import build_report, format_report
 from bot.store import (
     Report,

@@ -15,7 +15,7 @@ from telegram import Chat, Update, User
 from telegram.error import TimedOut
 
 from bot import telegram_app
-from bot.answering import Answerer
+from bot.answers.answering import Answerer
 from bot.config import Secret, Settings
 from bot.content.loader import Content
 from bot.store import SqlStore, open_store, sqlite_url

@@ -23,7 +23,7 @@ from telegram.ext import Application
 from telegram.request import RequestData
 
 from bot import telegram_app
-from bot.answering import Answerer
+from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
 from bot.content.loader import Content
 from bot.store import SqlStore, metadata, open_store, questions, sqlite_url

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from telegram.constants import MessageLimit
 
-from bot.answering import Answerer
+from bot.answers.answering import Answerer
+from bot.answers.reply import Citation, Kind, Reply, Suggestion
 from bot.content.loader import Content
-from bot.reply import Citation, Kind, Reply, Suggestion
 from bot.telegram_render import (
     MAX_BUTTON_TEXT,
     AskCallback,

@@ -26,7 +26,7 @@ from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
 from bot import telegram_app, telegram_http
-from bot.answering import Answerer
+from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
 from bot.content.loader import Content
 from bot.log_masking import MASK, SecretMask, mask_secrets_in_logs

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import migrations
-from bot.followups import Context
+from bot.answers.followups import Context
 from bot.store import SqlStore, metadata, open_store, questions, sqlite_url
 from bot.tickets import (
     ClaimResult,

@@ -3,7 +3,7 @@
 
 `Context` is what one answered turn leaves for the next; `Conversation` keeps it for one
 person for a while (the terminal and `ask --conversation`; the Telegram bot keeps it per chat in
-its store). The engine decides how a context is used (bot/answering.py).
+its store). The engine decides how a context is used (bot/answers/answering.py).
 """
 
 import time
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.reply import Reply
+from bot.answers.reply import Reply
 from index.text import Language
 
 # How long an answer stays the thing a short message may refer to.

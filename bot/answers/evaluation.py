@@ -4,7 +4,7 @@ kinds, and the citation hit rate, checked against the thresholds the file states
 File format (tests/eval/eval.yaml): `thresholds: {group_accuracy, citation_hit_rate}` and
 `cases: [{q, group, expect (a kind or a list of kinds), cite_contains (optional phrases)}]`;
 a multi-turn case gives `turns: [first, ..., last]` instead of `q`, and only its last turn is
-judged, read as a conversation (bot/followups.py).
+judged, read as a conversation (bot/answers/followups.py).
 """
 
 from collections import Counter, defaultdict
@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from bot.answering import AnswerEngine
+from bot.answers.answering import AnswerEngine
+from bot.answers.followups import Conversation
+from bot.answers.reply import KINDS, Reply
 from bot.content.calibration import reliability
-from bot.followups import Conversation
-from bot.reply import KINDS, Reply
 
 
 @dataclass(frozen=True)

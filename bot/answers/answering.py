@@ -14,10 +14,10 @@ from typing import Protocol
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from threadpoolctl import threadpool_limits
 
+from bot.answers.followups import Context
+from bot.answers.reply import Citation, Reply, Suggestion
 from bot.content.faq import FaqEntry
 from bot.content.loader import Content
-from bot.followups import Context
-from bot.reply import Citation, Reply, Suggestion
 from index import Hit, Retriever, RetrieverDocument, SpellingRepair, detect_language, normalize
 from index.script import Script, Variant, detect_script, to_traditional
 from index.semantic import (

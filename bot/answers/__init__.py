@@ -1,0 +1,1 @@
+"""The answer policy: what to reply to a message, the reply itself, follow-ups and evaluation."""
