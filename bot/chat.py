@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.answers.answering import AnswerEngine
 from bot.answers.followups import Conversation
 from bot.answers.reply import Reply, render_plain
-from bot.consultations import Desk, Turn
+from bot.consult.desk import Desk, Turn
 from bot.content.loader import Content
 from bot.store import open_store, sqlite_url
 from bot.tickets import Person, Queue

@@ -268,7 +268,7 @@ def m006_chats_of_sent_messages(connection: Connection) -> None:
 
     The Telegram id columns (user, chat and message ids) are BIGINT since m001 and m003, so
     nothing needs widening; the tickets' and questions' own keys stay 32-bit, and numbers from
-    user input are checked against that range before any query (bot/row_ids.py)."""
+    user input are checked against that range before any query (bot/consult/row_ids.py)."""
     add_column(connection, "tickets", Column("card_chat_id", BigInteger, nullable=True))
     add_column(connection, "outbox", Column("sent_chat_id", BigInteger, nullable=True))
 

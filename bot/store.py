@@ -46,8 +46,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot import migrations
 from bot.answers.followups import Context
 from bot.answers.reply import KINDS, Kind
+from bot.consult.row_ids import is_row_id
 from bot.migrations import UtcDateTime
-from bot.row_ids import is_row_id
 from bot.storable import storable_text
 from index.text import Language
 

@@ -47,11 +47,11 @@ from bot.answers.answering import Answerer, build_engine, in_script
 from bot.answers.followups import Context, context_after
 from bot.answers.reply import Reply, Suggestion
 from bot.config import Settings
-from bot.consultations import Desk, Turn
+from bot.consult.desk import Desk, Turn
+from bot.consult.intake import choice_data, parse_choice
+from bot.consult.row_ids import parse_row_id
 from bot.content.loader import TRADITIONAL_LOCALES, Content, locale_for, read_content
-from bot.intake import choice_data, parse_choice
 from bot.rate_limit import RateLimiter
-from bot.row_ids import parse_row_id
 from bot.store import SqlStore, Store, open_store, sqlite_url
 from bot.telegram_http import AiohttpRequest, NotSent
 from bot.telegram_message_keys import BOT_MESSAGE_KEYS, COMMAND_KEYS

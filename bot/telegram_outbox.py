@@ -36,9 +36,9 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.consultations import Desk
+from bot.consult.desk import Desk
+from bot.consult.row_ids import parse_row_id
 from bot.rate_limit import RateLimiter
-from bot.row_ids import parse_row_id
 from bot.telegram_render import ButtonLabels, labels_for, utf16_units
 from bot.tickets import DeletionOutcome, OutboxItem, Ticket
 

@@ -4,7 +4,7 @@ python-telegram-bot's `Updater` confirms each batch of updates (by asking for th
 as soon as it has queued them, so a bot killed mid-batch never sees those updates again: a
 message to a lawyer would be lost. Here the next offset is asked for only after every update
 before it was handled, so after a crash Telegram delivers the unhandled ones again; the
-domain recognises updates it already acted on (see bot/consultations.py), so nothing is done
+domain recognises updates it already acted on (see bot/consult/desk.py), so nothing is done
 twice. Updates are handled concurrently through the application's update processor, which
 keeps each chat's updates in order.
 

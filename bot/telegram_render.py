@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot.answers.reply import Reply
-from bot.row_ids import parse_row_id
+from bot.consult.row_ids import parse_row_id
 from bot.telegram_message_keys import BUTTON_KEYS
 
 # Telegram's limit on one message's text, which the html and the plain text both keep to.

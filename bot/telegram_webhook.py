@@ -7,7 +7,7 @@ and marked handled. On start, whatever the inbox holds unhandled is handed to th
 before the first new post is taken, so each chat's updates keep their order. A delivery made
 again (Telegram had no answer, or answered before a crash and sends it anyway) is recognised by
 its update id and not handled twice; one handled but not yet marked so when the bot died is
-handled again, and recognised by the domain as polling's are (bot/consultations.py).
+handled again, and recognised by the domain as polling's are (bot/consult/desk.py).
 
 The secret token Telegram sends back (X-Telegram-Bot-Api-Secret-Token) is checked on every
 post: a wrong or missing one is answered 403 and nothing is kept. A body that cannot be read is

@@ -60,8 +60,8 @@ from typing import Any
 
 import pytest
 
+from bot.consult.intake import CHOICES
 from bot.content.loader import Content
-from bot.intake import CHOICES
 from bot.telegram_outbox import MERGED_SEPARATOR
 from tests.bot_api_server import Call, FakeTelegram, FaultKind
 from tests.e2e.processes import Output, isolated_env, start_process, stop_process

@@ -9,9 +9,7 @@ import dataclasses
 
 import pytest
 
-from bot.content.faq import LANGUAGES
-from bot.content.loader import Content
-from bot.intake import (
+from bot.consult.intake import (
     CHOICES,
     MAX_CALLBACK_BYTES,
     MESSAGE_KEYS,
@@ -28,6 +26,8 @@ from bot.intake import (
     choice_data,
     parse_choice,
 )
+from bot.content.faq import LANGUAGES
+from bot.content.loader import Content
 from bot.telegram_message_keys import BOT_MESSAGE_KEYS
 
 NEED_TEXT = "We want to tokenize a warehouse in Shenzhen through a Hong Kong company."

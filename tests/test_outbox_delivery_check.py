@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from telegram import Bot  # noqa: TID251 (a test of the Telegram front end)
 
 from bot import telegram_outbox
-from bot.consultations import Desk
+from bot.consult.desk import Desk
 from bot.content.loader import Content
 from bot.store import SqlStore, open_store, sqlite_url
 from bot.telegram_http import AiohttpRequest

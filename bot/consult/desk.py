@@ -1,6 +1,6 @@
 """The way from a user to a lawyer: intake, tickets, claiming, the two-way relay, forgetting.
 
-Plain Python over the queue (bot/tickets.py) and the intake dialogue (bot/intake.py); the
+Plain Python over the queue (bot/tickets.py) and the intake dialogue (bot/consult/intake.py); the
 Telegram front end and `rwa-bot chat` both call `Desk` and show what it returns. Everything the
 desk wants sent later (confirmations, relayed messages, ticket cards) goes into the queue's
 outbox in the same transaction as the change it reports, so a crash loses or repeats nothing;
@@ -15,9 +15,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.content.loader import Content
-from bot.intake import MESSAGE_KEYS as INTAKE_KEYS
-from bot.intake import (
+from bot.consult.intake import MESSAGE_KEYS as INTAKE_KEYS
+from bot.consult.intake import (
     Advanced,
     Choice,
     Declined,
@@ -26,7 +25,8 @@ from bot.intake import (
     IntakeState,
     Rejected,
 )
-from bot.row_ids import is_row_id
+from bot.consult.row_ids import is_row_id
+from bot.content.loader import Content
 from bot.tickets import Person, Queue, SavedIntake, Ticket
 from index.text import Language
 

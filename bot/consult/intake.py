@@ -2,8 +2,8 @@
 
 Plain Python, no Telegram and no database: the caller keeps an `IntakeState` between messages
 (in the store, so it survives a restart), shows `Intake.ask` and hands each reply to
-`Intake.answer`. Every text comes from faq/messages/<language>.yaml; bot/intake.mmd draws the
-steps.
+`Intake.answer`. Every text comes from faq/messages/<language>.yaml; bot/consult/intake.mmd
+draws the steps.
 """
 
 import re

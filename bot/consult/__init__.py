@@ -1,0 +1,1 @@
+"""Consultations: the intake before a lawyer sees a request, the desk from request to closing."""
