@@ -23,7 +23,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.content.calibration import fit, save_calibration
 from bot.content.loader import Content, read_content
 from bot.content.problems import Problem
-from bot.migrations import MigrationError
+from bot.store.migrations import MigrationError
 from bot.telegram_message_keys import BOT_MESSAGE_KEYS
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -159,7 +159,7 @@ def _ask(engine: Answerer, args: argparse.Namespace, stdin: TextIO, out: TextIO)
 
 def _database_url(settings: Settings, err: TextIO) -> str | None:
     """Return the URL of the bot's database, or None after saying there is none yet."""
-    from bot.store import DATABASE_FILE, sqlite_url
+    from bot.store.store import DATABASE_FILE, sqlite_url
 
     database = settings.data_dir / DATABASE_FILE
     if not database.is_file():

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 from bot.report import printable
-from bot.store import open_store
-from bot.tickets import Queue, Relayed, Ticket
+from bot.store.store import open_store
+from bot.store.tickets import Queue, Relayed, Ticket
 
 NONE = "—"
 INDENT = "      "  # texts of several lines, under the line that introduces them

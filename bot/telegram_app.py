@@ -52,7 +52,9 @@ from bot.consult.intake import choice_data, parse_choice
 from bot.consult.row_ids import parse_row_id
 from bot.content.loader import TRADITIONAL_LOCALES, Content, locale_for, read_content
 from bot.rate_limit import RateLimiter
-from bot.store import SqlStore, Store, open_store, sqlite_url
+from bot.store.store import SqlStore, Store, open_store, sqlite_url
+from bot.store.tickets import Person, Queue
+from bot.store.update_inbox import UpdateInbox
 from bot.telegram_http import AiohttpRequest, NotSent
 from bot.telegram_message_keys import BOT_MESSAGE_KEYS, COMMAND_KEYS
 from bot.telegram_outbox import OutboxWorker, parse_card_data
@@ -69,8 +71,6 @@ from bot.telegram_render import (
 )
 from bot.telegram_updates import UpdateReader
 from bot.telegram_webhook import WebhookServer
-from bot.tickets import Person, Queue
-from bot.update_inbox import UpdateInbox
 from index.script import Script, Variant, to_traditional, variant_of
 from index.text import Language
 

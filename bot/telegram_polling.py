@@ -26,8 +26,8 @@ from telegram.error import RetryAfter
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
+from bot.store.update_inbox import raw_update_id
 from bot.telegram_updates import UpdateReader
-from bot.update_inbox import raw_update_id
 
 log = logging.getLogger(__name__)
 

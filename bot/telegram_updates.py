@@ -2,9 +2,10 @@
 
 python-telegram-bot reads a whole getUpdates batch at once (`Update.de_list`): one update it
 cannot parse (a message without `date`, a field the installed library requires and the Bot
-API no longer sends) fails the batch, and its CRITICAL log line prints every update in it. Here
-each raw update is first made storable (bot/storable.py), then parsed on its own; one that fails
-goes to the dead letters with the exception's class name and is logged by its update id only.
+API no longer sends) fails the batch, and its CRITICAL log line prints every update in it.
+Here each raw update is first made storable (bot/store/storable.py), then parsed on its own; one
+that fails goes to the dead letters with the exception's class name and is logged by its update
+id only.
 """
 
 import logging
@@ -12,8 +13,8 @@ from typing import Any
 
 from telegram import Bot, Update
 
-from bot.storable import storable_json
-from bot.update_inbox import DeadLetters, raw_update_id
+from bot.store.storable import storable_json
+from bot.store.update_inbox import DeadLetters, raw_update_id
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 python-telegram-bot's own webhook answers 200 as soon as it has queued an update in memory, so a
 crash before the update was handled loses it: Telegram never sends it again. Here the update is
-committed to the inbox (bot/update_inbox.py) first, then answered 200, then handled from there
+committed to the inbox (bot/store/update_inbox.py) first, then answered 200, then handled from there
 and marked handled. On start, whatever the inbox holds unhandled is handed to the application
 before the first new post is taken, so each chat's updates keep their order. A delivery made
 again (Telegram had no answer, or answered before a crash and sends it anyway) is recognised by
@@ -26,8 +26,8 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import WebhookSettings
+from bot.store.update_inbox import UpdateInbox, raw_update_id
 from bot.telegram_updates import UpdateReader
-from bot.update_inbox import UpdateInbox, raw_update_id
 
 log = logging.getLogger(__name__)
 

@@ -35,10 +35,10 @@ from telegram import Bot  # noqa: TID251 (a test of the Telegram front end)
 from bot import telegram_outbox
 from bot.consult.desk import Desk
 from bot.content.loader import Content
-from bot.store import SqlStore, open_store, sqlite_url
+from bot.store.store import SqlStore, open_store, sqlite_url
+from bot.store.tickets import Person, Queue, outbox
 from bot.telegram_http import AiohttpRequest
 from bot.telegram_outbox import MESSAGE_LIMIT, MISSES_AT_END, OutboxWorker
-from bot.tickets import Person, Queue, outbox
 from tests.bot_api_server import FakeTelegram
 
 TOKEN = "5151:check-test"

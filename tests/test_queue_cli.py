@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store import open_store, sqlite_url
-from bot.tickets import Person, Queue, ShownQuestion, Ticket
+from bot.store.store import open_store, sqlite_url
+from bot.store.tickets import Person, Queue, ShownQuestion, Ticket
 
 ALICE = Person(
     user_id=5_000_000_001, chat_id=5_000_000_001, name="Alice Wonder", username="alice_w"

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import Column, Connection, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import migrations, tickets
 from bot.answers.reply import Kind
-from bot.migrations import MigrationError, add_column
 from bot.report import build_report, format_report
-from bot.store import (
+from bot.store import migrations, tickets
+from bot.store.migrations import MigrationError, add_column
+from bot.store.store import (
     Report,
     SqlStore,
     Store,
@@ -143,7 +143,7 @@ def table_info(db_file: Path, table: str) -> list[tuple[str, bool, bool]]:
 async def test_the_migrated_schema_has_exactly_the_tables_and_columns_the_code_uses(
     store: SqlStore, db_file: Path
 ) -> None:
-    # bot.tickets adds the queue's tables to the store's MetaData: together, the whole schema.
+    # bot.store.tickets adds the queue's tables to the store's MetaData: together, the whole schema.
     assert tickets.outbox.metadata is metadata
     assert {table.name for table in metadata.sorted_tables} == TABLES - {"schema_migrations"}
     for table in metadata.sorted_tables:

@@ -18,7 +18,7 @@ from bot import telegram_app
 from bot.answers.answering import Answerer
 from bot.config import Secret, Settings
 from bot.content.loader import Content
-from bot.store import SqlStore, open_store, sqlite_url
+from bot.store.store import SqlStore, open_store, sqlite_url
 from bot.telegram_app import Services, build_application
 from tests.fake_bot_api import USER, FakeBotApi, button_update, text_update
 

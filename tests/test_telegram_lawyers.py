@@ -26,10 +26,10 @@ from bot import telegram_app
 from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
 from bot.content.loader import Content
-from bot.store import SqlStore, metadata, open_store, questions, sqlite_url
+from bot.store.store import SqlStore, metadata, open_store, questions, sqlite_url
+from bot.store.tickets import Ticket, deletions, outbox, tickets
 from bot.telegram_app import Services, build_application
 from bot.telegram_outbox import RELAYS_PER_MINUTE
-from bot.tickets import Ticket, deletions, outbox, tickets
 from tests.fake_bot_api import BOT, USER, FakeBotApi, button_update, text_update
 
 TOKEN = "424242:TEST-token-of-the-lawyer-tests"

@@ -30,10 +30,10 @@ from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
 from bot.content.loader import Content
 from bot.log_masking import MASK, SecretMask, mask_secrets_in_logs
-from bot.store import open_store, sqlite_url
+from bot.store.store import open_store, sqlite_url
+from bot.store.tickets import Person
 from bot.telegram_app import Services, build_application
 from bot.telegram_http import AiohttpRequest
-from bot.tickets import Person
 from tests.fake_bot_api import BOT, text_update
 
 TOKEN = "424242:AAF-secret-Token_of-the-fault-tests"

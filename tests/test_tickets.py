@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot import migrations
 from bot.answers.followups import Context
-from bot.store import SqlStore, metadata, open_store, questions, sqlite_url
-from bot.tickets import (
+from bot.store import migrations
+from bot.store.store import SqlStore, metadata, open_store, questions, sqlite_url
+from bot.store.tickets import (
     ClaimResult,
     Person,
     Queue,
@@ -31,7 +31,7 @@ from bot.tickets import (
     outbox,
     tickets,
 )
-from bot.update_inbox import UpdateInbox, dead_letters
+from bot.store.update_inbox import UpdateInbox, dead_letters
 
 ALICE = Person(
     user_id=5_000_000_001, chat_id=6_000_000_001, name="Alice Wonder", username="alice_w"

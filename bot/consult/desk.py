@@ -1,6 +1,6 @@
 """The way from a user to a lawyer: intake, tickets, claiming, the two-way relay, forgetting.
 
-Plain Python over the queue (bot/tickets.py) and the intake dialogue (bot/consult/intake.py); the
+Plain Python over the queue (bot/store/tickets.py) and the intake dialogue (intake.py); the
 Telegram front end and `rwa-bot chat` both call `Desk` and show what it returns. Everything the
 desk wants sent later (confirmations, relayed messages, ticket cards) goes into the queue's
 outbox in the same transaction as the change it reports, so a crash loses or repeats nothing;
@@ -27,7 +27,7 @@ from bot.consult.intake import (
 )
 from bot.consult.row_ids import is_row_id
 from bot.content.loader import Content
-from bot.tickets import Person, Queue, SavedIntake, Ticket
+from bot.store.tickets import Person, Queue, SavedIntake, Ticket
 from index.text import Language
 
 log = logging.getLogger(__name__)

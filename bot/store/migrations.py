@@ -6,9 +6,8 @@ the ones a database lacks inside the caller's transaction and records each numbe
 `schema_migrations`. Migrations only ever add: never drop or rewrite a table that holds data.
 
 To change the schema, append a new function to MIGRATIONS (never edit, reorder or remove one
-that has shipped) and update the current table definitions (bot/store.py, bot/tickets.py) to
-match. Each
-migration describes its tables as they were at that step, so later changes never alter how an
+that has shipped) and update the current table definitions (store.py, tickets.py) to match.
+Each migration describes its tables as they were at that step, so later changes never alter how an
 old database is brought up to date.
 """
 

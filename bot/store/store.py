@@ -3,7 +3,7 @@
 `Store` is the seam the Telegram front end depends on; `SqlStore` is the real one, over
 SQLAlchemy's asyncio engine with dialect-neutral Core, so SQLite (the default, a file in the
 data folder) or PostgreSQL can serve. `open_store` brings the schema up to date (see
-bot/migrations.py). Nothing here imports `telegram`, and nothing here logs what people wrote.
+bot/store/migrations.py). Nothing here imports `telegram`, and nothing here logs what people wrote.
 """
 
 import asyncio
@@ -43,12 +43,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from bot import migrations
 from bot.answers.followups import Context
 from bot.answers.reply import KINDS, Kind
 from bot.consult.row_ids import is_row_id
-from bot.migrations import UtcDateTime
-from bot.storable import storable_text
+from bot.store import migrations
+from bot.store.migrations import UtcDateTime
+from bot.store.storable import storable_text
 from index.text import Language
 
 Vote = Literal["up", "down"]
@@ -65,8 +65,8 @@ _BEGIN_IMMEDIATE = "rwa_bot_begin_immediate"
 # with zeros (what /forget deletes does not linger in free pages); foreign keys enforced.
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "foreign_keys=ON")
 
-# The current schema, as all migrations together leave it; keep in step with bot/migrations.py.
-# The lawyer queue's tables (bot/tickets.py) join this same MetaData.
+# The current schema, as all migrations together leave it; keep in step with migrations.py.
+# The lawyer queue's tables (tickets.py) join this same MetaData.
 metadata = MetaData()
 questions = Table(
     "questions",
@@ -122,7 +122,7 @@ class Report:
     voted_down: tuple[tuple[str, str | None, int], ...]
     usage: tuple[tuple[str, int], ...]
     totals: dict[str, int]
-    dead_letters: int = 0  # updates that could not be read, set aside (bot/update_inbox.py)
+    dead_letters: int = 0  # updates that could not be read, set aside (bot/store/update_inbox.py)
 
 
 class Store(Protocol):
@@ -381,7 +381,7 @@ class SqlStore:
             per_kind = await connection.execute(
                 select(questions.c.kind, func.count()).group_by(questions.c.kind)
             )
-            # The dead letters' table is defined in bot/update_inbox.py, which imports this.
+            # The dead letters' table is defined in bot/store/update_inbox.py, which imports this.
             unread = await connection.execute(
                 select(func.count()).select_from(sql_table("dead_letters"))
             )

@@ -4,7 +4,7 @@ The webhook keeps each update Telegram posts in `inbox` before it answers 200, h
 there and marks it handled; what a crash left unhandled is handled on the next start, and an
 update delivered again (unique by update id) is recognised. An update the bot cannot read, in
 either mode, is kept raw in `dead_letters` so that it blocks nothing and an operator can look
-at it; `/forget` and the retention purge remove it (bot/tickets.py). Nothing here imports
+at it; `/forget` and the retention purge remove it (bot/store/tickets.py). Nothing here imports
 `telegram`, and nothing here logs what an update holds.
 """
 
@@ -28,10 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.migrations import UtcDateTime
-from bot.store import metadata
+from bot.store.migrations import UtcDateTime
+from bot.store.store import metadata
 
-# Keep in step with bot/migrations.py (m005).
+# Keep in step with bot/store/migrations.py (m005).
 inbox = Table(
     "inbox",
     metadata,

@@ -35,8 +35,8 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.migrations import UtcDateTime
-from bot.store import (
+from bot.store.migrations import UtcDateTime
+from bot.store.store import (
     checkpoint,
     conversation_contexts,
     metadata,
@@ -45,7 +45,7 @@ from bot.store import (
     votes,
     write_transaction,
 )
-from bot.update_inbox import HANDLED_KEPT, dead_letters, inbox
+from bot.store.update_inbox import HANDLED_KEPT, dead_letters, inbox
 
 TicketStatus = Literal["open", "claimed", "closed"]
 # How long a chat's last answered question is kept at most (follow-ups need minutes).
@@ -66,7 +66,7 @@ DeletionOutcome = Literal["deleted", "kept"]
 # The source key of the report to a forgotten user: the row is deleted once sent or given up.
 FORGOTTEN_KEY = "forgotten:"
 
-# The current schema of the queue's tables, as bot/migrations.py leaves it (m003); they join
+# The current schema of the queue's tables, as bot/store/migrations.py leaves it (m003); they join
 # the store's MetaData, so `metadata` holds the whole schema.
 intakes = Table(
     "intakes",

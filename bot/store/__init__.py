@@ -1,0 +1,1 @@
+"""The database: SQLAlchemy Core over SQLite or PostgreSQL, its schema and migrations."""
