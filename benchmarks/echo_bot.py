@@ -6,7 +6,7 @@
 The trivial bot anyone would write first: python-telegram-bot's default Application with its
 default HTTP layer (httpx), `start_polling()` with its defaults, SIGTERM or SIGINT to stop; none
 of rwa-bot's work (no engine, no database, no chat action, no AIORateLimiter). With --aiohttp it
-sends through rwa-bot's HTTP layer (bot/telegram_http.py) instead, to show what that layer alone
+sends through rwa-bot's HTTP layer (bot/telegram/http.py) instead, to show what that layer alone
 is worth. It reads the token and the Bot API's base URL from the variables rwa-bot reads, and
 logs "echo bot is running (long polling)" once it polls. benchmarks/telegram_load.py runs it.
 """
@@ -40,10 +40,10 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def serve(token: str, base_url: str, aiohttp: bool) -> None:
-    """Long-poll until SIGTERM or SIGINT, like bot.telegram_app.serve."""
+    """Long-poll until SIGTERM or SIGINT, like bot.telegram.app.serve."""
     builder = ApplicationBuilder().token(token).base_url(base_url)
     if aiohttp:  # the same pool sizes as python-telegram-bot's own, as rwa-bot has them
-        from bot.telegram_http import AiohttpRequest
+        from bot.telegram.http import AiohttpRequest
 
         builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
     application = builder.build()

@@ -7,7 +7,7 @@
 
 Three bots in turn, in each of R rounds: benchmarks/echo_bot.py (python-telegram-bot doing
 nothing but echo, as anyone would write it first: the baseline), the same echo bot sending
-through rwa-bot's HTTP layer (bot/telegram_http.py; shown for comparison, not a goal), then
+through rwa-bot's HTTP layer (bot/telegram/http.py; shown for comparison, not a goal), then
 `rwa-bot run` with its data folder in a temporary directory. For each, a fresh
 Bot API emulator (telegram-test-api behind tests/e2e/launcher.js, as in the end-to-end tests;
 install it with `npm ci --prefix tests/e2e`) on a free port of 127.0.0.1, the bot long polling
@@ -20,7 +20,7 @@ seconds. Measured (a reply's time is when the emulator received it, to the milli
 - answers per second over the burst, from the first question sent to the last reply received;
 - p50 and p99 latency, from sending a question to the first message of its reply;
 - replies lost: questions whose whole reply did not arrive, as predicted (the question itself
-  for echo; for rwa-bot the engine's reply rendered as bot/telegram_render.py does, which may
+  for echo; for rwa-bot the engine's reply rendered as bot/telegram/render.py does, which may
   be several messages);
 - chats where replies came in another order than the questions.
 
@@ -203,7 +203,7 @@ def rwa_bot_replies() -> Callable[[str], tuple[str, ...]]:
     from bot.answers.answering import Answerer
     from bot.config import shipped_content_dir
     from bot.content.loader import load_content
-    from bot.telegram_render import labels_for, render_reply
+    from bot.telegram.render import labels_for, render_reply
 
     content = load_content(shipped_content_dir())
     engine = Answerer(content)

@@ -24,7 +24,7 @@ from bot.content.calibration import fit, save_calibration
 from bot.content.loader import Content, read_content
 from bot.content.problems import Problem
 from bot.store.migrations import MigrationError
-from bot.telegram_message_keys import BOT_MESSAGE_KEYS
+from bot.telegram.message_keys import BOT_MESSAGE_KEYS
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -231,8 +231,8 @@ def _run(settings: Settings, content: Content, *, webhook: bool) -> int:
     """Run the Telegram bot until it is stopped (imports telegram only here)."""
     import logging
 
-    from bot.log_masking import mask_secrets_in_logs
-    from bot.telegram_app import run_bot
+    from bot.telegram.app import run_bot
+    from bot.telegram.log_masking import mask_secrets_in_logs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs every request URL, and the Bot API's URLs hold the token.

@@ -27,7 +27,7 @@ every trial the oracle checks that:
 When the bot dies after Telegram accepted a message and before the outbox row was marked sent,
 the bot cannot know the message arrived (the Bot API has no idempotency key); the bot runs with a
 check chat (RWA_BOT_CHECK_CHAT_ID), where its outbox looks for such a message before sending it
-again (bot/telegram_outbox.py, DeliveryCheck). The summary counts the messages it looked at.
+again (bot/telegram/outbox.py, DeliveryCheck). The summary counts the messages it looked at.
 
 Webhook mode: in WEBHOOK_SCENARIOS the bot runs `rwa-bot run --webhook` and FakeTelegram posts
 each update to it as Telegram does (one at a time, again until it is answered 200). There the
@@ -62,7 +62,7 @@ import pytest
 
 from bot.consult.intake import CHOICES
 from bot.content.loader import Content
-from bot.telegram_outbox import MERGED_SEPARATOR
+from bot.telegram.outbox import MERGED_SEPARATOR
 from tests.bot_api_server import Call, FakeTelegram, FaultKind
 from tests.e2e.processes import Output, isolated_env, start_process, stop_process
 

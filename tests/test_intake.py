@@ -28,7 +28,7 @@ from bot.consult.intake import (
 )
 from bot.content.faq import LANGUAGES
 from bot.content.loader import Content
-from bot.telegram_message_keys import BOT_MESSAGE_KEYS
+from bot.telegram.message_keys import BOT_MESSAGE_KEYS
 
 NEED_TEXT = "We want to tokenize a warehouse in Shenzhen through a Hong Kong company."
 

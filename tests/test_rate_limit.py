@@ -1,6 +1,6 @@
 """The per-user rate limit: a sliding minute, counted per user, with one warning."""
 
-from bot.rate_limit import RateLimiter
+from bot.telegram.rate_limit import RateLimiter
 
 
 class Clock:

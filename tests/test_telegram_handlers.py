@@ -14,12 +14,12 @@ import pytest
 from telegram import Chat, Update, User
 from telegram.error import TimedOut
 
-from bot import telegram_app
 from bot.answers.answering import Answerer
 from bot.config import Secret, Settings
 from bot.content.loader import Content
 from bot.store.store import SqlStore, open_store, sqlite_url
-from bot.telegram_app import Services, build_application
+from bot.telegram import app as telegram_app
+from bot.telegram.app import Services, build_application
 from tests.fake_bot_api import USER, FakeBotApi, button_update, text_update
 
 TOKEN = "424242:TEST-token-that-must-never-be-logged"
@@ -253,7 +253,7 @@ async def test_the_command_menu_is_registered_in_both_languages(bot: Harness) ->
 
 
 async def test_a_user_over_the_rate_limit_is_told_once_and_not_answered(bot: Harness) -> None:
-    from bot.rate_limit import RateLimiter
+    from bot.telegram.rate_limit import RateLimiter
 
     bot.application.bot_data.services.limiter = RateLimiter(per_minute=2)
     for _ in range(4):
@@ -405,7 +405,7 @@ async def test_a_webhook_on_loopback_answers_updates_carrying_the_secret_token(
 async def test_updates_of_one_chat_are_handled_in_order_while_other_chats_go_on() -> None:
     import asyncio
 
-    from bot.telegram_app import ChatOrderedProcessor
+    from bot.telegram.app import ChatOrderedProcessor
 
     processor = ChatOrderedProcessor(8)
     first_may_finish = asyncio.Event()

@@ -1,4 +1,4 @@
-"""rwa-bot's HTTP layer (bot/telegram_http.py): python-telegram-bot's Bot sending through aiohttp.
+"""rwa-bot's HTTP layer (bot/telegram/http.py): python-telegram-bot's Bot sending through aiohttp.
 
 A real Bot against a small Bot API of our own on 127.0.0.1 (aiohttp's web server), which records
 each request as it arrived and answers as the test says; real sockets, no mocks.
@@ -14,7 +14,7 @@ from aiohttp import BodyPartReader, web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.telegram_http import AiohttpRequest, NotSent
+from bot.telegram.http import AiohttpRequest, NotSent
 
 TOKEN = "4242:http-layer-secret"
 ME = {"id": 4242, "is_bot": True, "first_name": "rwa", "username": "rwa_bot"}

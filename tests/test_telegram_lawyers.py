@@ -22,14 +22,14 @@ from telegram.error import TimedOut
 from telegram.ext import Application
 from telegram.request import RequestData
 
-from bot import telegram_app
 from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
 from bot.content.loader import Content
 from bot.store.store import SqlStore, metadata, open_store, questions, sqlite_url
 from bot.store.tickets import Ticket, deletions, outbox, tickets
-from bot.telegram_app import Services, build_application
-from bot.telegram_outbox import RELAYS_PER_MINUTE
+from bot.telegram import app as telegram_app
+from bot.telegram.app import Services, build_application
+from bot.telegram.outbox import RELAYS_PER_MINUTE
 from tests.fake_bot_api import BOT, USER, FakeBotApi, button_update, text_update
 
 TOKEN = "424242:TEST-token-of-the-lawyer-tests"
@@ -516,7 +516,7 @@ async def test_a_non_lawyer_pressing_claim_is_refused_and_logged(
     firm: Firm, caplog: pytest.LogCaptureFixture
 ) -> None:
     await file_ticket(firm)
-    with caplog.at_level(logging.WARNING, logger="bot.telegram_app"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.app"):
         await firm.press("t:claim:1", MALLORY, LAWYERS_CHAT)
     [answer] = firm.api.sent("answerCallbackQuery")
     assert answer["text"] == REFUSED
@@ -538,7 +538,7 @@ async def test_lawyer_commands_from_anyone_else_are_refused_and_change_nothing(
     await claimed_ticket(firm)
     before = await everything(firm.store)
     sent_before = len(firm.api.sent())
-    with caplog.at_level(logging.WARNING, logger="bot.telegram_app"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.app"):
         await firm.send(text_update(command, user, chat))
     [refusal] = firm.api.sent()[sent_before:]
     assert refusal["text"] == REFUSED

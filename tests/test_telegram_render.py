@@ -12,7 +12,7 @@ from telegram.constants import MessageLimit
 from bot.answers.answering import Answerer
 from bot.answers.reply import Citation, Kind, Reply, Suggestion
 from bot.content.loader import Content
-from bot.telegram_render import (
+from bot.telegram.render import (
     MAX_BUTTON_TEXT,
     AskCallback,
     ButtonLabels,

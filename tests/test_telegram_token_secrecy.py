@@ -25,15 +25,16 @@ from telegram import Update
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
-from bot import telegram_app, telegram_http
 from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
 from bot.content.loader import Content
-from bot.log_masking import MASK, SecretMask, mask_secrets_in_logs
 from bot.store.store import open_store, sqlite_url
 from bot.store.tickets import Person
-from bot.telegram_app import Services, build_application
-from bot.telegram_http import AiohttpRequest
+from bot.telegram import app as telegram_app
+from bot.telegram import http as telegram_http
+from bot.telegram.app import Services, build_application
+from bot.telegram.http import AiohttpRequest
+from bot.telegram.log_masking import MASK, SecretMask, mask_secrets_in_logs
 from tests.fake_bot_api import BOT, text_update
 
 TOKEN = "424242:AAF-secret-Token_of-the-fault-tests"

@@ -529,7 +529,7 @@ class Answerer:
     def _features(
         self, found: Analysis, scores: list[tuple[Hit, float]], reply: Reply, follow_up: bool
     ) -> tuple[float, ...]:
-        """The numbers calibration reads (bot.calibration.FEATURES, in that order)."""
+        """The numbers calibration reads (bot.content.calibration.FEATURES, in that order)."""
         score = scores[0][1] if scores else 0.0
         second = scores[1][1] if len(scores) > 1 else 0.0
         if reply.kind == "answer" and reply.faq_id is None and found.passage is not None:

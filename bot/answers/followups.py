@@ -64,7 +64,7 @@ class Conversation:
 
 
 class ContextualEngine(Protocol):
-    """What a conversation needs of the engine (bot.answering.Answerer is one)."""
+    """What a conversation needs of the engine (bot.answers.answering.Answerer is one)."""
 
     def reply(
         self, message: str, language_hint: Language | None = None, *, context: Context | None

@@ -22,7 +22,7 @@ from index.script import Script, Variant, to_traditional
 
 # The messages the content itself reads: the line that names a source, and a reply for each kind
 # of small talk intents.yaml knows. Every other message is required by the code that reads it,
-# which passes its keys to `read_content` (see bot/telegram_message_keys.py).
+# which passes its keys to `read_content` (see bot/telegram/message_keys.py).
 CONTENT_MESSAGE_KEYS = ("source_line", *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty")))
 _PUNCTUATION = re.compile(r"[\s\W_]+")
 

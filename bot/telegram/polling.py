@@ -8,7 +8,7 @@ domain recognises updates it already acted on (see bot/consult/desk.py), so noth
 twice. Updates are handled concurrently through the application's update processor, which
 keeps each chat's updates in order.
 
-Each update of a batch is read on its own (bot/telegram_updates.py): one that cannot be read is
+Each update of a batch is read on its own (bot/telegram/updates.py): one that cannot be read is
 set aside as a dead letter and confirmed with the rest, so it never stops the bot or holds back
 the updates after it. No failure ends the loop: it pauses and polls again.
 """
@@ -27,7 +27,7 @@ from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
 from bot.store.update_inbox import raw_update_id
-from bot.telegram_updates import UpdateReader
+from bot.telegram.updates import UpdateReader
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Masks secrets (the bot's token) in every log record: the second line of defence.
 
-The first is that no exception or message the bot makes holds its token (bot/telegram_http.py
+The first is that no exception or message the bot makes holds its token (bot/telegram/http.py
 cuts the Bot API's URL out of aiohttp's errors). Whatever still carries it (a library's message,
 a traceback's text, an argument) is masked here before any handler writes it: the message with
 its arguments, the formatted traceback (every exception of its chain) and the stack.

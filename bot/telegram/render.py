@@ -16,7 +16,7 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot.answers.reply import Reply
 from bot.consult.row_ids import parse_row_id
-from bot.telegram_message_keys import BUTTON_KEYS
+from bot.telegram.message_keys import BUTTON_KEYS
 
 # Telegram's limit on one message's text, which the html and the plain text both keep to.
 MAX_MESSAGE_LENGTH = int(MessageLimit.MAX_TEXT_LENGTH)

@@ -9,7 +9,7 @@ Plain data: importing this module loads no `telegram`.
 from bot.answers.answering import MESSAGE_KEYS as ANSWER_KEYS
 from bot.consult.desk import MESSAGE_KEYS as DESK_KEYS
 
-# The labels of the inline buttons (bot/telegram_render.py) and the command menu.
+# The labels of the inline buttons (bot/telegram/render.py) and the command menu.
 BUTTON_KEYS = (
     "lawyer",
     "helpful",

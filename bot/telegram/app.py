@@ -3,7 +3,7 @@
 Reads top to bottom like python-telegram-bot's examples: constants, the services every handler
 shares, thin async callbacks (one line of docstring each), then `build_application`, the one
 place that registers every handler. Handlers read the update, call the engine, and hand the reply
-to `bot.telegram_render`; they never decide anything themselves.
+to `bot.telegram.render`; they never decide anything themselves.
 """
 
 import asyncio
@@ -51,15 +51,15 @@ from bot.consult.desk import Desk, Turn
 from bot.consult.intake import choice_data, parse_choice
 from bot.consult.row_ids import parse_row_id
 from bot.content.loader import TRADITIONAL_LOCALES, Content, locale_for, read_content
-from bot.rate_limit import RateLimiter
 from bot.store.store import SqlStore, Store, open_store, sqlite_url
 from bot.store.tickets import Person, Queue
 from bot.store.update_inbox import UpdateInbox
-from bot.telegram_http import AiohttpRequest, NotSent
-from bot.telegram_message_keys import BOT_MESSAGE_KEYS, COMMAND_KEYS
-from bot.telegram_outbox import OutboxWorker, parse_card_data
-from bot.telegram_polling import poll
-from bot.telegram_render import (
+from bot.telegram.http import AiohttpRequest, NotSent
+from bot.telegram.message_keys import BOT_MESSAGE_KEYS, COMMAND_KEYS
+from bot.telegram.outbox import OutboxWorker, parse_card_data
+from bot.telegram.polling import poll
+from bot.telegram.rate_limit import RateLimiter
+from bot.telegram.render import (
     AskCallback,
     ButtonLabels,
     LawyerCallback,
@@ -69,8 +69,8 @@ from bot.telegram_render import (
     parse_callback,
     render_reply,
 )
-from bot.telegram_updates import UpdateReader
-from bot.telegram_webhook import WebhookServer
+from bot.telegram.updates import UpdateReader
+from bot.telegram.webhook import WebhookServer
 from index.script import Script, Variant, to_traditional, variant_of
 from index.text import Language
 
@@ -227,7 +227,7 @@ async def _deliver(
     blind: a send that may have reached Telegram is looked for there before it goes again.
 
     A send that provably never reached Telegram was already tried again by the HTTP layer
-    (bot/telegram_http.py); flood limits are the rate limiter's (it waits out retry_after).
+    (bot/telegram/http.py); flood limits are the rate limiter's (it waits out retry_after).
     """
     outbox = context.services.outbox
     floor = outbox.floor(chat_id) if outbox is not None else 0
@@ -896,7 +896,7 @@ def build_application(
     """Wire the Telegram application: every handler in one list, in the order that matters.
 
     `request` replaces the HTTP layer (tests inject a fake Bot API this way); by default it is
-    aiohttp (bot/telegram_http.py says why).
+    aiohttp (bot/telegram/http.py says why).
     """
     if settings.token is None:
         raise ValueError("a Telegram token is needed to build the application")

@@ -38,9 +38,9 @@ from telegram.error import (
 
 from bot.consult.desk import Desk
 from bot.consult.row_ids import parse_row_id
-from bot.rate_limit import RateLimiter
 from bot.store.tickets import DeletionOutcome, OutboxItem, Ticket
-from bot.telegram_render import ButtonLabels, labels_for, utf16_units
+from bot.telegram.rate_limit import RateLimiter
+from bot.telegram.render import ButtonLabels, labels_for, utf16_units
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from telegram.ext import Application
 
 from bot.config import WebhookSettings
 from bot.store.update_inbox import UpdateInbox, raw_update_id
-from bot.telegram_updates import UpdateReader
+from bot.telegram.updates import UpdateReader
 
 log = logging.getLogger(__name__)
 
