@@ -76,7 +76,8 @@ ECHO_BOT = Path(__file__).resolve().parent / "echo_bot.py"
 RWA_BOT = Path(sys.executable).parent / "rwa-bot"
 # `rwa-bot run` under cProfile (--profile): the statistics go to the file named after -c.
 PROFILED_RWA_BOT = (
-    "import cProfile, sys\nfrom bot.cli import main\ncProfile.run(\"main(['run'])\", sys.argv[1])\n"
+    "import cProfile, sys\nfrom bot.cli.main import main\n"
+    "cProfile.run(\"main(['run'])\", sys.argv[1])\n"
 )
 
 TOKEN = "123456:load-fake-token"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.content.calibration import (
     CALIBRATION_FILE,
     FEATURES,

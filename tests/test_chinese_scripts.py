@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bot.answers.answering import Answerer
-from bot.cli import main
+from bot.cli.main import main
 from index.script import detect_script, to_simplified, to_traditional, variant_of
 from index.text import normalize
 

@@ -19,8 +19,8 @@ ENGINE = [
             "answers/reply.py",
             "content/sources.py",
             "answers/evaluation.py",
-            "chat.py",
-            "cli.py",
+            "cli/chat.py",
+            "cli/main.py",
         )
     ),
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.store.store import open_store, sqlite_url
 from bot.store.tickets import Person, Queue, ShownQuestion, Ticket
 

@@ -18,7 +18,7 @@ from sqlalchemy import Column, Connection, ForeignKey, Integer, MetaData, String
 from sqlalchemy.exc import IntegrityError
 
 from bot.answers.reply import Kind
-from bot.report import build_report, format_report
+from bot.cli.report import build_report, format_report
 from bot.store import migrations, tickets
 from bot.store.migrations import MigrationError, add_column
 from bot.store.store import (

@@ -340,7 +340,7 @@ def test_masking_is_installed_on_the_root_handlers_and_catches_any_logger() -> N
 
 
 def test_rwa_bot_run_masks_its_token_in_the_log(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import cli
+    from bot.cli.main import main
 
     seen: list[list[logging.Filter | Any]] = []
     monkeypatch.setenv("RWA_BOT_TOKEN", TOKEN)
@@ -351,7 +351,7 @@ def test_rwa_bot_run_masks_its_token_in_the_log(monkeypatch: pytest.MonkeyPatch)
             [f for h in logging.getLogger().handlers for f in h.filters]
         ),
     )
-    assert cli.main(["run"]) == 0
+    assert main(["run"]) == 0
     installed = [f for f in seen[0] if isinstance(f, SecretMask)]
     assert installed and TOKEN in installed[0].forms
     for handler in logging.getLogger().handlers:  # leave the root handlers as they were

@@ -18,7 +18,7 @@ from bot.answers.answering import Answerer, build_engine
 from bot.answers.evaluation import EvalFileError, calibration_samples, evaluate, format_report
 from bot.answers.followups import Conversation
 from bot.answers.reply import render_plain, to_json
-from bot.chat import TerminalDesk, run_chat
+from bot.cli.chat import TerminalDesk, run_chat
 from bot.config import ConfigError, Settings, load_settings
 from bot.content.calibration import fit, save_calibration
 from bot.content.loader import Content, read_content
@@ -176,7 +176,7 @@ def _report(settings: Settings, limit: int, out: TextIO, err: TextIO) -> int:
     """Print what the bot could not answer, what was voted down, and what was used."""
     import asyncio
 
-    from bot import report as store_report
+    from bot.cli import report as store_report
 
     url = _database_url(settings, err)
     if url is None:
@@ -194,7 +194,7 @@ def _queue(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextI
     """List the tickets, show one, or export them all."""
     import asyncio
 
-    from bot import queue_report
+    from bot.cli import queue as queue_report
 
     url = _database_url(settings, err)
     if url is None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, TypeVar
 
-from bot.report import printable
+from bot.cli.report import printable
 from bot.store.store import open_store
 from bot.store.tickets import Queue, Relayed, Ticket
 
