@@ -379,22 +379,8 @@ def test_selling_into_the_mainland_from_offshore_cites_that_it_is_illegal(engine
     )
 
 
-@pytest.mark.parametrize(
-    ("message", "entry"),
-    [
-        (
-            "How does the renminbi being the only legal currency affect asset-token projects?",
-            "obstacle-stablecoins-legal-tender",
-        ),
-        ("Are the regulators worried about a repeat of some earlier lending scandal?", None),
-    ],
-)
-def test_everyday_words_for_the_articles_terms_find_its_passages(
-    engine: Answerer, message: str, entry: str | None
-) -> None:
-    reply = engine.reply(message)
-    assert reply.kind == "answer"
-    if entry is not None:
-        assert reply.faq_id == entry
-    else:
-        assert any("P2P" in c.text for c in reply.citations)
+def test_everyday_words_for_the_articles_terms_find_its_passages(engine: Answerer) -> None:
+    reply = engine.reply(
+        "How does the renminbi being the only legal currency affect asset-token projects?"
+    )
+    assert (reply.kind, reply.faq_id) == ("answer", "obstacle-stablecoins-legal-tender")
