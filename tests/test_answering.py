@@ -1,12 +1,13 @@
 """The answer policy: what kind of reply each message gets, in which language, citing what."""
 
+import math
 import re
 from dataclasses import replace
 
 import pytest
 
 from bot.answers.answering import Analysis, Answerer, Thresholds
-from bot.content.calibration import UNCALIBRATED
+from bot.content.calibration import UNCALIBRATED, Calibration, KindModel
 from bot.content.loader import Content
 from index import Hit
 
@@ -377,3 +378,20 @@ def test_selling_into_the_mainland_from_offshore_cites_that_it_is_illegal(engine
         "overseas service providers conducting business in mainland China" in c.text
         for c in reply.citations
     )
+
+
+def test_everyday_words_for_the_articles_terms_find_its_passages(engine: Answerer) -> None:
+    reply = engine.reply(
+        "How does the renminbi being the only legal currency affect asset-token projects?"
+    )
+    assert (reply.kind, reply.faq_id) == ("answer", "obstacle-stablecoins-legal-tender")
+
+
+def test_a_calibrated_answer_more_likely_wrong_than_right_is_declined(content: Content) -> None:
+    def answers_believed(p: float) -> Answerer:
+        z = math.log(p / (1.0 - p))  # a model that believes every answer right with p
+        return Answerer(replace(content, calibration=Calibration({"answer": KindModel(z)})), RULES)
+
+    found = analysis([("three-obstacles", 0.5), ("approval-status", 0.3)])
+    assert answers_believed(0.6).decide("q", found).kind == "answer"
+    assert answers_believed(0.4).decide("q", found).kind == "out_of_scope"

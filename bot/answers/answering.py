@@ -82,7 +82,7 @@ class Thresholds:
     same_again_penalty: float = 0.03  # in any other follow-up, for that entry
     why_bonus: float = 0.3  # in a "why?" follow-up, for the entry the last answer names as `why`
     follow_up_decline: float = 0.2  # a short message this much closer to a declined example
-    min_answer_probability: float = 0.3  # a calibrated answer less likely right is declined
+    min_answer_probability: float = 0.5  # an answer more likely wrong than right is declined
 
 
 # Replies kept for questions asked again: at most this many, of messages up to this long.
@@ -515,13 +515,15 @@ class Answerer:
     ) -> Reply:
         """Choose answer, clarify or out_of_scope from the retrieval results (`adjust` adds to
         some entries' scores), with its confidence: the calibrated probability that it is
-        right. An answer less likely right than `min_answer_probability` is declined."""
+        right. Where answers are calibrated, one less likely right than
+        `min_answer_probability` is declined (uncalibrated, the thresholds alone decide)."""
         scores = self._scored(found, adjust)
         reply = self._choose(message, found, scores)
         features = self._features(found, scores, reply, follow_up=adjust is not None)
         calibration = self.content.calibration
         confidence = calibration.probability(reply.kind, features, reply.confidence)
-        if reply.kind == "answer" and confidence < self.thresholds.min_answer_probability:
+        doubtful = confidence < self.thresholds.min_answer_probability
+        if reply.kind == "answer" and calibration.calibrates("answer") and doubtful:
             reply = self._out_of_scope(message, found.language, 1.0 - reply.confidence)
             confidence = calibration.probability(reply.kind, features, reply.confidence)
         return replace(reply, confidence=round(confidence, 4), features=features)

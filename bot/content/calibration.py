@@ -54,6 +54,10 @@ class Calibration:
     models: dict[str, KindModel]
     fitted_on: tuple[str, ...] = ()
 
+    def calibrates(self, kind: str) -> bool:
+        """Whether replies of `kind` have a fitted model (else their score stands in)."""
+        return kind in self.models
+
     def probability(self, kind: str, features: Sequence[float], fallback: float) -> float:
         """P(right) for a reply of `kind`; `fallback` (clipped to 0..1) when not calibrated."""
         model = self.models.get(kind)
