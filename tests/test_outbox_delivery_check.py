@@ -33,9 +33,11 @@ from sqlalchemy import select, update
 from telegram import Bot  # noqa: TID251 (a test of the Telegram front end)
 
 from bot.consult.desk import Desk
+from bot.consult.model import Person
 from bot.content.loader import Content
+from bot.store.queue import Queue
+from bot.store.schema import outbox
 from bot.store.store import SqlStore, open_store, sqlite_url
-from bot.store.tickets import Person, Queue, outbox
 from bot.telegram import outbox as telegram_outbox
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.outbox import MESSAGE_LIMIT, MISSES_AT_END, OutboxWorker

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from bot.consult.model import Person, ShownQuestion, Ticket
+from bot.store.queue import Queue
 from bot.store.store import open_store, sqlite_url
-from bot.store.tickets import Person, Queue, ShownQuestion, Ticket
 
 ALICE = Person(
     user_id=5_000_000_001, chat_id=5_000_000_001, name="Alice Wonder", username="alice_w"

@@ -24,9 +24,10 @@ from telegram.request import RequestData
 
 from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
+from bot.consult.model import Ticket
 from bot.content.loader import Content
-from bot.store.store import SqlStore, metadata, open_store, questions, sqlite_url
-from bot.store.tickets import Ticket, deletions, outbox, tickets
+from bot.store.schema import deletions, metadata, outbox, questions, tickets
+from bot.store.store import SqlStore, open_store, sqlite_url
 from bot.telegram import app as telegram_app
 from bot.telegram.app import Services, build_application
 from bot.telegram.outbox import RELAYS_PER_MINUTE

@@ -27,9 +27,9 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
+from bot.consult.model import Person
 from bot.content.loader import Content
 from bot.store.store import open_store, sqlite_url
-from bot.store.tickets import Person
 from bot.telegram import app as telegram_app
 from bot.telegram import http as telegram_http
 from bot.telegram.app import Services, build_application

@@ -18,20 +18,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.answers.followups import Context
+from bot.consult.model import ClaimResult, Person, SavedIntake, ShownQuestion, Ticket
 from bot.store import migrations
-from bot.store.store import SqlStore, metadata, open_store, questions, sqlite_url
-from bot.store.tickets import (
-    ClaimResult,
-    Person,
-    Queue,
-    SavedIntake,
-    ShownQuestion,
-    Ticket,
-    intakes,
-    outbox,
-    tickets,
-)
-from bot.store.update_inbox import UpdateInbox, dead_letters
+from bot.store.queue import Queue
+from bot.store.schema import dead_letters, intakes, metadata, outbox, questions, tickets
+from bot.store.store import SqlStore, open_store, sqlite_url
+from bot.store.update_inbox import UpdateInbox
 
 ALICE = Person(
     user_id=5_000_000_001, chat_id=6_000_000_001, name="Alice Wonder", username="alice_w"

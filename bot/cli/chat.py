@@ -12,9 +12,10 @@ from bot.answers.answering import AnswerEngine
 from bot.answers.followups import Conversation
 from bot.answers.reply import Reply, render_plain
 from bot.consult.desk import Desk, Turn
+from bot.consult.model import Person
 from bot.content.loader import Content
+from bot.store.queue import Queue
 from bot.store.store import open_store, sqlite_url
-from bot.store.tickets import Person, Queue
 from index.text import Language
 
 # The terminal's user in the queue: Telegram user ids are positive, so 0 is never one of them.

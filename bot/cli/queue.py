@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 from bot.cli.report import printable
+from bot.consult.model import Relayed, Ticket
+from bot.store.queue import Queue
 from bot.store.store import open_store
-from bot.store.tickets import Queue, Relayed, Ticket
 
 NONE = "—"
 INDENT = "      "  # texts of several lines, under the line that introduces them

@@ -2,7 +2,8 @@
 which answers they voted down, and which FAQ entries answer most, as plain terminal text.
 """
 
-from bot.store.store import Report, open_store
+from bot.store.report import Report
+from bot.store.store import open_store
 
 NONE_YET = "  none yet"
 MAX_SHOWN = 120  # characters of one question shown; a terminal line, not the whole message

@@ -1,13 +1,11 @@
 """The way from a user to a lawyer: intake, tickets, claiming, the two-way relay, forgetting.
 
-Plain Python over the queue (bot/store/tickets.py) and the intake dialogue (intake.py); the
-Telegram front end and `rwa-bot chat` both call `Desk` and show what it returns. Everything the
-desk wants sent later (confirmations, relayed messages, ticket cards) goes into the queue's
-outbox in the same transaction as the change it reports, so a crash loses or repeats nothing;
-what it returns is only the immediate answer to the person who acted.
-
-Updates that Telegram delivers again after a crash are recognised: an intake remembers the last
-update it took, a relayed message its chat and message id.
+Plain Python over the consultation's ports (ports.py; bot/store/queue.py is the SQL one) and the
+intake dialogue (intake.py); the Telegram front end and `rwa-bot chat` call `Desk` and show what
+it returns. Whatever the desk wants sent later (confirmations, relayed messages, ticket cards)
+goes into the outbox in the same transaction as the change it reports, so a crash loses or
+repeats nothing; it returns only the immediate answer to the person who acted. Updates Telegram
+delivers again after a crash are recognised (redelivery.py).
 """
 
 import datetime as dt
@@ -15,19 +13,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.consult.cards import MESSAGE_KEYS as LAWYER_KEYS
+from bot.consult.cards import Cards
+from bot.consult.clock import utc_now
 from bot.consult.intake import MESSAGE_KEYS as INTAKE_KEYS
-from bot.consult.intake import (
-    Advanced,
-    Choice,
-    Declined,
-    Finished,
-    Intake,
-    IntakeState,
-    Rejected,
-)
+from bot.consult.intake import Advanced, Choice, Declined, Finished, Intake, IntakeState, Rejected
+from bot.consult.model import TICKET_PLACEHOLDER, Person, SavedIntake, Ticket
+from bot.consult.ports import Consultations
+from bot.consult.redelivery import delivered_again, fresh_key
 from bot.consult.row_ids import is_row_id
 from bot.content.loader import Content
-from bot.store.tickets import Person, Queue, SavedIntake, Ticket
 from index.text import Language
 
 log = logging.getLogger(__name__)
@@ -49,35 +44,11 @@ MESSAGE_KEYS = (
     "ticket.no_conversation",
     "relay.forwarded",  # what a front end shows for a message the desk relayed
     "language_name",
-    "lawyer.card_title",
-    "lawyer.status_open",
-    "lawyer.status_claimed",
-    "lawyer.status_closed",
-    "lawyer.card_user",
-    "lawyer.card_consent",
-    "lawyer.card_questions",
-    "lawyer.card_no_questions",
-    "lawyer.already_claimed",
-    "lawyer.claimed_ok",
-    "lawyer.no_such_ticket",
-    "lawyer.not_claimed",
-    "lawyer.not_yours",
-    "lawyer.closed_ok",
-    "lawyer.already_closed",
-    "lawyer.queue_empty",
-    "lawyer.queue_heading",
-    "lawyer.user_ended",
-    "lawyer.reminder",
-    "lawyer.offline_ticket",
+    *LAWYER_KEYS,
 )
 
 # How many of a user's latest questions a ticket carries for the lawyer.
 RECENT_QUESTIONS = 5
-# A ticket card stays well under Telegram's 4096 characters.
-CARD_LIMIT = 3500
-QUESTION_PREVIEW = 200
-# An update older than the intake's last step counts as delivered again only this soon after.
-REDELIVERY_WINDOW = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -103,16 +74,12 @@ class Turn:
 NOT_MINE = Turn(handled=False)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Desk:
     """Consultation requests from intake to closing; one per running bot."""
 
     def __init__(
         self,
-        queue: Queue,
+        queue: Consultations,
         content: Content,
         *,
         lawyers_language: str = "en",
@@ -122,6 +89,7 @@ class Desk:
         self.content = content
         self.intake = Intake(content)
         self.lawyers_language = lawyers_language
+        self.cards = Cards(content, self.intake, lawyers_language)
         self._on_outbox = on_outbox or (lambda: None)
         # Users known to have neither an intake nor an active ticket, so that their questions
         # go to the engine without two database reads each. Only this process changes a
@@ -131,12 +99,13 @@ class Desk:
     def use_content(self, content: Content) -> None:
         """Speak with reloaded content from now on."""
         self.content, self.intake = content, Intake(content)
+        self.cards = Cards(content, self.intake, self.lawyers_language)
 
     def _text(self, language: str, key: str, **fields: object) -> str:
         return self.content.message(language, key, **fields)
 
     def _lawyer_text(self, key: str, **fields: object) -> str:
-        return self.content.message(self.lawyers_language, f"lawyer.{key}", **fields)
+        return self.cards.text(key, **fields)
 
     # -- users ---------------------------------------------------------------------------------
 
@@ -179,7 +148,7 @@ class Desk:
         if ticket.status != "claimed":
             return NOT_MINE
         stored = await self.queue.relay(
-            ticket.id, "to_lawyers", text, person.user_id, source_key or _fresh_key(person)
+            ticket.id, "to_lawyers", text, person.user_id, source_key or fresh_key(person)
         )
         if stored:
             self._on_outbox()
@@ -192,7 +161,7 @@ class Desk:
         otherwise (a button of a finished intake or of an earlier step) NOT_MINE, and nothing is
         taken or relayed."""
         saved = await self.queue.load_intake(person.user_id)
-        if saved is None or (saved.step != step and not _delivered_again(saved, update_id)):
+        if saved is None or (saved.step != step and not delivered_again(saved, update_id)):
             return NOT_MINE
         return await self._answer_intake(person, saved, value, update_id)
 
@@ -254,7 +223,7 @@ class Desk:
         update_id: int | None,
         started: dt.datetime | None,
     ) -> None:
-        now = _now()
+        now = utc_now()
         await self.queue.save_intake(
             SavedIntake(
                 user_id=person.user_id,
@@ -275,7 +244,7 @@ class Desk:
     ) -> Turn:
         language = saved.language
         state = IntakeState(saved.step, saved.answers)
-        if _delivered_again(saved, update_id):
+        if delivered_again(saved, update_id):
             # Delivered again after a restart: it was taken already; ask where we stand.
             return Turn(
                 (Say(self._text(language, "intake.resumed")), self._ask(state, language, person))
@@ -296,7 +265,7 @@ class Desk:
     async def _file(self, person: Person, language: str, answers: dict[str, str]) -> Turn:
         context = await self.queue.recent_questions(person.user_id, RECENT_QUESTIONS)
         key = "ticket.received" if person.chat_id is not None else "ticket.received_offline"
-        notice = self._text(language, key, ticket="{ticket}")
+        notice = self._text(language, key, ticket=TICKET_PLACEHOLDER)
         ticket, created = await self.queue.open_ticket(
             person, language, answers, context, notice if person.chat_id is not None else None
         )
@@ -388,16 +357,7 @@ class Desk:
 
     async def queue_text(self) -> str:
         """/queue: the open and claimed tickets, one line each."""
-        tickets = await self.queue.tickets(("open", "claimed"))
-        if not tickets:
-            return self._lawyer_text("queue_empty")
-        lines = [self._lawyer_text("queue_heading")]
-        for ticket in tickets:
-            need = " ".join((ticket.answers.get("need") or "").split())
-            lines.append(
-                f"#{ticket.id} · {self._status(ticket)} · {ticket.name or '?'} · {need[:80]}"
-            )
-        return "\n".join(lines)
+        return self.cards.queue_list(await self.queue.tickets(("open", "claimed")))
 
     async def ticket_text(self, ticket_id: int) -> str:
         """/ticket N: the ticket's card."""
@@ -410,7 +370,7 @@ class Desk:
 
     async def remind(self, after: dt.timedelta) -> int:
         """Announce again every ticket unclaimed for `after`, telling its user; return how many."""
-        cutoff = _now() - after
+        cutoff = utc_now() - after
         minutes = max(1, round(after.total_seconds() / 60))
         reminded = 0
         for ticket in await self.queue.due_for_reminder(cutoff):
@@ -429,57 +389,6 @@ class Desk:
             log.info("reminded the lawyers of %d unclaimed ticket(s)", reminded)
         return reminded
 
-    # -- what lawyers read ---------------------------------------------------------------------
-
-    def _status(self, ticket: Ticket) -> str:
-        if ticket.status == "claimed":
-            return self._lawyer_text("status_claimed", lawyer=ticket.lawyer_name or "?")
-        return self._lawyer_text(f"status_{ticket.status}")
-
     def card(self, ticket: Ticket) -> str:
         """The ticket card for the lawyers' group, as plain text."""
-        language = self.lawyers_language
-        lines = [self._lawyer_text("card_title", ticket=ticket.id, status=self._status(ticket))]
-        if ticket.anonymised:
-            return lines[0]
-        username = f"@{ticket.username}" if ticket.username else "-"
-        lines.append(
-            self._lawyer_text(
-                "card_user",
-                name=ticket.name or "?",
-                username=username,
-                language=self.content.message(ticket.language, "language_name"),
-            )
-        )
-        lines.append("")
-        for label, value in self.intake.describe(ticket.answers, language):
-            lines.append(f"{label}: {value}")
-        lines.append("")
-        if ticket.context:
-            lines.append(self._lawyer_text("card_questions"))
-            for shown in ticket.context:
-                asked = " ".join(shown.text.split())[:QUESTION_PREVIEW]
-                refs = ", ".join(ref.split(":", 1)[-1] for ref in shown.passage_ids)
-                where = shown.faq_id or shown.kind
-                lines.append(f"• {asked} → {where}" + (f" [{refs}]" if refs else ""))
-        else:
-            lines.append(self._lawyer_text("card_no_questions"))
-        text = "\n".join(lines)
-        return text if len(text) <= CARD_LIMIT else text[: CARD_LIMIT - 1] + "…"
-
-
-def _delivered_again(saved: SavedIntake, update_id: int | None) -> bool:
-    """Whether the update was taken by the intake already (Telegram delivers an update again
-    when the bot stopped before confirming it)."""
-    return (
-        update_id is not None
-        and saved.last_update_id is not None
-        and update_id <= saved.last_update_id
-        # Telegram may start update ids afresh after a week without updates.
-        and _now() - saved.updated_at < REDELIVERY_WINDOW
-    )
-
-
-def _fresh_key(person: Person) -> str:
-    """A source key for a message that has no Telegram identity (the terminal)."""
-    return f"local:{person.user_id}:{_now().timestamp()}"
+        return self.cards.card(ticket)

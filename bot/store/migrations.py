@@ -6,7 +6,7 @@ the ones a database lacks inside the caller's transaction and records each numbe
 `schema_migrations`. Migrations only ever add: never drop or rewrite a table that holds data.
 
 To change the schema, append a new function to MIGRATIONS (never edit, reorder or remove one
-that has shipped) and update the current table definitions (store.py, tickets.py) to match.
+that has shipped) and update the current table definitions (schema.py) to match.
 Each migration describes its tables as they were at that step, so later changes never alter how an
 old database is brought up to date.
 """
@@ -21,8 +21,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Connection,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -31,13 +29,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     insert,
     select,
     text,
 )
 from sqlalchemy.schema import CreateColumn
+
+from bot.store.utc_datetime import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -46,32 +45,6 @@ Migration = Callable[[Connection], None]
 
 class MigrationError(Exception):
     """The database's schema cannot be brought up to date; the message says why."""
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """A timezone-aware UTC datetime on every database.
-
-    PostgreSQL keeps it as `timestamp with time zone`; SQLite keeps the UTC wall time as text
-    without an offset, which this type restores on reading. Naive datetimes are refused.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("a stored datetime must be timezone-aware")
-        utc = value.astimezone(dt.UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(
-        self, value: dt.datetime | None, dialect: Dialect
-    ) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 # The bookkeeping table itself never changes, so it is defined once, outside the history.
@@ -145,6 +118,14 @@ def m003_consultations(connection: Connection) -> None:
     the passages each answer showed, on its question."""
     add_column(connection, "questions", Column("passage_ids", Text, nullable=True))
     metadata = MetaData()
+    _m003_intakes(metadata)
+    _m003_tickets(metadata)
+    _m003_outbox(metadata)
+    metadata.create_all(connection, checkfirst=False)
+
+
+def _m003_intakes(metadata: MetaData) -> None:
+    """The intakes table as m003 created it."""
     Table(
         "intakes",
         metadata,
@@ -159,6 +140,10 @@ def m003_consultations(connection: Connection) -> None:
         Column("started_at", UtcDateTime, nullable=False),
         Column("updated_at", UtcDateTime, nullable=False),
     )
+
+
+def _m003_tickets(metadata: MetaData) -> None:
+    """The tickets table as m003 created it, with one active ticket per user."""
     active = "status IN ('open', 'claimed')"
     Table(
         "tickets",
@@ -191,6 +176,10 @@ def m003_consultations(connection: Connection) -> None:
             postgresql_where=text(active),
         ),
     )
+
+
+def _m003_outbox(metadata: MetaData) -> None:
+    """The outbox table as m003 created it."""
     Table(
         "outbox",
         metadata,
@@ -214,7 +203,6 @@ def m003_consultations(connection: Connection) -> None:
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="ck_outbox_status"),
         Index("ix_outbox_status_not_before", "status", "not_before"),
     )
-    metadata.create_all(connection, checkfirst=False)
 
 
 def m004_outbox_sends_in_doubt(connection: Connection) -> None:

@@ -3,126 +3,36 @@
 `Store` is the seam the Telegram front end depends on; `SqlStore` is the real one, over
 SQLAlchemy's asyncio engine with dialect-neutral Core, so SQLite (the default, a file in the
 data folder) or PostgreSQL can serve. `open_store` brings the schema up to date (see
-bot/store/migrations.py). Nothing here imports `telegram`, and nothing here logs what people wrote.
+bot/store/database.py). Nothing here imports `telegram`, and nothing here logs what people wrote.
 """
 
 import asyncio
 import datetime as dt
 import logging
-import sqlite3
-import time
-from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    delete,
-    event,
-    func,
-    insert,
-    literal,
-    select,
-    update,
-)
-from sqlalchemy import table as sql_table
-from sqlalchemy.engine import Connection
+from sqlalchemy import BigInteger, String, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answers.followups import Context
 from bot.answers.reply import KINDS, Kind
+from bot.consult.clock import utc_now
 from bot.consult.row_ids import is_row_id
-from bot.store import migrations
-from bot.store.migrations import UtcDateTime
+from bot.store.database import open_engine
+from bot.store.report import Report, read_report
+from bot.store.schema import conversation_contexts, questions, user_languages, votes
 from bot.store.storable import storable_text
+from bot.store.utc_datetime import UtcDateTime
 from index.text import Language
 
 Vote = Literal["up", "down"]
 VOTES: tuple[Vote, ...] = ("up", "down")
 log = logging.getLogger(__name__)
-UNANSWERED_KINDS: tuple[Kind, ...] = ("out_of_scope", "clarify")
 DATABASE_FILE = "rwa-bot.sqlite3"
-
-# An execution option asking SQLite to take the write lock when the transaction begins.
-_BEGIN_IMMEDIATE = "rwa_bot_begin_immediate"
-# Set on every SQLite connection, explicitly rather than left to how SQLite was built:
-# write-ahead logging; every commit on disk before it returns (FULL, not WAL's usual NORMAL:
-# a ticket or outbox row confirmed is never lost to a power cut); deleted data overwritten
-# with zeros (what /forget deletes does not linger in free pages); foreign keys enforced.
-SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "foreign_keys=ON")
-
-# The current schema, as all migrations together leave it; keep in step with migrations.py.
-# The lawyer queue's tables (tickets.py) join this same MetaData.
-metadata = MetaData()
-questions = Table(
-    "questions",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("user_id", BigInteger, nullable=False),
-    Column("chat_id", BigInteger, nullable=False),
-    Column("language", String(2), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("faq_id", String(100), nullable=True),
-    Column("confidence", Float, nullable=False),
-    Column("passage_ids", Text, nullable=True),
-)
-votes = Table(
-    "votes",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("question_id", Integer, ForeignKey("questions.id"), nullable=False),
-    Column("user_id", BigInteger, nullable=False),
-    Column("vote", String(4), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-)
-user_languages = Table(
-    "user_languages",
-    metadata,
-    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("language", String(16), nullable=False),  # en, zh, zh-hans, zh-hant, zh-hk, zh-tw
-    Column("updated_at", UtcDateTime, nullable=False),
-)
-conversation_contexts = Table(
-    "conversation_contexts",
-    metadata,
-    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("question", Text, nullable=False),
-    Column("faq_id", String(100), nullable=True),
-    Column("language", String(2), nullable=False),
-    Column("answered_at", UtcDateTime, nullable=False),
-)
-
-
-@dataclass(frozen=True)
-class Report:
-    """What a maintainer reads to improve the FAQ; every list is most frequent first.
-
-    `unanswered`: (question, times asked) for questions declined or answered with "did you
-    mean", grouped ignoring case and spacing. `voted_down`: (question, faq_id or None, number
-    of 👎). `usage`: (faq_id, number of answers from it). `totals`: questions per kind.
-    """
-
-    unanswered: tuple[tuple[str, int], ...]
-    voted_down: tuple[tuple[str, str | None, int], ...]
-    usage: tuple[tuple[str, int], ...]
-    totals: dict[str, int]
-    dead_letters: int = 0  # updates that could not be read, set aside (bot/store/update_inbox.py)
 
 
 class Store(Protocol):
@@ -179,35 +89,6 @@ class Store(Protocol):
         ...
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _grouping_key(text: str) -> str:
-    """The form under which questions count as the same: case and spacing ignored."""
-    return " ".join(text.split()).casefold()
-
-
-def _merge_by_text(
-    rows: Iterable[tuple[str, Any, int, int]],
-) -> list[tuple[str, Any, int]]:
-    """Merge (text, extra, count, first id) rows whose texts differ only in case and spacing.
-
-    Each group is shown in its most frequent spelling (the earliest asked on a tie); groups come
-    most frequent first, then alphabetically.
-    """
-    totals: Counter[tuple[str, Any]] = Counter()
-    spellings: dict[tuple[str, Any], tuple[int, int, str]] = {}
-    for text, extra, count, first_id in rows:
-        key = (_grouping_key(text), extra)
-        totals[key] += count
-        candidate = (-count, first_id, text)
-        spellings[key] = min(spellings.get(key, candidate), candidate)
-    merged = [(spellings[key][2], key[1], total) for key, total in totals.items()]
-    merged.sort(key=lambda row: (-row[2], row[0]))
-    return merged
-
-
 class SqlStore:
     """The store over a SQLAlchemy asyncio engine; build it with `open_store`."""
 
@@ -247,7 +128,7 @@ class SqlStore:
         if any(not ref or ref != "".join(ref.split()) for ref in passage_ids):
             raise ValueError("a passage id must be a non-empty word without spaces")
         row = {
-            "created_at": _now(),
+            "created_at": utc_now(),
             "user_id": user_id,
             "chat_id": chat_id,
             "language": language,
@@ -321,7 +202,7 @@ class SqlStore:
     async def _write_vote(
         self, question_id: int, user_id: int, vote: Vote, chat_id: int | None
     ) -> bool:
-        now = _now()
+        now = utc_now()
         shown = [questions.c.id == question_id]
         if chat_id is not None:
             shown.append(questions.c.chat_id == chat_id)
@@ -355,50 +236,7 @@ class SqlStore:
 
     async def report(self, limit: int = 20) -> Report:
         """Return the maintainer's report, at most `limit` rows per list."""
-        if limit < 0:
-            raise ValueError("limit must not be negative")
-        async with self.engine.connect() as connection:
-            unanswered = await connection.execute(
-                select(questions.c.text, func.count(), func.min(questions.c.id))
-                .where(questions.c.kind.in_(UNANSWERED_KINDS))
-                .group_by(questions.c.text)
-            )
-            down = func.count(votes.c.id)
-            voted_down = await connection.execute(
-                select(questions.c.text, questions.c.faq_id, down, func.min(questions.c.id))
-                .join(votes, votes.c.question_id == questions.c.id)
-                .where(votes.c.vote == "down")
-                .group_by(questions.c.text, questions.c.faq_id)
-            )
-            answers = func.count(questions.c.id)
-            usage = await connection.execute(
-                select(questions.c.faq_id, answers)
-                .where(questions.c.kind == "answer", questions.c.faq_id.is_not(None))
-                .group_by(questions.c.faq_id)
-                .order_by(answers.desc(), questions.c.faq_id)
-                .limit(limit)
-            )
-            per_kind = await connection.execute(
-                select(questions.c.kind, func.count()).group_by(questions.c.kind)
-            )
-            # The dead letters' table is defined in bot/store/update_inbox.py, which imports this.
-            unread = await connection.execute(
-                select(func.count()).select_from(sql_table("dead_letters"))
-            )
-            totals: dict[str, int] = dict.fromkeys(KINDS, 0)
-            totals.update({kind: count for kind, count in per_kind})
-            return Report(
-                unanswered=tuple(
-                    (text, count)
-                    for text, _, count in _merge_by_text(
-                        (text, None, count, first) for text, count, first in unanswered
-                    )[:limit]
-                ),
-                voted_down=tuple(_merge_by_text(voted_down)[:limit]),
-                usage=tuple((faq_id, count) for faq_id, count in usage),
-                totals=totals,
-                dead_letters=int(unread.scalar_one()),
-            )
+        return await read_report(self.engine, limit)
 
     async def language_of(self, user_id: int) -> str | None:
         """Return the language `user_id` chose with /lang, or None if they never did."""
@@ -436,7 +274,7 @@ class SqlStore:
 
     async def remember_language(self, user_id: int, language: str) -> None:
         """Keep the language `user_id` chose, replacing an earlier choice."""
-        values = {"language": language, "updated_at": _now()}
+        values = {"language": language, "updated_at": utc_now()}
         async with self.engine.begin() as connection:
             updated = await connection.execute(
                 update(user_languages).where(user_languages.c.user_id == user_id).values(values)
@@ -458,110 +296,8 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"
 
 
-# Switching a new database to WAL needs its exclusive lock; SQLite answers "locked" at once,
-# without waiting, when two programs open a new database together and their locks would
-# deadlock. The PRAGMA is then tried again for up to this long.
-PRAGMA_RETRY_SECONDS = 5.0
-
-
-def _pragma(cursor: Any, pragma: str) -> None:
-    """Run one PRAGMA, again after a short pause while another connection holds the lock."""
-    deadline = time.monotonic() + PRAGMA_RETRY_SECONDS
-    pause = 0.01
-    while True:
-        try:
-            cursor.execute(f"PRAGMA {pragma}")
-            return
-        except sqlite3.OperationalError as error:
-            locked = "locked" in str(error) or "busy" in str(error)
-            if not locked or time.monotonic() >= deadline:
-                raise
-        time.sleep(pause)  # on the driver's own thread, not the event loop
-        pause = min(pause * 2, 0.2)
-
-
-def _prepare_sqlite(engine: AsyncEngine) -> None:
-    """Set SQLITE_PRAGMAS on every new connection, and make transactions real.
-
-    Python's sqlite3 (under aiosqlite) would otherwise begin no transaction before DDL, so each
-    CREATE TABLE of a migration would commit on its own; SQLAlchemy's documented remedy is to
-    switch the driver's transaction handling off and emit BEGIN here.
-    """
-
-    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            for pragma in SQLITE_PRAGMAS:
-                _pragma(cursor, pragma)
-        finally:
-            cursor.close()
-
-    def on_begin(connection: Connection) -> None:
-        options = connection.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":
-            return  # a statement that must run outside any transaction (a checkpoint)
-        immediate = options.get(_BEGIN_IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    event.listen(engine.sync_engine, "connect", on_connect)
-    event.listen(engine.sync_engine, "begin", on_begin)
-
-
-@asynccontextmanager
-async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """Yield a connection in a transaction that, on SQLite, takes the write lock as it begins,
-    committed on leaving (rolled back on an exception).
-
-    A transaction that reads, then writes what it read decides on, waits here for a concurrent
-    writer to finish instead of failing or deciding on a stale read. PostgreSQL ignores the
-    option; there the statements themselves (conditional updates, unique indexes) decide.
-    """
-    async with engine.connect() as connection:
-        await connection.execution_options(**{_BEGIN_IMMEDIATE: True})
-        async with connection.begin():
-            yield connection
-
-
-async def checkpoint(engine: AsyncEngine) -> bool:
-    """On SQLite, copy the write-ahead log into the database file and empty it (TRUNCATE), so
-    that rows just deleted leave no copy behind in the -wal file; return whether it completed
-    (False: a reader kept part of the log; the next checkpoint takes it). Elsewhere a no-op."""
-    if engine.dialect.name != "sqlite":
-        return True
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        row = result.first()
-    busy = row is None or bool(row[0])
-    if busy:
-        log.warning("the checkpoint could not complete: a reader was busy")
-    return not busy
-
-
-async def _migrate(connection: AsyncConnection) -> list[int]:
-    # Two processes opening a new database at once: the second waits for the first's write
-    # lock, then finds the migrations applied, instead of failing half-way.
-    await connection.execution_options(**{_BEGIN_IMMEDIATE: True})
-    async with connection.begin():
-        return await connection.run_sync(migrations.migrate)
-
-
 async def open_store(url: str) -> SqlStore:
     """Open the database at `url` (e.g. from `sqlite_url`), bring its schema up to date and
     return the store. Raises migrations.MigrationError for a database from a newer program.
     """
-    # Questions and user ids are personal data: keep them out of SQLAlchemy's log and its error
-    # messages, and out of aiosqlite's debug log (which shows every statement's parameters).
-    engine = create_async_engine(url, hide_parameters=True)
-    if engine.dialect.name == "sqlite":
-        _prepare_sqlite(engine)
-        driver_log = logging.getLogger("aiosqlite")
-        driver_log.setLevel(max(driver_log.getEffectiveLevel(), logging.INFO))
-    try:
-        async with engine.connect() as connection:
-            await _migrate(connection)
-    except BaseException:
-        await engine.dispose()
-        raise
-    return SqlStore(engine)
+    return SqlStore(await open_engine(url))

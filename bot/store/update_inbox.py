@@ -4,7 +4,7 @@ The webhook keeps each update Telegram posts in `inbox` before it answers 200, h
 there and marks it handled; what a crash left unhandled is handled on the next start, and an
 update delivered again (unique by update id) is recognised. An update the bot cannot read, in
 either mode, is kept raw in `dead_letters` so that it blocks nothing and an operator can look
-at it; `/forget` and the retention purge remove it (bot/store/tickets.py). Nothing here imports
+at it; `/forget` and the retention purge remove it (bot/store/privacy.py). Nothing here imports
 `telegram`, and nothing here logs what an update holds.
 """
 
@@ -13,53 +13,17 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Integer,
-    String,
-    Table,
-    Text,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.migrations import UtcDateTime
-from bot.store.store import metadata
-
-# Keep in step with bot/store/migrations.py (m005).
-inbox = Table(
-    "inbox",
-    metadata,
-    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("user_id", BigInteger, nullable=True),
-    Column("payload", Text, nullable=True),  # the raw update; NULL once handled
-    Column("received_at", UtcDateTime, nullable=False),
-    Column("handled_at", UtcDateTime, nullable=True),
-)
-dead_letters = Table(
-    "dead_letters",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("update_id", BigInteger, nullable=True),
-    Column("user_id", BigInteger, nullable=True),
-    Column("payload", Text, nullable=False),
-    Column("reason", String(100), nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
-)
+from bot.consult.clock import utc_now
+from bot.store.schema import dead_letters, inbox
 
 # Telegram delivers an unacknowledged update again for about a day: an inbox row is kept (without
 # its payload) this long after it was handled, to recognise such a delivery.
 HANDLED_KEPT = dt.timedelta(days=2)
 REASON_LENGTH = 100
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def raw_update_id(raw: object) -> int | None:
@@ -122,7 +86,7 @@ class UpdateInbox:
             "user_id": raw_user_id(raw),
             "payload": raw_json(raw),
             "reason": reason[:REASON_LENGTH],
-            "received_at": _now(),
+            "received_at": utc_now(),
         }
         try:
             async with self.engine.begin() as connection:
@@ -137,7 +101,7 @@ class UpdateInbox:
             "update_id": update_id,
             "user_id": raw_user_id(raw),
             "payload": raw_json(raw),
-            "received_at": _now(),
+            "received_at": utc_now(),
         }
         try:
             async with self.engine.begin() as connection:
@@ -152,7 +116,7 @@ class UpdateInbox:
             await connection.execute(
                 update(inbox)
                 .where(inbox.c.update_id == update_id)
-                .values(handled_at=_now(), payload=None, user_id=None)
+                .values(handled_at=utc_now(), payload=None, user_id=None)
             )
 
     async def unhandled(self) -> list[tuple[int, object]]:

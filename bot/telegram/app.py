@@ -49,10 +49,11 @@ from bot.answers.reply import Reply, Suggestion
 from bot.config import Settings
 from bot.consult.desk import Desk, Turn
 from bot.consult.intake import choice_data, parse_choice
+from bot.consult.model import Person
 from bot.consult.row_ids import parse_row_id
 from bot.content.loader import TRADITIONAL_LOCALES, Content, locale_for, read_content
+from bot.store.queue import Queue
 from bot.store.store import SqlStore, Store, open_store, sqlite_url
-from bot.store.tickets import Person, Queue
 from bot.store.update_inbox import UpdateInbox
 from bot.telegram.http import AiohttpRequest, NotSent
 from bot.telegram.message_keys import BOT_MESSAGE_KEYS, COMMAND_KEYS

@@ -37,8 +37,8 @@ from telegram.error import (
 )
 
 from bot.consult.desk import Desk
+from bot.consult.model import DeletionOutcome, OutboxItem, Ticket
 from bot.consult.row_ids import parse_row_id
-from bot.store.tickets import DeletionOutcome, OutboxItem, Ticket
 from bot.telegram.rate_limit import RateLimiter
 from bot.telegram.render import ButtonLabels, labels_for, utf16_units
 

@@ -1,0 +1,96 @@
+"""What the lawyers' group reads about tickets: a ticket's card, its status and the /queue list,
+in the lawyers' language, from the content's messages."""
+
+from collections.abc import Sequence
+
+from bot.consult.intake import Intake
+from bot.consult.model import Ticket
+from bot.content.loader import Content
+
+# The messages the lawyers read (`read_content` requires them, through the desk's MESSAGE_KEYS).
+MESSAGE_KEYS = (
+    "lawyer.card_title",
+    "lawyer.status_open",
+    "lawyer.status_claimed",
+    "lawyer.status_closed",
+    "lawyer.card_user",
+    "lawyer.card_consent",
+    "lawyer.card_questions",
+    "lawyer.card_no_questions",
+    "lawyer.already_claimed",
+    "lawyer.claimed_ok",
+    "lawyer.no_such_ticket",
+    "lawyer.not_claimed",
+    "lawyer.not_yours",
+    "lawyer.closed_ok",
+    "lawyer.already_closed",
+    "lawyer.queue_empty",
+    "lawyer.queue_heading",
+    "lawyer.user_ended",
+    "lawyer.reminder",
+    "lawyer.offline_ticket",
+)
+# A ticket card stays well under Telegram's 4096 characters.
+CARD_LIMIT = 3500
+QUESTION_PREVIEW = 200
+
+
+class Cards:
+    """The lawyers' texts: `lawyer.*` messages in `language`, cards and the queue list."""
+
+    def __init__(self, content: Content, intake: Intake, language: str) -> None:
+        self.content = content
+        self.intake = intake
+        self.language = language
+
+    def text(self, key: str, **fields: object) -> str:
+        """The message `lawyer.<key>` in the lawyers' language, with `fields` filled in."""
+        return self.content.message(self.language, f"lawyer.{key}", **fields)
+
+    def status(self, ticket: Ticket) -> str:
+        """The ticket's status as the lawyers read it (claimed: by whom)."""
+        if ticket.status == "claimed":
+            return self.text("status_claimed", lawyer=ticket.lawyer_name or "?")
+        return self.text(f"status_{ticket.status}")
+
+    def queue_list(self, tickets: Sequence[Ticket]) -> str:
+        """The /queue answer: a heading and one line per ticket, or that the queue is empty."""
+        if not tickets:
+            return self.text("queue_empty")
+        lines = [self.text("queue_heading")]
+        for ticket in tickets:
+            need = " ".join((ticket.answers.get("need") or "").split())
+            lines.append(
+                f"#{ticket.id} · {self.status(ticket)} · {ticket.name or '?'} · {need[:80]}"
+            )
+        return "\n".join(lines)
+
+    def card(self, ticket: Ticket) -> str:
+        """The ticket card for the lawyers' group, as plain text."""
+        lines = [self.text("card_title", ticket=ticket.id, status=self.status(ticket))]
+        if ticket.anonymised:
+            return lines[0]
+        username = f"@{ticket.username}" if ticket.username else "-"
+        lines.append(
+            self.text(
+                "card_user",
+                name=ticket.name or "?",
+                username=username,
+                language=self.content.message(ticket.language, "language_name"),
+            )
+        )
+        lines.append("")
+        for label, value in self.intake.describe(ticket.answers, self.language):
+            lines.append(f"{label}: {value}")
+        lines.append("")
+        if ticket.context:
+            lines.append(self.text("card_questions"))
+            for shown in ticket.context:
+                asked = " ".join(shown.text.split())[:QUESTION_PREVIEW]
+                refs = ", ".join(ref.split(":", 1)[-1] for ref in shown.passage_ids)
+                where = shown.faq_id or shown.kind
+                lines.append(f"• {asked} → {where}" + (f" [{refs}]" if refs else ""))
+        else:
+            lines.append(self.text("card_no_questions"))
+        text = "\n".join(lines)
+        return text if len(text) <= CARD_LIMIT else text[: CARD_LIMIT - 1] + "…"
