@@ -1,7 +1,10 @@
-"""One tooling path: ruff (lint and format) and mypy, configured in pyproject.toml."""
+"""One tooling path: ruff (lint and format) and mypy, configured in pyproject.toml; and the
+sizes a reader can hold in mind: modules of at most 400 lines, functions of at most 60."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +36,31 @@ def test_code_is_formatted() -> None:
 def test_mypy_strict_finds_nothing() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def _modules() -> list[Path]:
+    return sorted([*(REPO / "bot").rglob("*.py"), *(REPO / "index").rglob("*.py")])
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(REPO)): lines
+        for path in _modules()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long = {
+        f"{path.relative_to(REPO)}:{node.lineno} {node.name}": lines
+        for path in _modules()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (lines := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    }
+    assert long == {}

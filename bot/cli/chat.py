@@ -6,16 +6,17 @@ same queue (the database in the data folder); `/cancel` leaves the intake."""
 import asyncio
 import getpass
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
+from bot import bootstrap
 from bot.answers.answering import AnswerEngine
 from bot.answers.followups import Conversation
 from bot.answers.reply import Reply, render_plain
-from bot.consult.desk import Desk, Turn
+from bot.cli.session import EXIT_OK, EXIT_UNUSABLE, Session, load_content
+from bot.config import Settings
+from bot.consult.desk import Turn
 from bot.consult.model import Person
 from bot.content.loader import Content
-from bot.store.queue import Queue
-from bot.store.store import open_store, sqlite_url
+from bot.store.migrations import MigrationError
 from index.text import Language
 
 # The terminal's user in the queue: Telegram user ids are positive, so 0 is never one of them.
@@ -25,10 +26,14 @@ TERMINAL_USER_ID = 0
 class TerminalDesk:
     """The lawyer queue for the terminal: the desk's calls run on an event loop of their own."""
 
-    def __init__(self, data_dir: Path, content: Content, lawyers_language: str = "en") -> None:
+    def __init__(self, settings: Settings, content: Content) -> None:
         self._runner = asyncio.Runner()
-        self._store = self._runner.run(open_store(sqlite_url(data_dir)))
-        self.desk = Desk(Queue(self._store.engine), content, lawyers_language=lawyers_language)
+        try:
+            self._store = self._runner.run(bootstrap.open_database(settings))
+        except BaseException:
+            self._runner.close()  # no database, no desk: the event loop goes with them
+            raise
+        self.desk = bootstrap.build_desk(self._store, content, settings)
         self.person = Person(TERMINAL_USER_ID, None, _login_name(), None)
 
     def request(self, language: Language) -> Turn:
@@ -96,6 +101,18 @@ def _numbered(reply: Reply) -> str:
     return text
 
 
+def _desk_turn(desk: TerminalDesk, message: str, language: Language) -> Turn:
+    """What the desk makes of a line: a command of its own, or a message to an intake."""
+    command = message.strip().lower()
+    if command == "/lawyer":
+        return desk.request(language)
+    if command == "/cancel":
+        return desk.cancel(language)
+    if command == "/end":
+        return desk.end(language)
+    return desk.message(message)
+
+
 def run_chat(
     engine: AnswerEngine,
     lines: Iterable[str],
@@ -115,9 +132,7 @@ def run_chat(
     )
     suggestions: list[str] = []
     conversation = Conversation(engine)  # follow-ups ("and Hong Kong?") use the last answer
-    if interactive:
-        write(PROMPT)
-    for line in lines:
+    for line in lines if not interactive else _prompted(lines, write):
         message = line.rstrip("\r\n")
         if message.strip().lower() in QUIT_WORDS:
             break
@@ -125,22 +140,11 @@ def run_chat(
         if choice.isdigit() and 1 <= int(choice) <= len(suggestions):
             message = suggestions[int(choice) - 1]
             write(f"» {message}\n")
-        command = message.strip().lower()
-        turn = None
-        if desk is not None and command == "/lawyer":
-            turn = desk.request(language)
-        elif desk is not None and command == "/cancel":
-            turn = desk.cancel(language)
-        elif desk is not None and command == "/end":
-            turn = desk.end(language)
-        elif desk is not None:
-            turn = desk.message(message)
+        turn = _desk_turn(desk, message, language) if desk is not None else None
         if desk is not None and turn is not None and turn.handled:
             suggestions = []
             shown = _turn_text(turn) or desk.desk.content.message(language, "relay.forwarded")
             write(f"\n{shown}\n\n")
-            if interactive:
-                write(PROMPT)
             continue
         reply = conversation.reply(message, language)
         if message.strip():
@@ -150,12 +154,45 @@ def run_chat(
         if desk is not None and reply.kind == "escalate":
             suggestions = []
             write(f"\n{_turn_text(desk.request(language))}\n\n")
-            if interactive:
-                write(PROMPT)
             continue
         suggestions = [s.question for s in reply.suggestions]
         write(f"\n{_numbered(reply)}\n\n")
-        if interactive:
-            write(PROMPT)
     write("\nGoodbye.\n")
     return 0
+
+
+def _prompted(lines: Iterable[str], write: Callable[[str], None]) -> Iterable[str]:
+    """The lines, with the prompt written before each is read."""
+    iterator = iter(lines)
+    while True:
+        write(PROMPT)
+        line = next(iterator, None)
+        if line is None:
+            return
+        yield line
+
+
+def command(session: Session) -> int:
+    """`rwa-bot chat`: the conversation on standard input and output, with the desk."""
+    content = load_content(session)
+    if content is None:
+        return EXIT_UNUSABLE
+    engine = bootstrap.build_answerer(session.settings, content)
+    out = session.out
+
+    def write(text: str) -> None:
+        out.write(text)
+        out.flush()
+
+    try:
+        desk = TerminalDesk(session.settings, content)
+    except (OSError, MigrationError) as error:
+        session.fail(f"cannot open the database in {session.settings.data_dir}: {error}")
+        return EXIT_UNUSABLE
+    try:
+        return run_chat(engine, session.stdin, write, interactive=session.stdin.isatty(), desk=desk)
+    except KeyboardInterrupt:
+        write("\nGoodbye.\n")
+        return EXIT_OK
+    finally:
+        desk.close()

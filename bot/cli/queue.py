@@ -2,12 +2,16 @@
 table, one ticket in full, or every ticket as JSON.
 """
 
+import asyncio
 import datetime as dt
+import json
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 from bot.cli.report import printable
+from bot.cli.session import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Session, existing_database
 from bot.consult.model import Relayed, Ticket
+from bot.store.migrations import MigrationError
 from bot.store.queue import Queue
 from bot.store.store import open_store
 
@@ -163,3 +167,50 @@ def format_ticket(ticket: Ticket, transcript: Sequence[Relayed]) -> str:
             _section("Transcript", messages, "no messages yet"),
         ]
     )
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def command(session: Session) -> int:
+    """`rwa-bot queue list | show N | export`: the tickets, one ticket, or all of them as JSON."""
+    url = existing_database(session)
+    if url is None:
+        return EXIT_UNUSABLE
+    action = {"list": _list, "show": _show, "export": _export}[session.args.queue_command]
+    try:
+        return action(session, url)
+    except MigrationError as error:
+        session.fail(str(error))
+        return EXIT_UNUSABLE
+
+
+def _print_json(session: Session, found: object) -> None:
+    print(json.dumps(found, ensure_ascii=False, indent=2), file=session.out)
+
+
+def _list(session: Session, url: str) -> int:
+    statuses = None if session.args.status is None else [session.args.status]
+    tickets = asyncio.run(load_tickets(url, statuses))
+    if session.args.json:
+        _print_json(session, [ticket.to_json() for ticket in tickets])
+    else:
+        print(format_list(tickets), file=session.out)
+    return EXIT_OK
+
+
+def _show(session: Session, url: str) -> int:
+    shown = asyncio.run(load_ticket(url, session.args.ticket))
+    if shown is None:
+        session.fail(f"there is no ticket #{session.args.ticket}.")
+        return EXIT_FAILED
+    if session.args.json:
+        _print_json(session, ticket_json(*shown))
+    else:
+        print(format_ticket(*shown), file=session.out)
+    return EXIT_OK
+
+
+def _export(session: Session, url: str) -> int:
+    _print_json(session, asyncio.run(export_tickets(url)))
+    return EXIT_OK

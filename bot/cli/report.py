@@ -2,6 +2,10 @@
 which answers they voted down, and which FAQ entries answer most, as plain terminal text.
 """
 
+import asyncio
+
+from bot.cli.session import EXIT_OK, EXIT_UNUSABLE, Session, existing_database
+from bot.store.migrations import MigrationError
 from bot.store.report import Report
 from bot.store.store import open_store
 
@@ -65,3 +69,17 @@ async def build_report(url: str, limit: int) -> Report:
     store = await open_store(url)
     async with store:
         return await store.report(limit)
+
+
+def command(session: Session) -> int:
+    """Print what the bot could not answer, what was voted down, and what was used."""
+    url = existing_database(session)
+    if url is None:
+        return EXIT_UNUSABLE
+    try:
+        found = asyncio.run(build_report(url, session.args.limit))
+    except MigrationError as error:
+        session.fail(str(error))
+        return EXIT_UNUSABLE
+    print(format_report(found), file=session.out)
+    return EXIT_OK
