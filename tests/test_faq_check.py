@@ -195,3 +195,18 @@ def test_a_nested_message_with_other_placeholders_than_in_english_is_reported(
     status, out, _ = run("--content", str(content_copy), "faq", "check")
     assert status == 1
     assert "message 'ticket.received' uses other placeholders than in en.yaml" in out
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [("forget", "copies_deleted"), ("forget", "copies_kept"), ("lawyer", "close_not_yours")],
+)
+def test_every_message_the_desk_sends_is_required(
+    content_copy: Path, section: str, key: str
+) -> None:
+    path = content_copy / "messages" / "en.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(x for x in lines if not x.startswith(f"  {key}:")), encoding="utf-8")
+    status, out, _ = run("--content", str(content_copy), "faq", "check")
+    assert status == 1
+    assert f"message '{section}.{key}' is missing" in out

@@ -22,6 +22,7 @@ MESSAGE_KEYS = (
     "lawyer.no_such_ticket",
     "lawyer.not_claimed",
     "lawyer.not_yours",
+    "lawyer.close_not_yours",
     "lawyer.closed_ok",
     "lawyer.already_closed",
     "lawyer.queue_empty",

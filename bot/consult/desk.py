@@ -43,6 +43,8 @@ MESSAGE_KEYS = (
     "ticket.still_waiting",
     "ticket.no_conversation",
     "relay.forwarded",  # what a front end shows for a message the desk relayed
+    "forget.copies_deleted",
+    "forget.copies_kept",
     "language_name",
     *LAWYER_KEYS,
 )
