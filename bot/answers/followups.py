@@ -3,7 +3,8 @@
 
 `Context` is what one answered turn leaves for the next; `Conversation` keeps it for one
 person for a while (the terminal and `ask --conversation`; the Telegram bot keeps it per chat in
-its store). The engine decides how a context is used (bot/answers/answering.py).
+its store). The engine decides whether a message leans on its context
+(bot/answers/answering.py); the functions here read it with the earlier question.
 """
 
 import time
@@ -11,7 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.answers.analysis import message_size
 from bot.answers.reply import Reply
+from bot.answers.thresholds import Thresholds
+from bot.content.faq import FaqEntry
+from bot.content.intents import Intents
 from index.text import Language
 
 # How long an answer stays the thing a short message may refer to.
@@ -71,3 +76,50 @@ class ContextualEngine(Protocol):
     ) -> Reply:
         """The reply to `message`, read with `context` when it leans on it."""
         ...
+
+
+def follow_up_adjust(
+    previous: FaqEntry | None, why: bool, thresholds: Thresholds
+) -> dict[str, float]:
+    """What a follow-up adds to entries' scores: a bonus for those the `previous` answer
+    offered as related, and for "why?" its `why` entry; a penalty for the previous answer."""
+    t = thresholds
+    if previous is None:
+        return {}
+    adjust = {key: t.related_bonus for key in previous.related}
+    adjust[previous.id] = -(t.repeat_penalty if why else t.same_again_penalty)
+    if why and previous.why is not None:
+        adjust[previous.why] = adjust.get(previous.why, 0.0) + t.why_bonus
+    return adjust
+
+
+def with_earlier(
+    intents: Intents, earlier: str, asked: str, places: frozenset[int], swap: bool
+) -> str:
+    """The follow-up `asked` read with the `earlier` question: for a bare place swap
+    ("and Singapore?") the earlier question with the new place where it named its own,
+    else the earlier question (without its places, if `asked` names some) and `asked`."""
+    named = [intents.places[i] for i in sorted(intents.places_in(earlier))]
+    if swap and named:
+        new_place = " ".join(intents.refer_back.remove(asked).split())
+        first = named[0].pattern
+        if first is not None:
+            padded = f" {new_place} " if new_place.isascii() else new_place
+            earlier = first.sub(lambda _: padded, earlier, count=1)
+        for place in named[1:]:
+            earlier = place.remove(earlier)
+        return " ".join(earlier.split())
+    if places:
+        for place in named:
+            earlier = place.remove(earlier)
+    return " ".join(f"{earlier} {asked}".split())
+
+
+def only_places(intents: Intents, asked: str, places: frozenset[int]) -> bool:
+    """Whether `asked` (normalised, folded) names `places` and says little else besides
+    the words that lean on an earlier turn ("and", "what about", 「那...呢」)."""
+    rest = asked
+    for i in places:
+        rest = intents.places[i].remove(rest)
+    rest = intents.refer_back.remove(rest)
+    return message_size(rest) == 0

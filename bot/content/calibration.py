@@ -1,6 +1,6 @@
 """Confidence that means probability: the chance a reply of a given kind is right.
 
-The policy (bot/answers/answering.py) describes each decision with a few numbers (`FEATURES`); a
+The policy describes each decision with a few numbers (`FEATURES`, bot/answers/features.py); a
 logistic model per kind of reply turns them into the probability that the reply is right
 (right kind, and for answers the expected passage cited), fitted on the evaluation sets by
 `rwa-bot eval --calibrate` and shipped with the content as `calibration.yaml`. Plain Python: the
