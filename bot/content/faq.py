@@ -1,8 +1,5 @@
-"""Curated FAQ entries: questions and answers in English and Chinese, citing source passages.
-
-`parse_faq_file` checks one file's schema; checks that need every file at once (duplicate ids
-and questions, citations, related entries) live in `bot.content.loader` and `.checks`.
-"""
+"""Curated FAQ entries, questions and answers in English and Chinese citing source passages, and
+the schema check of one FAQ file (`parse_faq_file`)."""
 
 import datetime as dt
 import re
@@ -13,8 +10,10 @@ from typing import Any
 
 from bot.content.problems import Problem
 from bot.content.yaml_lines import LocatedYaml
+from index.text import Language
 
-LANGUAGES = ("en", "zh")
+# The languages every entry, example list and message file is written in.
+LANGUAGES: tuple[Language, ...] = ("en", "zh")
 MAX_ANSWER_CHARS = {"en": 600, "zh": 300}
 MIN_QUESTIONS = 2
 _ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
