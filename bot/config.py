@@ -1,9 +1,5 @@
-"""Typed configuration: a YAML file, then environment variables over it.
-
-Secrets (the Telegram token, the webhook's secret token) come only from the environment or from
-a file named in the configuration, never from the configuration file itself, and never print:
-`Secret` hides its value from `repr`, `str` and logs.
-"""
+"""Typed configuration: a YAML file, then environment variables over it. Secrets come only from
+the environment or from a file the configuration names, and never print (`Secret`)."""
 
 import os
 from collections.abc import Callable, Mapping

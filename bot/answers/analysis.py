@@ -1,8 +1,5 @@
 """Analysis of one message: the entries, passage and out-of-scope examples it matches, on the
-retriever's 0-to-1 scale, and the words of it no content file uses.
-
-`Analyser` indexes the content once; `Analyser.analyse` returns an `Analysis` per message.
-"""
+retriever's 0-to-1 scale, and the words of it no content file uses."""
 
 from dataclasses import dataclass
 

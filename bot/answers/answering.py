@@ -1,9 +1,6 @@
 """The answer policy: decides for each message whether to answer, clarify, decline, escalate to
-a lawyer or make small talk, and replies in the user's language and script.
-
-Plain Python over the `index` package; nothing here imports `telegram`. Every score compared
-below is on the retriever's 0-to-1 scale, and every threshold is a named field of Thresholds.
-"""
+a lawyer or make small talk, and replies in the user's language and script. Every score it
+compares is on the retriever's 0-to-1 scale, every threshold a named field of Thresholds."""
 
 import re
 import unicodedata

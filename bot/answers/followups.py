@@ -1,11 +1,5 @@
 """Follow-ups: a short message that leans on the turn before ("and Singapore?", "why?",
-「那新加坡呢？」) is read together with the question last answered in the conversation.
-
-`Context` is what one answered turn leaves for the next; `Conversation` keeps it for one
-person for a while (the terminal and `ask --conversation`; the Telegram bot keeps it per chat in
-its store). The engine decides whether a message leans on its context
-(bot/answers/answering.py); the functions here read it with the earlier question.
-"""
+「那新加坡呢？」) is read together with the question last answered in the conversation."""
 
 import time
 from collections.abc import Callable
@@ -25,7 +19,8 @@ CONTEXT_SECONDS = 600.0
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """The last question answered in a conversation, as the engine understood it."""
+    """The last question answered in a conversation, as the engine understood it: what one
+    answered turn leaves for the next."""
 
     question: str  # normalised; a follow-up's is the earlier question it was read with
     faq_id: str | None
@@ -44,7 +39,9 @@ def context_after(reply: Reply, previous: Context | None, now: float) -> Context
 
 
 class Conversation:
-    """One person's turns with the engine, each read in the light of the last answer."""
+    """One person's turns with the engine, each read in the light of the last answer (the
+    terminal and `ask --conversation`; the Telegram bot keeps the context per chat in its
+    store)."""
 
     def __init__(
         self,

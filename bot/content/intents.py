@@ -1,9 +1,6 @@
-"""Recognises consultation requests and small talk from the phrase lists in faq/intents.yaml.
-
-Phrases are matched against normalised, typo-repaired text: English on whole words, Chinese as
-substrings. Plain Python: the dialogue layer calls it before any retrieval. `read_intents`
-reads and checks the file.
-"""
+"""Recognises consultation requests and small talk from the phrase lists in faq/intents.yaml
+(`read_intents` reads and checks the file); English phrases match whole words, Chinese ones
+substrings of normalised, typo-repaired text."""
 
 import re
 from collections.abc import Iterable

@@ -1,8 +1,5 @@
-"""Loads and checks everything under faq/: sources, FAQ entries, intents, examples, messages.
-
-`read_content` returns the content and every problem found; `load_content` refuses content with
-errors (raising ContentError); `rwa-bot faq check` prints the problems.
-"""
+"""Loads and checks everything under faq/: `read_content` returns the content and every problem
+found; `load_content` refuses content with errors (raising ContentError)."""
 
 import datetime as dt
 from collections.abc import Iterable

@@ -1,8 +1,4 @@
-"""Source documents: an article's front matter and its passages, each with a stable id.
-
-File format (see faq/README.md): YAML front matter between `---` lines, then section headings
-`## {#s1} Title` (optionally `## {#qa .qa} Title`) and passages, one per line, `{#s1.p2} Text`.
-"""
+"""Source documents: an article's front matter and its passages, each with a stable id."""
 
 import datetime as dt
 import re
@@ -67,7 +63,11 @@ Section = tuple[str, str, SectionKind]
 
 
 def parse_source(path: Path, text: str) -> tuple[SourceDocument | None, list[Problem]]:
-    """Parse a source document; return it (None when unusable) and the problems found."""
+    """Parse a source document; return it (None when unusable) and the problems found.
+
+    The format (see faq/README.md): YAML front matter between `---` lines, then section
+    headings `## {#s1} Title` (optionally `## {#qa .qa} Title`) and passages, one per line,
+    `{#s1.p2} Text`."""
     problems: list[Problem] = []
 
     def problem(line: int, message: str, fix: str) -> None:
