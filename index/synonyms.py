@@ -1,10 +1,5 @@
-"""Folds words that mean the same thing onto one term ("jail" and "imprisoned" read as "prison").
-
-Applied alike to what is indexed and to every query, so that a paraphrase meets the FAQ's own
-wording. Groups come from the content (faq/synonyms.yaml); the first term of a group is canonical.
-English terms match whole words (a phrase: words separated only by spaces), Chinese terms match
-anywhere; the longest term wins.
-"""
+"""Folds words that mean the same thing onto one term ("jail" and "imprisoned" read as "prison"),
+alike in what is indexed and in every query, so that a paraphrase meets the FAQ's own wording."""
 
 import re
 from collections.abc import Iterable, Sequence
@@ -16,7 +11,10 @@ DROPPED = " "
 
 
 class Thesaurus:
-    """Rewrites every listed variant to its group's canonical term."""
+    """Rewrites every listed variant to its group's canonical term.
+
+    English terms match whole words (a phrase: words separated only by spaces), Chinese terms
+    match anywhere; the longest term wins."""
 
     def __init__(self, groups: Iterable[Sequence[str]], ignored: Iterable[str] = ()) -> None:
         """Build from groups of equivalent terms (the first is canonical) and from words that

@@ -1,8 +1,5 @@
-"""Text normalisation shared by indexing and querying, and language detection.
-
-Messages arrive with HTML, Markdown, zero-width and control characters, full-width forms and
-typos; both sides of every comparison pass through `normalize` so they meet on equal terms.
-"""
+"""Text normalisation shared by indexing and querying, so both sides of every comparison meet on
+equal terms; and language detection."""
 
 import html
 import re

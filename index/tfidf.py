@@ -1,13 +1,7 @@
 """TF-IDF over character n-grams, stored term-major so that a query touches only its own terms.
 
-scikit-learn fits the model (vocabulary, idf, l2-normalised rows). Scoring `X @ q.T` would scan
-every stored value; the transposed copy (one row per n-gram, listing the documents that contain
-it) lets a query read only the rows of the n-grams it contains.
-
-On large corpora even that is too much: n-grams such as "th" stand in nearly every document.
-`top` then works in two phases: candidates come from the query's rarest n-grams, read up to a
-fixed budget of stored values, and the best candidates are re-scored exactly from their rows.
-"""
+scikit-learn fits the model (vocabulary, idf, l2-normalised rows); a transposed copy, one row per
+n-gram listing the documents that contain it, lets a query read only the rows of its n-grams."""
 
 from collections import Counter
 from collections.abc import Sequence
@@ -106,8 +100,9 @@ class TermMajorTfidf:
     def top(self, text: str, k: int, counts: NgramCounts | None = None) -> list[tuple[int, float]]:
         """Return up to `k` (document index, score) pairs with a positive score, best first.
 
-        Exact while the query's rows hold at most EXACT_BUDGET values; beyond that, candidates
-        come from the rarest n-grams within the budget and are re-scored exactly.
+        Exact while the query's rows hold at most EXACT_BUDGET values; beyond that (n-grams
+        such as "th" stand in nearly every document of a large corpus), candidates come from
+        the query's rarest n-grams within the budget and are re-scored exactly from their rows.
         """
         k = min(k, self.size)
         ids, weights = self.query_vector(text, counts)

@@ -6,7 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot.answers.answering import Analysis, Answerer, Thresholds
+from bot.answers.analysis import Analysis
+from bot.answers.answering import Answerer
+from bot.answers.thresholds import Thresholds
 from bot.content.calibration import UNCALIBRATED, Calibration, KindModel
 from bot.content.loader import Content
 from index import Hit

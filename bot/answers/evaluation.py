@@ -1,11 +1,5 @@
 """Runs a YAML evaluation set through the engine: accuracy per group, a confusion table of
-kinds, and the citation hit rate, checked against the thresholds the file states.
-
-File format (tests/eval/eval.yaml): `thresholds: {group_accuracy, citation_hit_rate}` and
-`cases: [{q, group, expect (a kind or a list of kinds), cite_contains (optional phrases)}]`;
-a multi-turn case gives `turns: [first, ..., last]` instead of `q`, and only its last turn is
-judged, read as a conversation (bot/answers/followups.py).
-"""
+kinds, and the citation hit rate, checked against the thresholds the file states."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -75,7 +69,12 @@ class EvalFileError(Exception):
 
 
 def load_cases(path: Path) -> tuple[list[Case], float, float]:
-    """Return the cases and the (group accuracy, citation hit rate) thresholds of a set."""
+    """Return the cases and the (group accuracy, citation hit rate) thresholds of a set.
+
+    File format (tests/eval/eval.yaml): `thresholds: {group_accuracy, citation_hit_rate}` and
+    `cases: [{q, group, expect (a kind or a list of kinds), cite_contains (optional phrases)}]`;
+    a multi-turn case gives `turns: [first, ..., last]` instead of `q`, and only its last turn
+    is judged, read as a conversation (bot/answers/followups.py)."""
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:

@@ -1,11 +1,6 @@
-"""Confidence that means probability: the chance a reply of a given kind is right.
-
-The policy (bot/answers/answering.py) describes each decision with a few numbers (`FEATURES`); a
-logistic model per kind of reply turns them into the probability that the reply is right
-(right kind, and for answers the expected passage cited), fitted on the evaluation sets by
-`rwa-bot eval --calibrate` and shipped with the content as `calibration.yaml`. Plain Python: the
-fit itself uses scikit-learn, offline. It sits with the content, which loads and carries it.
-"""
+"""Confidence that means probability: a logistic model per kind of reply turns the numbers that
+describe a decision (`FEATURES`) into the chance that the reply is right; fitted offline by
+`rwa-bot eval --calibrate` and shipped with the content as `calibration.yaml`."""
 
 import math
 from collections.abc import Iterable, Sequence

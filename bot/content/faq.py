@@ -1,19 +1,19 @@
-"""Curated FAQ entries: questions and answers in English and Chinese, citing source passages.
-
-`parse_faq_file` checks one file's schema; checks that need every file at once (duplicate ids
-and questions, citations, related entries) live in `bot.content.loader`.
-"""
+"""Curated FAQ entries, questions and answers in English and Chinese citing source passages, and
+the schema check of one FAQ file (`parse_faq_file`)."""
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.content.problems import Problem
 from bot.content.yaml_lines import LocatedYaml
+from index.text import Language
 
-LANGUAGES = ("en", "zh")
+# The languages every entry, example list and message file is written in.
+LANGUAGES: tuple[Language, ...] = ("en", "zh")
 MAX_ANSWER_CHARS = {"en": 600, "zh": 300}
 MIN_QUESTIONS = 2
 _ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -89,21 +89,17 @@ def parse_faq_file(path: Path, doc: LocatedYaml) -> tuple[list[FaqEntry], list[P
     return entries, problems
 
 
+# Records a problem at a path in the file: where, message, fix.
+Report = Callable[[tuple[str | int, ...], str, str], None]
+
+
 def _parse_entry(
-    raw: dict[str, Any], where: tuple[str | int, ...], source: str, problem: Any
+    raw: dict[str, Any], where: tuple[str | int, ...], source: str, problem: Report
 ) -> dict[str, Any] | None:
+    """The fields of one entry (for FaqEntry), or None when its id or a date is unusable;
+    every problem found is reported."""
     label = f"entry {raw.get('id', '#' + str(int(where[-1]) + 1))!r}"
-    for name in _ENTRY_FIELDS:
-        if name not in raw:
-            problem(where, f"{label} lacks '{name}'", f"add '{name}:' (see faq/README.md)")
-    for name in raw:
-        if name not in _ENTRY_FIELDS + _OPTIONAL_FIELDS:
-            known = ", ".join(_ENTRY_FIELDS + _OPTIONAL_FIELDS)
-            problem(
-                (*where, name),
-                f"{label} has an unknown field '{name}'",
-                f"remove it or correct its name (known: {known})",
-            )
+    _check_fields(raw, where, label, problem)
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not _ENTRY_ID.match(entry_id):
         problem(
@@ -111,88 +107,19 @@ def _parse_entry(
             f"{label} has an invalid id",
             "use lowercase letters, digits and dashes, e.g. 'three-obstacles'",
         )
-
     questions: dict[str, tuple[str, ...]] = {}
-    raw_questions = raw.get("questions")
     answers: dict[str, str] = {}
-    raw_answer = raw.get("answer")
     for lang in LANGUAGES:
-        asked = raw_questions.get(lang) if isinstance(raw_questions, dict) else None
-        if not isinstance(asked, list) or len(asked) < MIN_QUESTIONS:
-            problem(
-                (*where, "questions", lang)
-                if isinstance(raw_questions, dict) and lang in raw_questions
-                else (*where, "questions"),
-                f"{label} needs at least {MIN_QUESTIONS} questions in '{lang}'",
-                f"add questions under 'questions: {lang}:'",
-            )
-        else:
-            texts = []
-            for i, q in enumerate(asked):
-                if not isinstance(q, str) or not q.strip():
-                    problem(
-                        (*where, "questions", lang, i),
-                        f"{label} has an empty question",
-                        "write the question as text or remove the item",
-                    )
-                else:
-                    texts.append(" ".join(q.split()))
-            questions[lang] = tuple(texts)
-        said = raw_answer.get(lang) if isinstance(raw_answer, dict) else None
-        if not isinstance(said, str) or not said.strip():
-            problem(
-                (*where, "answer"),
-                f"{label} has no answer in '{lang}'",
-                f"add 'answer: {lang}: ...'",
-            )
-        else:
-            said = " ".join(said.split())
-            if len(said) > MAX_ANSWER_CHARS[lang]:
-                problem(
-                    (*where, "answer", lang),
-                    f"{label}: the '{lang}' answer has {len(said)} characters, more than "
-                    f"{MAX_ANSWER_CHARS[lang]}",
-                    "shorten it; the citations carry the detail",
-                )
+        asked = _questions(raw.get("questions"), lang, where, label, problem)
+        if asked is not None:
+            questions[lang] = asked
+        said = _answer(raw.get("answer"), lang, where, label, problem)
+        if said is not None:
             answers[lang] = said
-
-    cites = raw.get("cites")
-    if not isinstance(cites, list) or not cites or not all(isinstance(c, str) for c in cites):
-        problem(
-            (*where, "cites"),
-            f"{label} cites no passages",
-            "list the passage ids the answer rests on, e.g. 'cites: [s1.p2]'",
-        )
-        cites = []
-    related = raw.get("related")
-    if related is None:
-        related = []
-    if not isinstance(related, list) or not all(isinstance(r, str) for r in related):
-        problem(
-            (*where, "related"),
-            f"{label}: 'related' is not a list of entry ids",
-            "write 'related: [other-id, ...]' or 'related: []'",
-        )
-        related = []
-    why = raw.get("why")
-    if why is not None and not isinstance(why, str):
-        problem(
-            (*where, "why"),
-            f"{label}: 'why' is not an entry id",
-            "write 'why: other-id', the entry that explains this answer, or leave it out",
-        )
-        why = None
-    dates: dict[str, dt.date] = {}
-    for name in _DATE_FIELDS:
-        value = raw.get(name)
-        if name in raw and not (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-            problem(
-                (*where, name),
-                f"{label}: '{name}' is not a date",
-                "write it as YYYY-MM-DD, e.g. 2026-11-25",
-            )
-        elif isinstance(value, dt.date):
-            dates[name] = value
+    cites = _cites(raw, where, label, problem)
+    related = _related(raw, where, label, problem)
+    why = _why(raw, where, label, problem)
+    dates = _dates(raw, where, label, problem)
     if not isinstance(entry_id, str) or len(dates) != len(_DATE_FIELDS):
         return None
     return {
@@ -204,3 +131,132 @@ def _parse_entry(
         "why": why,
         **dates,
     }
+
+
+def _check_fields(
+    raw: dict[str, Any], where: tuple[str | int, ...], label: str, problem: Report
+) -> None:
+    """Every required field is there, and no unknown one."""
+    for name in _ENTRY_FIELDS:
+        if name not in raw:
+            problem(where, f"{label} lacks '{name}'", f"add '{name}:' (see faq/README.md)")
+    for name in raw:
+        if name not in _ENTRY_FIELDS + _OPTIONAL_FIELDS:
+            known = ", ".join(_ENTRY_FIELDS + _OPTIONAL_FIELDS)
+            problem(
+                (*where, name),
+                f"{label} has an unknown field '{name}'",
+                f"remove it or correct its name (known: {known})",
+            )
+
+
+def _questions(
+    raw_questions: Any, lang: str, where: tuple[str | int, ...], label: str, problem: Report
+) -> tuple[str, ...] | None:
+    """The entry's questions in `lang`, spaces collapsed, or None if too few are listed."""
+    asked = raw_questions.get(lang) if isinstance(raw_questions, dict) else None
+    if not isinstance(asked, list) or len(asked) < MIN_QUESTIONS:
+        problem(
+            (*where, "questions", lang)
+            if isinstance(raw_questions, dict) and lang in raw_questions
+            else (*where, "questions"),
+            f"{label} needs at least {MIN_QUESTIONS} questions in '{lang}'",
+            f"add questions under 'questions: {lang}:'",
+        )
+        return None
+    texts = []
+    for i, q in enumerate(asked):
+        if not isinstance(q, str) or not q.strip():
+            problem(
+                (*where, "questions", lang, i),
+                f"{label} has an empty question",
+                "write the question as text or remove the item",
+            )
+        else:
+            texts.append(" ".join(q.split()))
+    return tuple(texts)
+
+
+def _answer(
+    raw_answer: Any, lang: str, where: tuple[str | int, ...], label: str, problem: Report
+) -> str | None:
+    """The entry's answer in `lang`, spaces collapsed, or None if there is none."""
+    said = raw_answer.get(lang) if isinstance(raw_answer, dict) else None
+    if not isinstance(said, str) or not said.strip():
+        problem(
+            (*where, "answer"),
+            f"{label} has no answer in '{lang}'",
+            f"add 'answer: {lang}: ...'",
+        )
+        return None
+    said = " ".join(said.split())
+    if len(said) > MAX_ANSWER_CHARS[lang]:
+        problem(
+            (*where, "answer", lang),
+            f"{label}: the '{lang}' answer has {len(said)} characters, more than "
+            f"{MAX_ANSWER_CHARS[lang]}",
+            "shorten it; the citations carry the detail",
+        )
+    return said
+
+
+def _cites(
+    raw: dict[str, Any], where: tuple[str | int, ...], label: str, problem: Report
+) -> list[str]:
+    cites = raw.get("cites")
+    if not isinstance(cites, list) or not cites or not all(isinstance(c, str) for c in cites):
+        problem(
+            (*where, "cites"),
+            f"{label} cites no passages",
+            "list the passage ids the answer rests on, e.g. 'cites: [s1.p2]'",
+        )
+        return []
+    return cites
+
+
+def _related(
+    raw: dict[str, Any], where: tuple[str | int, ...], label: str, problem: Report
+) -> list[str]:
+    related = raw.get("related")
+    if related is None:
+        related = []
+    if not isinstance(related, list) or not all(isinstance(r, str) for r in related):
+        problem(
+            (*where, "related"),
+            f"{label}: 'related' is not a list of entry ids",
+            "write 'related: [other-id, ...]' or 'related: []'",
+        )
+        return []
+    return related
+
+
+def _why(
+    raw: dict[str, Any], where: tuple[str | int, ...], label: str, problem: Report
+) -> str | None:
+    why = raw.get("why")
+    if why is not None and not isinstance(why, str):
+        problem(
+            (*where, "why"),
+            f"{label}: 'why' is not an entry id",
+            "write 'why: other-id', the entry that explains this answer, or leave it out",
+        )
+        return None
+    return why
+
+
+def _dates(
+    raw: dict[str, Any], where: tuple[str | int, ...], label: str, problem: Report
+) -> dict[str, dt.date]:
+    """The review and law dates that are dates (a datetime is not)."""
+    dates: dict[str, dt.date] = {}
+    for name in _DATE_FIELDS:
+        value = raw.get(name)
+        if name in raw and not (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+            problem(
+                (*where, name),
+                f"{label}: '{name}' is not a date",
+                "write it as YYYY-MM-DD, e.g. 2026-11-25",
+            )
+        elif isinstance(value, dt.date):
+            dates[name] = value
+    return dates

@@ -1,13 +1,15 @@
-"""Recognises consultation requests and small talk from the phrase lists in faq/intents.yaml.
-
-Phrases are matched against normalised, typo-repaired text: English on whole words, Chinese as
-substrings. Plain Python: the dialogue layer calls it before any retrieval.
-"""
+"""Recognises consultation requests and small talk from the phrase lists in faq/intents.yaml
+(`read_intents` reads and checks the file); English phrases match whole words, Chinese ones
+substrings of normalised, typo-repaired text."""
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
+
+from bot.content.problems import Problem
+from bot.content.yaml_checks import load_yaml, phrase_groups, string_list
 
 SmalltalkKind = Literal["greeting", "thanks", "goodbye", "about", "acknowledgement"]
 SMALLTALK_KINDS: tuple[SmalltalkKind, ...] = (
@@ -172,3 +174,35 @@ class Intents:
                     text = leading.sub("", text)[match.end() :]
                     changed = True
         return text.strip(" ,.!?;:，。！？；：~")
+
+
+def read_intents(path: Path, problems: list[Problem]) -> Intents | None:
+    """Return the intents of `path` (faq/intents.yaml), or None if it has problems."""
+    doc = load_yaml(path, problems)
+    if doc is None:
+        return None
+    before = len(problems)
+
+    def both(*keys: str) -> PhraseSet:
+        return PhraseSet.of(
+            [
+                *string_list(doc, path, (*keys, "en"), problems),
+                *string_list(doc, path, (*keys, "zh"), problems),
+            ]
+        )
+
+    intents = Intents(
+        consultation=both("consultation", "phrases"),
+        lawyer_words=both("consultation", "lawyer_words"),
+        request_words=both("consultation", "request_words"),
+        smalltalk={kind: both("smalltalk", kind) for kind in SMALLTALK_KINDS},
+        filler=both("smalltalk", "filler"),
+        not_requests=both("consultation", "not_requests"),
+        about_article=both("consultation", "about_article"),
+        own_requests=both("consultation", "own_requests"),
+        specifics=both("specifics"),
+        places=tuple(PhraseSet.of(group) for group in phrase_groups(doc, path, "places", problems)),
+        refer_back=both("follow_ups", "refer_back"),
+        why=both("follow_ups", "why"),
+    )
+    return intents if len(problems) == before else None

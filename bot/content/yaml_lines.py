@@ -1,9 +1,4 @@
-"""YAML loading that remembers the line of every value, so a problem can point at it.
-
-PyYAML's composer keeps each node's position; this builds plain Python values from the nodes
-(with the safe loader's scalar types) and records the 1-based line of every mapping key and
-sequence item under its path, e.g. ("entries", 3, "cites", 0).
-"""
+"""YAML loading that remembers the line of every value, so a problem can point at it."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +62,11 @@ def _build(node: yaml.Node, path: PathKey, out: LocatedYaml, loader: _Constructo
 
 
 def load_located(text: str) -> LocatedYaml:
-    """Parse one YAML document from `text`; raise YamlSyntaxError with the line at fault."""
+    """Parse one YAML document from `text`; raise YamlSyntaxError with the line at fault.
+
+    PyYAML's composer keeps each node's position; this builds plain Python values from the
+    nodes (with the safe loader's scalar types) and records the 1-based line of every mapping
+    key and sequence item under its path, e.g. ("entries", 3, "cites", 0)."""
     loader = _Constructor(text)
     try:
         node = loader.get_single_node()
