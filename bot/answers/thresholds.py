@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The policy's cut-offs, tuned on tests/eval/eval.yaml, eval-extra.yaml, holdout.yaml
-    and tuning-2026-12.yaml (holdout-2026-12.yaml is never tuned on: it measures how the engine
-    does on questions nobody has seen).
+    """The policy's cut-offs, tuned on tests/eval/eval.yaml, eval-extra.yaml, holdout.yaml,
+    tuning-2026-12.yaml and tuning-2026-12b.yaml (the holdout-2026-12*.yaml sets are never tuned
+    on: they measure how the engine does on questions nobody has seen).
 
     Scores are the retriever's 0-to-1 blend; the penalties lower the best entry's score for
     words of the message that no content file uses ("divorce", "SEC"), before any comparison.
