@@ -14,8 +14,8 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot.store.update_inbox import raw_json, raw_user_id
-from bot.telegram.app import ChatOrderedProcessor
 from bot.telegram.polling import poll
+from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.updates import UpdateReader
 from tests.bot_api_server import FakeTelegram
 

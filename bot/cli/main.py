@@ -231,8 +231,8 @@ def _run(settings: Settings, content: Content, *, webhook: bool) -> int:
     """Run the Telegram bot until it is stopped (imports telegram only here)."""
     import logging
 
-    from bot.telegram.app import run_bot
     from bot.telegram.log_masking import mask_secrets_in_logs
+    from bot.telegram.run import run_bot
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs every request URL, and the Bot API's URLs hold the token.
