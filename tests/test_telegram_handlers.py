@@ -393,11 +393,8 @@ async def test_a_webhook_on_loopback_answers_updates_carrying_the_secret_token(
 
         assert await asyncio.to_thread(post, "wrong") == 403
         assert await asyncio.to_thread(post, "s3cret-token") == 200
-        for _ in range(200):  # the update is processed in the background
-            if bot.api.sent():
-                break
-            await asyncio.sleep(0.02)
-        [answer] = bot.api.sent()
+        async with asyncio.timeout(5):  # the update is processed in the background
+            [answer] = await bot.api.wait_sent()
         assert "tokenize offline assets" in answer["text"]
     finally:
         await updater.stop()
@@ -411,12 +408,15 @@ async def test_updates_of_one_chat_are_handled_in_order_while_other_chats_go_on(
 
     processor = ChatOrderedProcessor(8)
     first_may_finish = asyncio.Event()
+    other_chat_done = asyncio.Event()
     order: list[str] = []
 
     async def handle(name: str, wait: asyncio.Event | None = None) -> None:
         if wait is not None:
             await wait.wait()
         order.append(name)
+        if name == "b1":
+            other_chat_done.set()
 
     other = User(id=99, first_name="B", is_bot=False)
     other_chat = Chat(id=99, type=Chat.PRIVATE)
@@ -429,7 +429,8 @@ async def test_updates_of_one_chat_are_handled_in_order_while_other_chats_go_on(
             processor.process_update(text_update("3", other, other_chat), handle("b1"))
         ),
     ]
-    await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):
+        await other_chat_done.wait()
     assert order == ["b1"]  # the other chat did not wait; a2 waits for a1
     first_may_finish.set()
     await asyncio.gather(*tasks)
