@@ -55,6 +55,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # as bot.telegram.run.serve opts in
     yield
 
 

@@ -6,6 +6,7 @@ Bot API method: an HTTP status with a JSON body (429 with retry_after, 400 "can'
 entities"), or an exception (a timeout).
 """
 
+import asyncio
 import itertools
 import json
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class FakeBotApi(BaseRequest):
         self.calls: list[Sent] = []
         self.failures: dict[str, list[tuple[int, dict[str, Any]] | Exception]] = {}
         self._ids = itertools.count(1000)
+        self._recorded = asyncio.Event()  # set whenever a call is recorded
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -59,6 +61,13 @@ class FakeBotApi(BaseRequest):
         """The parameters of every successful call of `method`."""
         return [call.parameters for call in self.calls if call.method == method]
 
+    async def wait_sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """Wait until `method` was called successfully; the parameters of every such call."""
+        while not self.sent(method):
+            self._recorded.clear()
+            await self._recorded.wait()
+        return self.sent(method)
+
     async def do_request(
         self,
         url: str,
@@ -77,6 +86,7 @@ class FakeBotApi(BaseRequest):
             status, body = failure
             return status, json.dumps(body).encode()
         self.calls.append(Sent(name, parameters))
+        self._recorded.set()
         return 200, json.dumps({"ok": True, "result": self._result(name, parameters)}).encode()
 
     def _result(self, name: str, parameters: dict[str, Any]) -> Any:

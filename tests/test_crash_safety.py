@@ -62,7 +62,7 @@ import pytest
 
 from bot.consult.intake import CHOICES
 from bot.content.loader import Content
-from bot.telegram.outbox import MERGED_SEPARATOR
+from bot.telegram.outgoing import MERGED_SEPARATOR
 from tests.bot_api_server import Call, FakeTelegram, FaultKind
 from tests.e2e.processes import Output, isolated_env, start_process, stop_process
 

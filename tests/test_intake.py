@@ -11,7 +11,6 @@ import pytest
 
 from bot.consult.intake import (
     CHOICES,
-    MAX_CALLBACK_BYTES,
     MESSAGE_KEYS,
     STEPS,
     Advanced,
@@ -23,8 +22,6 @@ from bot.consult.intake import (
     IntakeState,
     Outcome,
     Rejected,
-    choice_data,
-    parse_choice,
 )
 from bot.content.faq import LANGUAGES
 from bot.content.loader import Content
@@ -387,50 +384,6 @@ def test_describe_shows_only_the_answers_given_in_step_order_and_unknown_values_
 ) -> None:
     described = intake.describe({"timeline": "next_year", "need": "x", "budget": "1"}, "en")
     assert described == [("Request", "x"), ("Timeline", "next_year")]
-
-
-# Buttons
-
-
-@pytest.mark.parametrize(("step", "value"), choice_cases())
-def test_each_choice_button_payload_reads_back_and_fits_telegrams_64_bytes(
-    step: str, value: str
-) -> None:
-    data = choice_data(step, value)
-    assert data == f"i:{step}:{value}"
-    assert len(data.encode("utf-8")) <= MAX_CALLBACK_BYTES == 64
-    assert parse_choice(data) == (step, value)
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        None,
-        "",
-        "i",
-        "i:",
-        "i:consent",
-        "i:consent:",
-        "i:consent:maybe",
-        "i:need:yes",
-        "i:consent:yes:no",
-        "x:consent:yes",
-        "I:consent:yes",
-        "vote:up:1",
-        "lawyer",
-        "i:consent:yes" + " " * 60,
-        "i:consent:" + "y" * 100,
-    ],
-)
-def test_parse_choice_refuses_anything_it_did_not_write(data: str | None) -> None:
-    assert parse_choice(data) is None
-
-
-def test_a_button_for_a_value_that_is_no_choice_cannot_be_made() -> None:
-    with pytest.raises(ValueError):
-        choice_data("consent", "maybe")
-    with pytest.raises(ValueError):
-        choice_data("need", "anything")
 
 
 # Content and hostile input

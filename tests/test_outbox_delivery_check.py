@@ -39,8 +39,10 @@ from bot.store.queue import Queue
 from bot.store.schema import outbox
 from bot.store.store import SqlStore, open_store, sqlite_url
 from bot.telegram import outbox as telegram_outbox
+from bot.telegram.delivery import MISSES_AT_END
 from bot.telegram.http import AiohttpRequest
-from bot.telegram.outbox import MESSAGE_LIMIT, MISSES_AT_END, OutboxWorker
+from bot.telegram.outbox import OutboxWorker
+from bot.telegram.split import MESSAGE_LIMIT
 from tests.bot_api_server import FakeTelegram
 
 TOKEN = "5151:check-test"
@@ -93,7 +95,7 @@ class Firm:
             )
 
     async def answer_someone_else(self) -> None:
-        """The bot answers another user (88), telling the outbox as bot.telegram.app._deliver
+        """The bot answers another user (88), telling the outbox as bot.telegram.sending._deliver
         does: in Telegram the answer's id comes from the counter the bot's private chats share,
         so it bounds where a message in doubt in Li's chat can be."""
         started = time.monotonic()

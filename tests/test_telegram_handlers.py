@@ -19,7 +19,9 @@ from bot.config import Secret, Settings
 from bot.content.loader import Content
 from bot.store.store import SqlStore, open_store, sqlite_url
 from bot.telegram import app as telegram_app
-from bot.telegram.app import Services, build_application
+from bot.telegram import handlers as telegram_handlers
+from bot.telegram.app import build_application
+from bot.telegram.context import Services
 from tests.fake_bot_api import USER, FakeBotApi, button_update, text_update
 
 TOKEN = "424242:TEST-token-that-must-never-be-logged"
@@ -113,7 +115,7 @@ async def test_a_question_gets_a_cited_answer_with_buttons(bot: Harness) -> None
 async def test_a_slow_reply_shows_the_typing_indicator_first(
     bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(telegram_app, "TYPING_DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(telegram_handlers, "TYPING_DELAY_SECONDS", 0.0)
     await bot.send(text_update("Has any RWA project been approved in mainland China?"))
     assert bot.api.sent("sendChatAction")[0]["action"] == "typing"
     assert len(bot.api.sent()) == 1
@@ -122,7 +124,7 @@ async def test_a_slow_reply_shows_the_typing_indicator_first(
 async def test_a_reply_sent_before_the_delay_shows_no_typing_indicator(
     bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(telegram_app, "TYPING_DELAY_SECONDS", 10.0)
+    monkeypatch.setattr(telegram_handlers, "TYPING_DELAY_SECONDS", 10.0)
     await bot.send(text_update("Has any RWA project been approved in mainland China?"))
     assert bot.api.sent("sendChatAction") == []
     assert len(bot.api.sent()) == 1
@@ -391,11 +393,8 @@ async def test_a_webhook_on_loopback_answers_updates_carrying_the_secret_token(
 
         assert await asyncio.to_thread(post, "wrong") == 403
         assert await asyncio.to_thread(post, "s3cret-token") == 200
-        for _ in range(200):  # the update is processed in the background
-            if bot.api.sent():
-                break
-            await asyncio.sleep(0.02)
-        [answer] = bot.api.sent()
+        async with asyncio.timeout(5):  # the update is processed in the background
+            [answer] = await bot.api.wait_sent()
         assert "tokenize offline assets" in answer["text"]
     finally:
         await updater.stop()
@@ -405,16 +404,19 @@ async def test_a_webhook_on_loopback_answers_updates_carrying_the_secret_token(
 async def test_updates_of_one_chat_are_handled_in_order_while_other_chats_go_on() -> None:
     import asyncio
 
-    from bot.telegram.app import ChatOrderedProcessor
+    from bot.telegram.processor import ChatOrderedProcessor
 
     processor = ChatOrderedProcessor(8)
     first_may_finish = asyncio.Event()
+    other_chat_done = asyncio.Event()
     order: list[str] = []
 
     async def handle(name: str, wait: asyncio.Event | None = None) -> None:
         if wait is not None:
             await wait.wait()
         order.append(name)
+        if name == "b1":
+            other_chat_done.set()
 
     other = User(id=99, first_name="B", is_bot=False)
     other_chat = Chat(id=99, type=Chat.PRIVATE)
@@ -427,7 +429,8 @@ async def test_updates_of_one_chat_are_handled_in_order_while_other_chats_go_on(
             processor.process_update(text_update("3", other, other_chat), handle("b1"))
         ),
     ]
-    await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):
+        await other_chat_done.wait()
     assert order == ["b1"]  # the other chat did not wait; a2 waits for a1
     first_may_finish.set()
     await asyncio.gather(*tasks)

@@ -28,8 +28,9 @@ from bot.consult.model import Ticket
 from bot.content.loader import Content
 from bot.store.schema import deletions, metadata, outbox, questions, tickets
 from bot.store.store import SqlStore, open_store, sqlite_url
-from bot.telegram import app as telegram_app
-from bot.telegram.app import Services, build_application
+from bot.telegram import jobs as telegram_jobs
+from bot.telegram.app import build_application
+from bot.telegram.context import Services
 from bot.telegram.outbox import RELAYS_PER_MINUTE
 from tests.fake_bot_api import BOT, USER, FakeBotApi, button_update, text_update
 
@@ -517,7 +518,7 @@ async def test_a_non_lawyer_pressing_claim_is_refused_and_logged(
     firm: Firm, caplog: pytest.LogCaptureFixture
 ) -> None:
     await file_ticket(firm)
-    with caplog.at_level(logging.WARNING, logger="bot.telegram.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.lawyers"):
         await firm.press("t:claim:1", MALLORY, LAWYERS_CHAT)
     [answer] = firm.api.sent("answerCallbackQuery")
     assert answer["text"] == REFUSED
@@ -539,7 +540,7 @@ async def test_lawyer_commands_from_anyone_else_are_refused_and_change_nothing(
     await claimed_ticket(firm)
     before = await everything(firm.store)
     sent_before = len(firm.api.sent())
-    with caplog.at_level(logging.WARNING, logger="bot.telegram.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.lawyers"):
         await firm.send(text_update(command, user, chat))
     [refusal] = firm.api.sent()[sent_before:]
     assert refusal["text"] == REFUSED
@@ -1055,7 +1056,7 @@ async def test_the_reminder_job_reminds_the_user_and_the_lawyers_once(firm: Firm
         await connection.execute(update(tickets).values(announced_at=long_ago))
     job_queue = firm.application.job_queue
     assert job_queue is not None
-    [job] = [j for j in job_queue.jobs() if j.callback is telegram_app.remind_unclaimed]
+    [job] = [j for j in job_queue.jobs() if j.callback is telegram_jobs.remind_unclaimed]
     await job.run(firm.application)
     await job.run(firm.application)
     await firm.deliver()

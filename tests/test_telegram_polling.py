@@ -14,8 +14,8 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot.store.update_inbox import raw_json, raw_user_id
-from bot.telegram.app import ChatOrderedProcessor
 from bot.telegram.polling import poll
+from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.updates import UpdateReader
 from tests.bot_api_server import FakeTelegram
 
@@ -71,9 +71,14 @@ async def test_an_update_is_confirmed_only_after_it_was_handled(
     reader: UpdateReader,
 ) -> None:
     release = asyncio.Event()
+    both_taken = asyncio.Event()
+    taken: list[int] = []
     handled: list[int] = []
 
     async def slow(update: Update, _context: object) -> None:
+        taken.append(update.update_id)
+        if len(taken) == 2:
+            both_taken.set()
         await release.wait()
         handled.append(update.update_id)
 
@@ -82,7 +87,8 @@ async def test_an_update_is_confirmed_only_after_it_was_handled(
     polling = asyncio.create_task(poll(application, stop, reader))
     first, _ = telegram.send_text(5, "first")
     second, _ = telegram.send_text(6, "second")
-    await asyncio.sleep(0.3)  # both fetched, neither handled
+    async with asyncio.timeout(5):
+        await both_taken.wait()  # both fetched, neither handled
     assert handled == []
     assert telegram.pending_update_ids() == [first, second]  # Telegram would deliver them again
 
@@ -99,19 +105,22 @@ async def test_updates_delivered_again_are_handled_once(
     reader: UpdateReader,
 ) -> None:
     handled: list[int] = []
+    taken = asyncio.Event()
     release = asyncio.Event()
 
     async def record(update: Update, _context: object) -> None:
         handled.append(update.update_id)
+        taken.set()
         await release.wait()
 
     application.add_handler(TypeHandler(Update, record))
     stop = asyncio.Event()
     polling = asyncio.create_task(poll(application, stop, reader))
     update_id, _ = telegram.send_text(5, "only once")
-    await asyncio.sleep(0.3)  # the fake offers it on every poll until it is confirmed
+    async with asyncio.timeout(5):
+        await taken.wait()  # the fake offers it on every poll until it is confirmed
     release.set()
-    await asyncio.sleep(0.1)
+    await asyncio.to_thread(telegram.wait_confirmed, update_id)
     stop.set()
     await asyncio.wait_for(polling, timeout=10)
     assert handled == [update_id]

@@ -1,5 +1,5 @@
 """Rendering replies for Telegram: well-formed HTML within the length limit, nothing lost when
-split, the keyboard each kind of reply gets, and callback data that reads back."""
+split, the keyboard each kind of reply gets, its callback data within 64 bytes."""
 
 import html
 from html.parser import HTMLParser
@@ -12,16 +12,13 @@ from telegram.constants import MessageLimit
 from bot.answers.answering import Answerer
 from bot.answers.reply import Citation, Kind, Reply, Suggestion
 from bot.content.loader import Content
+from bot.telegram.callbacks import AskCallback, parse_callback
 from bot.telegram.render import (
     MAX_BUTTON_TEXT,
-    AskCallback,
     ButtonLabels,
-    LawyerCallback,
     OutgoingMessage,
-    VoteCallback,
     button_text,
     labels_for,
-    parse_callback,
     render_reply,
 )
 from tests.conftest import EVAL_SETS
@@ -527,74 +524,6 @@ def test_the_engine_replies_to_hostile_messages_are_sendable(
         messages = render_reply(reply, labels, 1)
         assert_sendable(messages)
         assert_nothing_lost(reply, messages)
-
-
-# -- callbacks ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        ("ask:three-obstacles", AskCallback("three-obstacles")),
-        ("ask:0", AskCallback("0")),
-        ("vote:up:12", VoteCallback(12, "up")),
-        ("vote:down:1", VoteCallback(1, "down")),
-        ("vote:up:2147483647", VoteCallback(2**31 - 1, "up")),  # the largest 32-bit key
-        ("lawyer", LawyerCallback()),
-    ],
-)
-def test_valid_callback_data_reads_back(data: str, expected: object) -> None:
-    assert parse_callback(data) == expected
-
-
-@pytest.mark.parametrize(
-    "callback",
-    [AskCallback("what-is-rwa"), VoteCallback(5, "up"), VoteCallback(5, "down"), LawyerCallback()],
-)
-def test_what_the_buttons_carry_reads_back_as_the_same_callback(
-    callback: AskCallback | VoteCallback | LawyerCallback,
-) -> None:
-    assert parse_callback(callback.data) == callback
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        None,
-        "",
-        "ask",
-        "ask:",
-        "ask:a:b",
-        "ask:Upper-Case",
-        "ask:-leading-dash",
-        "ask:spaces here",
-        "ask: what-is-rwa",
-        "vote",
-        "vote:up",
-        "vote:up:",
-        "vote:maybe:3",
-        "vote:UP:3",
-        "vote:up:abc",
-        "vote:up:-1",
-        "vote:up:+1",
-        "vote:up:1.5",
-        "vote:up:007",
-        "vote:up:١٢",  # Arabic-Indic digits are digits to Python, not to us
-        "vote:up:0",  # keys start at 1
-        "vote:up:2147483648",  # beyond the 32-bit key of the questions table
-        "vote:up:9223372036854775807",
-        "vote:up:99999999999999999999",
-        "vote:up:1:extra",
-        "lawyer:now",
-        "LAWYER",
-        "help",
-        ":",
-        "ask:" + "a" * 61,  # over 64 bytes
-        "ask:" + "é" * 31,
-    ],
-)
-def test_unknown_malformed_overlong_or_stale_callback_data_is_none(data: str | None) -> None:
-    assert parse_callback(data) is None
 
 
 # -- button labels ------------------------------------------------------------------------------

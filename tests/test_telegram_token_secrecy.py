@@ -30,9 +30,10 @@ from bot.config import LawyerSettings, Secret, Settings
 from bot.consult.model import Person
 from bot.content.loader import Content
 from bot.store.store import open_store, sqlite_url
-from bot.telegram import app as telegram_app
 from bot.telegram import http as telegram_http
-from bot.telegram.app import Services, build_application
+from bot.telegram import run as telegram_run
+from bot.telegram.app import build_application
+from bot.telegram.context import Services
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.log_masking import MASK, SecretMask, mask_secrets_in_logs
 from tests.fake_bot_api import BOT, text_update
@@ -345,7 +346,7 @@ def test_rwa_bot_run_masks_its_token_in_the_log(monkeypatch: pytest.MonkeyPatch)
     seen: list[list[logging.Filter | Any]] = []
     monkeypatch.setenv("RWA_BOT_TOKEN", TOKEN)
     monkeypatch.setattr(
-        telegram_app,
+        telegram_run,
         "run_bot",
         lambda *args, **kwargs: seen.append(
             [f for h in logging.getLogger().handlers for f in h.filters]

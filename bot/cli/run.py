@@ -23,8 +23,8 @@ def command(session: Session) -> int:
     content = load_content(session)
     if content is None:
         return EXIT_UNUSABLE
-    from bot.telegram.app import run_bot
     from bot.telegram.log_masking import mask_secrets_in_logs
+    from bot.telegram.run import run_bot
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs every request URL, and the Bot API's URLs hold the token.

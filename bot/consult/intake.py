@@ -38,8 +38,6 @@ YES, NO = CHOICES[CONSENT]
 NEED_MIN_CHARS, NEED_MAX_CHARS = 3, 2000
 EMAIL_MAX_CHARS = 254  # the longest address SMTP carries (RFC 5321)
 PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 15  # 15: the longest number E.164 allows
-CALLBACK_PREFIX = "i"  # a choice button carries "i:<step>:<value>"
-MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback data
 
 # Every message this module reads; the desk passes them on to `read_content`, which requires them.
 MESSAGE_KEYS: tuple[str, ...] = (
@@ -116,24 +114,6 @@ class Declined:
 
 
 Outcome = Advanced | Rejected | Finished | Declined
-
-
-def choice_data(step: str, value: str) -> str:
-    """Return the callback data of the button that answers `step` with `value`."""
-    if value not in CHOICES.get(step, ()):
-        raise ValueError(f"{value!r} is not a choice of step {step!r}")
-    return f"{CALLBACK_PREFIX}:{step}:{value}"
-
-
-def parse_choice(data: str | None) -> tuple[str, str] | None:
-    """Return (step, value) from a choice button's callback data, or None for anything else:
-    another prefix, an unknown step or value, or more than Telegram's 64 bytes."""
-    if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
-        return None
-    match data.split(":"):
-        case [prefix, step, value] if prefix == CALLBACK_PREFIX and value in CHOICES.get(step, ()):
-            return step, value
-    return None
 
 
 def _typed(text: str) -> str:

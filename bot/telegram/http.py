@@ -1,27 +1,5 @@
-"""python-telegram-bot's HTTP layer on aiohttp: what `rwa-bot run` talks to the Bot API with.
-
-python-telegram-bot sends through httpx by default. Under a burst, with many chats answered at
-once, httpx and httpcore cost the bot more CPU than answering the questions did (connection-pool
-bookkeeping and socket checks on every request): measured with benchmarks/telegram_load.py on
-2 cores, rwa-bot answered about 260 questions a second through httpx and 420–460 through this
-class, with the same engine, database and handlers. Everything above this module is unchanged:
-the library builds the requests and parses the answers as it always does.
-
-What it keeps of HTTPXRequest: the parameters go out form-encoded exactly as there; the default
-timeouts (5 s to connect, 5 s to read, 1 s to wait for a free connection); proxies from the
-environment (HTTPS_PROXY and the like); certificates checked against certifi's bundle; timeouts
-raise TimedOut and every other failure NetworkError, whose text never holds the request's URL
-(the URL holds the token), and which carry no aiohttp exception along (no __cause__, no
-__context__), whose text may.
-
-A request that provably never reached the server is sent again, after a short pause, up to
-NOT_SENT_ATTEMPTS times: the connection could not be made (refused, or the name not found).
-If that still fails, NotSent says so, so that callers know it did not arrive. Any other failure
-may have come after the server acted on the request and is not repeated here; that includes a
-pooled keep-alive connection found closed when reused (aiohttp's ServerDisconnectedError): a
-server that closed it while idle and one that acted on the request, then dropped the
-connection before answering, look the same from here. The caller decides (the outbox looks
-for the message before sending it again).
+"""python-telegram-bot's HTTP layer on aiohttp (cheaper than httpx under load: see the README):
+the Bot API requests `rwa-bot run` sends, with errors that never show the token.
 """
 
 import asyncio
@@ -49,14 +27,25 @@ POOL_TIMEOUT = 1.0
 
 
 class NotSent(NetworkError):
-    """The request never reached the Bot API (so it can be sent again without a duplicate)."""
+    """The request never reached the Bot API (so it can be sent again without a duplicate).
+
+    Only a connection that could not be made (refused, or the name not found) proves that;
+    such a request is sent again, up to NOT_SENT_ATTEMPTS times, before NotSent is raised.
+    Any other failure (a pooled connection found closed included: an idle close and a server
+    that acted, then dropped the connection, look the same) may have come after the server
+    acted, and is not repeated here: the caller decides (the outbox looks first).
+    """
 
 
 class AiohttpRequest(BaseRequest):
     """A `BaseRequest` that sends with one aiohttp session (a pool of keep-alive connections).
 
-    `connection_pool_size` is how many requests may be in flight at once; python-telegram-bot
-    uses 256 for the bot's requests and 1 for getUpdates.
+    As HTTPXRequest does: parameters form-encoded, the same default timeouts, proxies from the
+    environment, certifi's certificates; timeouts raise TimedOut and other failures
+    NetworkError, whose text never holds the URL (it holds the token) and which carry no
+    aiohttp exception along (whose text may). `connection_pool_size` is how many requests may
+    be in flight at once; python-telegram-bot uses 256 for the bot's requests and 1 for
+    getUpdates.
     """
 
     def __init__(

@@ -1,20 +1,8 @@
-"""Sends what the lawyer queue put in its outbox: confirmations, relayed messages, ticket cards.
+"""The outbox worker: sends what the lawyer queue wrote to its outbox, one row at a time.
 
-One worker per bot sends the due rows one at a time (a chat's rows in the order they were
-written), marks each sent with Telegram's message id, and on a flood limit, a server error or a
-timeout leaves it for later (honouring `retry_after`, else pausing longer after each failure).
-A row marked sent is never sent again. Texts go out as plain text: nothing a user or lawyer
-wrote is read as markup. A user's relays to the lawyers' group waiting in the outbox go out
-merged into one message (as many as fit), at most RELAYS_PER_MINUTE such messages a minute per
-user, so one talkative user cannot use up the group's pace. The worker also deletes the copies
-in the lawyers' group of a forgotten user's messages, and then tells the user the outcome.
-
-A send can reach Telegram without the bot learning so: the bot dies before it marks the row
-sent, or the answer is lost (a timeout, a dropped connection, a proxy's 502). Telegram's Bot API
-has no idempotency key, so sending again could deliver the message twice. Each row therefore
-records, before each send, the highest message id known in its chat; with a check chat
-configured, a row in doubt is first looked for above that id (DeliveryCheck), and only what did
-not arrive is sent.
+A row is marked sent with Telegram's message id and never sent again; a flood limit, a server
+error or a timeout leaves it for later, and a row whose send is in doubt is looked for first
+(bot/telegram/delivery.py). It also deletes the group's copies of a forgotten user's messages.
 """
 
 import asyncio
@@ -23,10 +11,8 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -37,22 +23,17 @@ from telegram.error import (
 )
 
 from bot.consult.desk import Desk
-from bot.consult.model import DeletionOutcome, OutboxItem, Ticket
-from bot.consult.row_ids import parse_row_id
+from bot.consult.model import DeletionOutcome, OutboxItem
+from bot.telegram.delivery import DeliveryCheck, shares_counter
+from bot.telegram.outgoing import Piece, RowMessages
 from bot.telegram.rate_limit import RateLimiter
-from bot.telegram.render import ButtonLabels, labels_for, utf16_units
 
 log = logging.getLogger(__name__)
 
-MESSAGE_LIMIT = 4096
 # Pauses after failed attempts at one row, growing up to the last.
 RETRY_SECONDS = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
 # How often the worker looks for rows whose pause is over, when nothing wakes it sooner.
 IDLE_SECONDS = 1.0
-# Looking for a message whose send was in doubt: this many ids in a row that do not exist
-# are the end of the chat; no more than this many ids above the floor are looked at.
-MISSES_AT_END = 3
-MAX_CHECKED = 500
 # Where ids are shared with the bot's other chats, the check waits up to this long for the bot
 # to send something after the send in doubt (its id bounds the search), looking again after
 # BOUND_PAUSE; SENDS_KEPT recent sends are remembered for that.
@@ -62,89 +43,10 @@ SENDS_KEPT = 256
 # At most this many messages a minute carry one user's relays to the lawyers' group; what the
 # user writes beyond that waits, and goes out merged into the next one.
 RELAYS_PER_MINUTE = 5
-# Between the user's messages merged into one relay.
-MERGED_SEPARATOR = "\n\n"
-
-
-def claim_data(ticket_id: int) -> str:
-    """The callback data of a card's Claim button."""
-    return f"t:claim:{ticket_id}"
-
-
-def close_data(ticket_id: int) -> str:
-    """The callback data of a card's Close button."""
-    return f"t:close:{ticket_id}"
-
-
-def parse_card_data(data: str | None) -> tuple[str, int] | None:
-    """("claim" | "close", ticket id) from a card button's data, or None."""
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != "t" or parts[1] not in ("claim", "close"):
-        return None
-    number = parse_row_id(parts[2])  # forged data never reaches a query
-    return (parts[1], number) if number is not None else None
-
-
-def card_keyboard(ticket: Ticket, labels: ButtonLabels) -> InlineKeyboardMarkup | None:
-    """Claim and Close while open, Close while claimed, nothing once closed."""
-    buttons = []
-    if ticket.status == "open":
-        buttons.append(InlineKeyboardButton(labels.claim, callback_data=claim_data(ticket.id)))
-    if ticket.status in ("open", "claimed"):
-        buttons.append(InlineKeyboardButton(labels.close, callback_data=close_data(ticket.id)))
-    return InlineKeyboardMarkup([buttons]) if buttons else None
-
-
-def _split(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """`text` in pieces Telegram takes (at most `limit` UTF-16 units each), cut at a line
-    break or space where there is one in the second half of a piece."""
-    pieces: list[str] = []
-    while utf16_units(text) > limit:
-        end, used = 0, 0
-        while used + utf16_units(text[end]) <= limit:
-            used += utf16_units(text[end])
-            end += 1
-        cut = max(text.rfind("\n", 0, end), text.rfind(" ", 0, end))
-        if cut > end // 2:
-            end = cut + 1
-        pieces.append(text[:end])
-        text = text[end:]
-    return [*pieces, text] if text or not pieces else pieces
-
-
-def _fit(text: str) -> str:
-    """`text` cut to what Telegram takes, marked with an ellipsis (cards: `rwa-bot queue show`
-    has the whole ticket)."""
-    return text if utf16_units(text) <= MESSAGE_LIMIT else _split(text, MESSAGE_LIMIT - 1)[0] + "…"
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One message of an outbox row: its text, and the buttons or reply it carries."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
-    reply: ReplyParameters | None = None
-    also: tuple[str, ...] = ()  # other texts it may have gone out with
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """What an outbox row sends: its pieces, and the later rows merged into it (sent with it)."""
-
-    pieces: list[Piece]
-    merged: tuple[int, ...] = ()
 
 
 class _WaitForBound(Exception):
     """A row in doubt waits for the bot to send something else first (OutboxWorker._bound)."""
-
-
-def shares_counter(chat_id: int) -> bool:
-    """Whether a chat's message ids come from the one sequence the bot's private chats and
-    basic groups share, rather than the chat's own (supergroups and channels, ids -100...):
-    then ids above a message's may belong to other chats."""
-    return chat_id > 0 or not str(chat_id).startswith("-100")
 
 
 class OutboxWorker:
@@ -160,6 +62,7 @@ class OutboxWorker:
     ) -> None:
         self.bot = bot
         self.desk = desk
+        self.messages = RowMessages(desk)
         self.lawyers_chat_id = lawyers_chat_id
         # Without a check chat, a message whose send is in doubt is sent again.
         self.check = DeliveryCheck(bot, check_chat_id) if check_chat_id is not None else None
@@ -230,42 +133,57 @@ class OutboxWorker:
         chat_id = item.chat_id if item.chat_id is not None else self.lawyers_chat_id
         if chat_id is None:
             return False  # the lawyers' group is not configured: the row waits for it
-        queue = self.desk.queue
         try:
-            if item.kind == "card_update":
-                await self._update_card(item, chat_id)
-                await queue.mark_sent(item.id, None)
-                return True
-            if await self._held_back(item):
-                return False
-            outgoing = await self._outgoing(item)
-            if outgoing is None:  # the ticket is gone: nothing to send
-                await queue.mark_sent(item.id, None)
-                return True
-            sent_ids = await self._send_pieces(item, chat_id, outgoing.pieces)
-        except RetryAfter as error:  # a flood limit (the send's, or the check's)
+            return await self._attempt(item, chat_id)
+        except _WaitForBound:
+            await self.desk.queue.retry_later(
+                item.id, _after(BOUND_PAUSE), "waiting to check", tried=False
+            )
+            return False
+        except TelegramError as error:  # timeouts, flood limits and refusals among them
+            return await self._failed(item, chat_id, error)
+
+    async def _attempt(self, item: OutboxItem, chat_id: int) -> bool:
+        """Send the row (or edit its card) and mark it sent; False when it waits."""
+        queue = self.desk.queue
+        if item.kind == "card_update":
+            await self._update_card(item, chat_id)
+            await queue.mark_sent(item.id, None)
+            return True
+        if await self._held_back(item):
+            return False
+        outgoing = await self.messages.of(item)
+        if outgoing is None:  # the ticket is gone: nothing to send
+            await queue.mark_sent(item.id, None)
+            return True
+        sent_ids = await self._send_pieces(item, chat_id, outgoing.pieces)
+        await queue.mark_sent(
+            item.id, sent_ids[0], chat_id, message_ids=sent_ids, merged=outgoing.merged
+        )
+        return True
+
+    async def _failed(self, item: OutboxItem, chat_id: int, error: TelegramError) -> bool:
+        """Deal with a failed send: for later, or for good (True)."""
+        queue = self.desk.queue
+        if isinstance(error, RetryAfter):  # a flood limit (the send's, or the check's)
             seconds = _seconds(error.retry_after)
             await queue.retry_later(item.id, _after(seconds), "flood limit")
             log.warning("outbox row %d: flood limit, again in %.0f s", item.id, seconds)
             return False
-        except BadRequest as error:
-            if "not modified" in str(error).lower():  # a card already showing its state
-                await queue.mark_sent(item.id, None)
-                return True
-            await queue.mark_failed(
-                item.id, type(error).__name__, self._undelivered(item, "relay_refused")
-            )
-            self._doubts.pop(item.id, None)
-            log.error("outbox row %d refused by Telegram: %s", item.id, type(error).__name__)
+        if isinstance(error, BadRequest) and "not modified" in str(error).lower():
+            await queue.mark_sent(item.id, None)  # a card already showing its state
             return True
-        except Forbidden as error:  # the user blocked the bot, or it left the group
-            await queue.mark_failed(
-                item.id, type(error).__name__, self._undelivered(item, "relay_blocked")
-            )
+        if isinstance(error, BadRequest | Forbidden):
+            # Refused for good. Forbidden: the user blocked the bot, or it left the group.
+            why = "relay_refused" if isinstance(error, BadRequest) else "relay_blocked"
+            await queue.mark_failed(item.id, type(error).__name__, self._undelivered(item, why))
             self._doubts.pop(item.id, None)
-            log.error("outbox row %d forbidden: the bot cannot write to that chat", item.id)
+            if isinstance(error, BadRequest):
+                log.error("outbox row %d refused by Telegram: %s", item.id, type(error).__name__)
+            else:
+                log.error("outbox row %d forbidden: the bot cannot write to that chat", item.id)
             return True
-        except ChatMigrated as error:  # refused, so not sent: the group has a new id
+        if isinstance(error, ChatMigrated):  # refused, so not sent: the group has a new id
             self._doubts.pop(item.id, None)
             if item.chat_id is None and chat_id == self.lawyers_chat_id:
                 self.follow_lawyers_chat(error.new_chat_id)
@@ -274,23 +192,13 @@ class OutboxWorker:
             await queue.mark_failed(item.id, type(error).__name__)
             log.error("outbox row %d: its chat became a supergroup", item.id)
             return True
-        except _WaitForBound:
-            await queue.retry_later(item.id, _after(BOUND_PAUSE), "waiting to check", tried=False)
-            return False
-        except (NetworkError, TelegramError) as error:  # timeouts and 5xx among them
-            # It may have arrived all the same: the row keeps its floor, so that the next
-            # attempt first looks for it (see _send_pieces).
-            self._doubts.setdefault(item.id, time.monotonic())
-            backoff = RETRY_SECONDS[min(item.attempts, len(RETRY_SECONDS) - 1)]
-            await queue.retry_later(item.id, _after(backoff), type(error).__name__)
-            log.warning(
-                "outbox row %d: %s, again in %.0f s", item.id, type(error).__name__, backoff
-            )
-            return False
-        await queue.mark_sent(
-            item.id, sent_ids[0], chat_id, message_ids=sent_ids, merged=outgoing.merged
-        )
-        return True
+        # A timeout or a server error: it may have arrived all the same. The row keeps its
+        # floor, so that the next attempt first looks for it (see _send_pieces).
+        self._doubts.setdefault(item.id, time.monotonic())
+        backoff = RETRY_SECONDS[min(item.attempts, len(RETRY_SECONDS) - 1)]
+        await queue.retry_later(item.id, _after(backoff), type(error).__name__)
+        log.warning("outbox row %d: %s, again in %.0f s", item.id, type(error).__name__, backoff)
+        return False
 
     async def _held_back(self, item: OutboxItem) -> bool:
         """Whether a relay to the lawyers' group waits for its user's relay limit (put off,
@@ -372,82 +280,15 @@ class OutboxWorker:
         language = self.desk.lawyers_language
         return self.desk.content.message(language, f"lawyer.{key}", ticket=item.ticket_id)
 
-    async def _outgoing(self, item: OutboxItem) -> Outgoing | None:
-        """What the row sends, as the messages it takes; None when its ticket is gone."""
-        if item.kind == "text":
-            return Outgoing([Piece(_fit(item.text or ""))])
-        ticket = await self.desk.queue.ticket(item.ticket_id) if item.ticket_id else None
-        if ticket is None:
-            return None
-        if item.kind == "relay" and item.direction == "to_lawyers":
-            return await self._relay_to_lawyers(item, ticket)
-        if item.kind == "relay":
-            return Outgoing(self._relay(item, ticket))
-        card = _fit(self.desk.card(ticket))
-        # Sent while open, the card may have been claimed or closed since, from its own buttons.
-        first_sent = _fit(self.desk.card(replace(ticket, status="open", lawyer_name=None)))
-        return Outgoing([Piece(card, card_keyboard(ticket, self._labels()), also=(first_sent,))])
-
-    async def _relay_to_lawyers(self, item: OutboxItem, ticket: Ticket) -> Outgoing:
-        """The user's message, merged with the ones of theirs queued after it as far as one
-        message holds them, each whole and in order; a send in doubt is made again as it was
-        first made (the rows it merged are recorded before it goes)."""
-        queue = self.desk.queue
-        in_doubt = item.floor is not None or item.pieces_sent > 0
-        if in_doubt:
-            rows = (
-                await queue.relays_to_merge(item, item.merged_upto)
-                if item.merged_upto is not None
-                else [(item.id, item.text or "")]
-            )
-        else:
-            waiting = await queue.relays_to_merge(item)
-            rows = waiting[:1] or [(item.id, item.text or "")]
-            for row in waiting[1:]:
-                if utf16_units(self._user_wrote(ticket, [*rows, row])) > MESSAGE_LIMIT:
-                    break
-                rows.append(row)
-            await queue.merging(item.id, rows[-1][0])
-        reply = (
-            ReplyParameters(ticket.card_message_id, allow_sending_without_reply=True)
-            if ticket.card_message_id
-            else None
-        )
-        pieces = [Piece(piece, reply=reply) for piece in _split(self._user_wrote(ticket, rows))]
-        return Outgoing(pieces, tuple(row_id for row_id, _ in rows[1:]))
-
-    def _user_wrote(self, ticket: Ticket, rows: list[tuple[int, str]]) -> str:
-        return self.desk.content.message(
-            self.desk.lawyers_language,
-            "lawyer.user_wrote",
-            ticket=ticket.id,
-            name=ticket.name or "?",
-            text=MERGED_SEPARATOR.join(text for _, text in rows),
-        )
-
-    def _labels(self) -> ButtonLabels:
-        language = self.desk.lawyers_language  # the desk's content: reloads reach the labels
-        return labels_for(self.desk.content.messages[language], language)
-
     async def _update_card(self, item: OutboxItem, chat_id: int) -> None:
         """Edit the ticket's card to show its state (an edit is the same however often made)."""
         ticket = await self.desk.queue.ticket(item.ticket_id) if item.ticket_id else None
         if ticket is None or ticket.card_message_id is None:
             return  # no ticket, or no card yet: the card will show the state when sent
+        text, keyboard = self.messages.card(ticket)
         await self.bot.edit_message_text(
-            _fit(self.desk.card(ticket)),
-            chat_id=chat_id,
-            message_id=ticket.card_message_id,
-            reply_markup=card_keyboard(ticket, self._labels()),
+            text, chat_id=chat_id, message_id=ticket.card_message_id, reply_markup=keyboard
         )
-
-    def _relay(self, item: OutboxItem, ticket: Ticket) -> list[Piece]:
-        """A lawyer's message for the user whole, in several pieces if it is too long for one
-        (a message at Telegram's limit plus our header line)."""
-        body = self.desk.content.message(
-            ticket.language, "relay.from_lawyer", ticket=ticket.id, text=item.text or ""
-        )
-        return [Piece(piece) for piece in _split(body)]
 
     async def _send_pieces(self, item: OutboxItem, chat_id: int, pieces: list[Piece]) -> list[int]:
         """Send the pieces of the row that have not arrived; return the ids of all its pieces
@@ -509,78 +350,6 @@ class OutboxWorker:
         if time.monotonic() - since < BOUND_WAIT:
             raise _WaitForBound
         return None
-
-
-class DeliveryCheck:
-    """Finds out whether messages the bot may have sent arrived, without a trace.
-
-    The Bot API cannot read a chat, and a send has no idempotency key; but a message can be
-    forwarded, and the copy shows who sent it and what it says. So the messages above a floor
-    are forwarded, one by one, to `check_chat_id` (a chat only the bot and the firm are in),
-    compared with what the bot meant to send, and deleted there at once. Nothing changes in the
-    chat checked. The search ends at a bound (an id Telegram gave out later) where the chat
-    shares its ids with the bot's other chats, else where the chat does (MISSES_AT_END ids in a
-    row not found).
-    """
-
-    def __init__(self, bot: Any, check_chat_id: int) -> None:
-        self.bot = bot
-        self.check_chat_id = check_chat_id
-
-    async def arrived(
-        self, chat_id: int, floor: int, pieces: list[tuple[str, ...]], bound: int | None = None
-    ) -> list[int]:
-        """The message ids, above `floor` in `chat_id` (and at most `bound`), of the longest
-        first part of `pieces` the bot is found to have sent there in that order; each piece
-        is given as the texts it may have gone out with."""
-        found: list[int] = []
-        misses, message_id = 0, floor
-        while len(found) < len(pieces) and (bound is not None or misses < MISSES_AT_END):
-            message_id += 1
-            if bound is not None and message_id > bound:
-                break
-            if message_id - floor > MAX_CHECKED:
-                log.error(
-                    "could not tell whether a message to %s arrived (no end after %d "
-                    "messages): sending it again",
-                    "the lawyers' group" if chat_id < 0 else "a user",
-                    MAX_CHECKED,
-                )
-                break
-            try:
-                copy = await self.bot.forward_message(
-                    self.check_chat_id, chat_id, message_id, disable_notification=True
-                )
-            except (BadRequest, Forbidden) as error:
-                reason = str(error).lower()
-                if "message to forward not found" in reason or "message_id_invalid" in reason:
-                    misses += 1  # no such message in this chat (yet)
-                    continue
-                if "can't be forwarded" in reason:
-                    misses = 0  # a message, but not one the bot sent
-                    continue
-                log.error(
-                    "cannot check in RWA_BOT_CHECK_CHAT_ID (%s): sending again",
-                    type(error).__name__,
-                )
-                break
-            misses = 0
-            await self._delete(copy)
-            text = (copy.text or "").strip()
-            if self._ours(copy) and text in {piece.strip() for piece in pieces[len(found)]}:
-                found.append(message_id)
-        return found
-
-    def _ours(self, copy: Any) -> bool:
-        origin = copy.forward_origin
-        sender = getattr(origin, "sender_user", None)
-        return sender is not None and sender.id == self.bot.id
-
-    async def _delete(self, copy: Any) -> None:
-        try:
-            await self.bot.delete_message(self.check_chat_id, copy.message_id)
-        except TelegramError as error:  # a copy left in the firm's own chat is no harm
-            log.warning("could not delete a checked copy: %s", type(error).__name__)
 
 
 def _seconds(pause: float | dt.timedelta) -> float:

@@ -110,31 +110,14 @@ async def poll(
             updates = await _fetch(
                 application, offset, 0 if in_hand else POLL_TIMEOUT_SECONDS, stop
             )
-        except RetryAfter as error:
-            log.warning("Telegram asks to wait %s before polling again", error.retry_after)
-            await _pause(error.retry_after, stop)
-            continue
         except Exception as error:  # NetworkError and TimedOut among them; never fatal
-            backoff = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
-            failures += 1
-            log.warning("getUpdates failed (%s); again in %.1f s", type(error).__name__, backoff)
-            await _pause(backoff, stop)
+            await _pause_after(error, failures, stop)
+            if not isinstance(error, RetryAfter):  # a flood limit is no failure in a row
+                failures += 1
             continue
         failures = 0
         fresh = [raw for raw in updates or () if _after(raw, newest)]
-        try:
-            for raw in fresh:
-                update_id = raw_update_id(raw)
-                assert update_id is not None
-                update = await reader.read(raw)
-                if update is not None:
-                    handling = asyncio.ensure_future(_handle(application, update))
-                    handling.add_done_callback(lambda _: finished.set())
-                    in_hand[update_id] = handling
-                newest = update_id  # set aside or in hand: confirmed with the others
-        except Exception as error:  # a dead letter could not be kept: it comes again
-            log.error("could not set an update aside (%s); polling again", type(error).__name__)
-            await _pause(BACKOFF_SECONDS[0], stop)
+        newest = await _take(application, reader, fresh, in_hand, finished, newest, stop)
         _forget_done(in_hand)
         if in_hand and (len(fresh) < FULL_BATCH or len(in_hand) >= MAX_IN_HAND):
             # Asking again at once would find little or nothing new: first let one update
@@ -148,6 +131,45 @@ async def poll(
         await asyncio.wait(in_hand.values())
     if newest >= 0:
         await _confirm(application, newest + 1)
+
+
+async def _pause_after(error: Exception, failures: int, stop: asyncio.Event) -> None:
+    """Wait before polling again after a failed getUpdates: as long as a flood limit asks,
+    else longer after each failure in a row."""
+    if isinstance(error, RetryAfter):
+        log.warning("Telegram asks to wait %s before polling again", error.retry_after)
+        await _pause(error.retry_after, stop)
+        return
+    backoff = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+    log.warning("getUpdates failed (%s); again in %.1f s", type(error).__name__, backoff)
+    await _pause(backoff, stop)
+
+
+async def _take(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    reader: UpdateReader,
+    fresh: list[object],
+    in_hand: dict[int, asyncio.Future[Any]],
+    finished: asyncio.Event,
+    newest: int,
+    stop: asyncio.Event,
+) -> int:
+    """Start handling each fresh update (one that cannot be read is set aside); return the
+    highest update id taken."""
+    try:
+        for raw in fresh:
+            update_id = raw_update_id(raw)
+            assert update_id is not None
+            update = await reader.read(raw)
+            if update is not None:
+                handling = asyncio.ensure_future(_handle(application, update))
+                handling.add_done_callback(lambda _: finished.set())
+                in_hand[update_id] = handling
+            newest = update_id  # set aside or in hand: confirmed with the others
+    except Exception as error:  # a dead letter could not be kept: it comes again
+        log.error("could not set an update aside (%s); polling again", type(error).__name__)
+        await _pause(BACKOFF_SECONDS[0], stop)
+    return newest
 
 
 def _after(raw: object, newest: int) -> bool:

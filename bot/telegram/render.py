@@ -1,41 +1,37 @@
-"""Renders the engine's `Reply` for Telegram, and reads back the buttons it puts under it.
-
-`render_reply` turns one reply into HTML messages within Telegram's length limit, each with a
-plain-text twin and the inline keyboard on the last; `parse_callback` reads a button's
-callback data. The engine never imports this module (nor `telegram`); the handlers do.
+"""Renders the engine's `Reply` for Telegram: HTML messages within Telegram's length limit,
+each with a plain-text twin, the inline keyboard (bot/telegram/callbacks.py) on the last.
 """
 
 import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot.answers.reply import Reply
-from bot.consult.row_ids import parse_row_id
+from bot.telegram.callbacks import (
+    MAX_CALLBACK_BYTES,
+    AskCallback,
+    Callback,
+    LawyerCallback,
+    VoteCallback,
+    parse_callback,
+)
 from bot.telegram.message_keys import BUTTON_KEYS
+from bot.telegram.split import ELLIPSIS, fitting, last_break, utf16_units
 
-# Telegram's limit on one message's text, which the html and the plain text both keep to.
-MAX_MESSAGE_LENGTH = int(MessageLimit.MAX_TEXT_LENGTH)
-# What this module fills a message's html to, leaving a margin under MAX_MESSAGE_LENGTH.
+# What this module fills a message's html to, leaving a margin under Telegram's MESSAGE_LIMIT
+# (the plain text, shorter, keeps to it too).
 # Lengths are counted in UTF-16 code units, as Telegram counts them (a character beyond the
 # Basic Multilingual Plane, such as most emoji, counts twice), so the budget holds either way.
 HTML_BUDGET = 4000
-MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 # Telegram allows long button texts but clients cut them off unpredictably; we cut first.
 MAX_BUTTON_TEXT = 60
-ELLIPSIS = "…"
-
-Vote = Literal["up", "down"]  # as the store records it
 
 _BLOCK_SEPARATOR = "\n\n"
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
-# The shape bot/content/faq.py accepts for an entry id.
-_FAQ_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
-_QUESTION_ID = re.compile(r"[1-9][0-9]{0,9}")  # no sign, no leading zeros
 
 
 # -- the records handlers use -------------------------------------------------------------------
@@ -65,45 +61,6 @@ class ButtonLabels:
     end: str
 
 
-@dataclass(frozen=True, slots=True)
-class AskCallback:
-    """A tap on a suggested question: answer FAQ entry `faq_id`."""
-
-    faq_id: str
-
-    @property
-    def data(self) -> str:
-        """The button's callback data."""
-        return f"ask:{self.faq_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class VoteCallback:
-    """A tap on 👍 (`vote` "up") or 👎 ("down") under the answer to stored question
-    `question_id`."""
-
-    question_id: int
-    vote: Vote
-
-    @property
-    def data(self) -> str:
-        """The button's callback data."""
-        return f"vote:{self.vote}:{self.question_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class LawyerCallback:
-    """A tap on "Talk to a lawyer"."""
-
-    @property
-    def data(self) -> str:
-        """The button's callback data."""
-        return "lawyer"
-
-
-Callback = AskCallback | VoteCallback | LawyerCallback
-
-
 def labels_for(messages: Mapping[str, Any], language: str) -> ButtonLabels:
     """Return the button labels of one language from its messages (`Content.messages[language]`,
     the parsed faq/messages/<language>.yaml), read from their `buttons` mapping.
@@ -119,27 +76,6 @@ def labels_for(messages: Mapping[str, Any], language: str) -> ButtonLabels:
             raise ValueError(f"messages/{language}.yaml has no 'buttons.{key}' label")
         found[key] = label.strip()
     return ButtonLabels(**found)
-
-
-def parse_callback(data: str | None) -> Callback | None:
-    """Return what a button's callback data asks for, or None for anything this module did not
-    write: unknown, malformed, over Telegram's 64 bytes, or stale-looking (wrong number of
-    parts, a question id that is no plain integer from 1 to MAX_ROW_ID, a vote other
-    than up or down).
-
-    Whether the FAQ entry or the question still exists is for the caller to check.
-    """
-    if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
-        return None
-    match data.split(":"):
-        case ["ask", faq_id] if _FAQ_ID.fullmatch(faq_id):
-            return AskCallback(faq_id)
-        case ["vote", "up" | "down" as vote, question_id] if _QUESTION_ID.fullmatch(question_id):
-            number = parse_row_id(question_id)
-            return VoteCallback(number, vote) if number is not None else None
-        case ["lawyer"]:
-            return LawyerCallback()
-    return None
 
 
 def render_reply(
@@ -279,11 +215,6 @@ def _trim(block: _Block) -> _Block:
     return tuple(runs)
 
 
-def utf16_units(text: str) -> int:
-    """Telegram's length of `text`: UTF-16 code units."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
 def _escaped_units(char: str) -> int:
     return utf16_units(html.escape(char, quote=False))
 
@@ -354,19 +285,11 @@ def _cut(text: str, room: int, *, hard: bool) -> tuple[str, str] | None:
     second half of what fits, else the last space there, else (if `hard`) where it stops
     fitting; None if it can only be cut hard and `hard` is false. The break itself is
     dropped, with the spaces around it."""
-    fits = 0
-    used = 0
-    for char in text:
-        used += _escaped_units(char)
-        if used > room:
-            break
-        fits += 1
+    fits = fitting(text, room, _escaped_units)
     # The break may sit just past what fits: it is dropped, not sent.
-    window = text[: fits + 1]
-    for separator in ("\n", " "):
-        at = window.rfind(separator)
-        if at > 0 and at >= fits // 2:
-            return text[:at].rstrip(), text[at + 1 :].lstrip()
+    at = last_break(text, max(1, fits // 2), fits + 1)
+    if at >= 0:
+        return text[:at].rstrip(), text[at + 1 :].lstrip()
     if hard and fits > 0:
         return text[:fits], text[fits:]
     return None
