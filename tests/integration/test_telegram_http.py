@@ -243,7 +243,7 @@ class IdleClosingServer:
 async def test_a_send_on_a_pooled_connection_found_closed_is_not_sent_again_blind() -> None:
     # From the client, a server that closed an idle connection and one that acted on the
     # request and then dropped it look the same: the layer raises, and the caller's outbox
-    # looks for the message before sending it again (tests/test_telegram_handlers.py).
+    # looks for the message before sending it again (tests/integration/test_telegram_handlers.py).
     async with IdleClosingServer() as server:
         bot = bot_for(server.url)
         async with bot:  # getMe: the connection's first request, answered and kept alive

@@ -1,8 +1,8 @@
 """Crash safety and Telegram failures in the lawyer queue, with the real `rwa-bot run`.
 
-The bot runs as a subprocess against FakeTelegram (tests/bot_api_server.py), a fake Bot API over
-real HTTP on 127.0.0.1 that keeps every update until a getUpdates offset confirms it, as Telegram
-does; each test has its own data folder and a clean environment.
+The bot runs as a subprocess against FakeTelegram (tests/fakes/bot_api_server.py), a fake Bot
+API over real HTTP on 127.0.0.1 that keeps every update until a getUpdates offset confirms it,
+as Telegram does; each test has its own data folder and a clean environment.
 
 Crash safety: in each scenario, users go one after another through the whole way to a lawyer
 (intake with buttons and typed answers, the ticket filed, a lawyer claiming it, messages relayed
@@ -63,8 +63,8 @@ import pytest
 from bot.consult.intake import CHOICES
 from bot.content.loader import Content
 from bot.telegram.outgoing import MERGED_SEPARATOR
-from tests.bot_api_server import Call, FakeTelegram, FaultKind
 from tests.e2e.processes import Output, isolated_env, start_process, stop_process
+from tests.fakes.bot_api_server import Call, FakeTelegram, FaultKind
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +132,8 @@ def bot_env(data_dir: Path, base_url: str, webhook_port: int | None = None) -> d
         RWA_BOT_REMIND_AFTER_MINUTES="1440",  # no reminders during a test
         RWA_BOT_FLOOD_LIMIT="0",
         # Faults and kills are what this is about: no relay held back a minute for its pace
-        # (tests/test_telegram_lawyers.py tests that); relays queued together still merge.
+        # (tests/integration/test_telegram_lawyers.py tests that); relays queued together still
+        # merge.
         RWA_BOT_RELAYS_PER_MINUTE="1000",
     )
 

@@ -1,5 +1,6 @@
-"""A hostile run: the real `rwa-bot run` over real HTTP (FakeTelegram, tests/bot_api_server.py)
-takes a flood of odd messages with malformed updates mixed in, and neither stops nor leaks.
+"""A hostile run: the real `rwa-bot run` over real HTTP (FakeTelegram,
+tests/fakes/bot_api_server.py) takes a flood of odd messages with malformed updates mixed in,
+and neither stops nor leaks.
 
 Messages: huge ones, control characters, lone surrogates, NUL, right-to-left and zero-width
 characters, HTML and Markdown specials, odd commands, in private chats and groups; besides them,
@@ -29,8 +30,8 @@ from typing import Any
 import pytest
 
 from bot.content.loader import Content
-from tests.bot_api_server import FakeTelegram
 from tests.e2e.processes import isolated_env, start_process, stop_process
+from tests.fakes.bot_api_server import FakeTelegram
 
 pytestmark = pytest.mark.slow  # starts the bot: about 2 s of imports and setup
 

@@ -2,10 +2,10 @@
 sent again, so that it reaches its chat once.
 
 A real python-telegram-bot `Bot` (on the bot's own aiohttp layer) talks over HTTP on 127.0.0.1
-to tests/bot_api_server.py's FakeTelegram, which can deliver a message and then lose the answer,
-as Telegram does when the connection breaks at the wrong moment. The outbox rows are written by
-the real Queue and Desk in a SQLite file under tmp_path and sent by the real OutboxWorker when a
-test calls `deliver()`; `later()` makes the rows waiting for a retry due again.
+to tests/fakes/bot_api_server.py's FakeTelegram, which can deliver a message and then lose the
+answer, as Telegram does when the connection breaks at the wrong moment. The outbox rows are
+written by the real Queue and Desk in a SQLite file under tmp_path and sent by the real
+OutboxWorker when a test calls `deliver()`; `later()` makes the rows waiting for a retry due again.
 
 What it proves: a message that arrived is found through the check chat and not sent again (its
 row marked with its real message id); one that did not arrive is sent once the check finds
@@ -43,7 +43,7 @@ from bot.telegram.delivery import MISSES_AT_END
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.outbox import OutboxWorker
 from bot.telegram.split import MESSAGE_LIMIT
-from tests.bot_api_server import FakeTelegram
+from tests.fakes.bot_api_server import FakeTelegram
 
 TOKEN = "5151:check-test"
 LAWYERS = -1001777

@@ -75,7 +75,7 @@ def test_eval_calibrate_writes_the_model_and_reports_reliability(
     content_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (content_copy / CALIBRATION_FILE).unlink(missing_ok=True)
-    eval_set = Path(__file__).parent / "eval" / "eval-extra.yaml"
+    eval_set = Path(__file__).parent.parent / "eval" / "eval-extra.yaml"
     main(["--content", str(content_copy), "eval", "--calibrate", "--quiet", str(eval_set)])
     out = capsys.readouterr().out
     assert f"calibration written to {content_copy / CALIBRATION_FILE}" in out

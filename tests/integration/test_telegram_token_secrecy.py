@@ -36,7 +36,7 @@ from bot.telegram.app import build_application
 from bot.telegram.context import Services
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.log_masking import MASK, SecretMask, mask_secrets_in_logs
-from tests.fake_bot_api import BOT, text_update
+from tests.fakes.bot_api import BOT, text_update
 
 TOKEN = "424242:AAF-secret-Token_of-the-fault-tests"
 SECRET_PART = TOKEN.split(":")[1]

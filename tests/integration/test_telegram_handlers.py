@@ -22,7 +22,7 @@ from bot.telegram import app as telegram_app
 from bot.telegram import handlers as telegram_handlers
 from bot.telegram.app import build_application
 from bot.telegram.context import Services
-from tests.fake_bot_api import USER, FakeBotApi, button_update, text_update
+from tests.fakes.bot_api import USER, FakeBotApi, button_update, text_update
 
 TOKEN = "424242:TEST-token-that-must-never-be-logged"
 CHINESE_USER = User(id=78, first_name="王", is_bot=False, language_code="zh-hans")

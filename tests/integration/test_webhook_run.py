@@ -1,4 +1,5 @@
-"""`rwa-bot run --webhook` as a real subprocess, against FakeTelegram (tests/bot_api_server.py).
+"""`rwa-bot run --webhook` as a real subprocess, against FakeTelegram
+(tests/fakes/bot_api_server.py).
 
 Proves that the bot registers its public URL and secret token with the Bot API, that an update
 Telegram posts to that URL's path with the secret is answered, that a post without the right
@@ -22,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.bot_api_server import FakeTelegram
 from tests.e2e.processes import Output, isolated_env, start_process, stop_process
+from tests.fakes.bot_api_server import FakeTelegram
 
 pytestmark = pytest.mark.slow  # each test starts the bot: about 2 s of imports and setup
 

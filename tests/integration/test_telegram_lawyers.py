@@ -32,7 +32,7 @@ from bot.telegram import jobs as telegram_jobs
 from bot.telegram.app import build_application
 from bot.telegram.context import Services
 from bot.telegram.outbox import RELAYS_PER_MINUTE
-from tests.fake_bot_api import BOT, USER, FakeBotApi, button_update, text_update
+from tests.fakes.bot_api import BOT, USER, FakeBotApi, button_update, text_update
 
 TOKEN = "424242:TEST-token-of-the-lawyer-tests"
 LAWYERS_CHAT = Chat(id=-100200, type=Chat.SUPERGROUP, title="The firm's lawyers")

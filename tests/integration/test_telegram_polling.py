@@ -1,7 +1,7 @@
 """Our long polling: an update is confirmed to Telegram only once it has been handled, and one
 that cannot be read is set aside without holding back the others.
 
-The real Application and python-telegram-bot's Bot, against tests/bot_api_server.py's fake Bot
+The real Application and python-telegram-bot's Bot, against tests/fakes/bot_api_server.py's fake Bot
 API over HTTP on 127.0.0.1, which confirms updates by offset exactly as Telegram does.
 """
 
@@ -17,7 +17,7 @@ from bot.store.update_inbox import raw_json, raw_user_id
 from bot.telegram.polling import poll
 from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.updates import UpdateReader
-from tests.bot_api_server import FakeTelegram
+from tests.fakes.bot_api_server import FakeTelegram
 
 TOKEN = "777:polling-test-token"
 

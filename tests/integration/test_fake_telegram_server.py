@@ -1,4 +1,5 @@
-"""The fake Bot API of tests/bot_api_server.py, driven by python-telegram-bot itself over HTTP."""
+"""The fake Bot API of tests/fakes/bot_api_server.py, driven by python-telegram-bot itself over
+HTTP."""
 
 import asyncio
 import time
@@ -28,7 +29,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from tests.bot_api_server import FakeTelegram, FaultKind
+from tests.fakes.bot_api_server import FakeTelegram, FaultKind
 
 TOKEN = "123456:TEST-token"
 USER = 7
