@@ -11,6 +11,7 @@ from index.script import Script
 from index.text import Language
 
 Kind = Literal["answer", "clarify", "out_of_scope", "escalate", "smalltalk"]
+Vote = Literal["up", "down"]  # what a reader thought of a reply
 KINDS: tuple[Kind, ...] = ("answer", "clarify", "out_of_scope", "escalate", "smalltalk")
 
 

@@ -12,14 +12,14 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Protocol, Self
 
 from sqlalchemy import BigInteger, String, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answers.followups import Context
-from bot.answers.reply import KINDS, Kind
+from bot.answers.reply import KINDS, Kind, Vote
 from bot.consult.clock import utc_now
 from bot.consult.row_ids import is_row_id
 from bot.store.database import open_engine
@@ -29,7 +29,6 @@ from bot.store.storable import storable_text
 from bot.store.utc_datetime import UtcDateTime
 from index.text import Language
 
-Vote = Literal["up", "down"]
 VOTES: tuple[Vote, ...] = ("up", "down")
 log = logging.getLogger(__name__)
 DATABASE_FILE = "rwa-bot.sqlite3"

@@ -23,6 +23,7 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.config import LawyerSettings, Settings
+from bot.content.faq import LANGUAGES
 from bot.telegram import handlers, lawyers
 from bot.telegram.buttons import button
 from bot.telegram.context import BotContext, BotData, Services, UserData
@@ -32,12 +33,10 @@ from bot.telegram.message_keys import COMMAND_KEYS
 from bot.telegram.outbox import OutboxWorker
 from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.sending import SEND_WARNING
-from index.text import Language
 
 log = logging.getLogger(__name__)
 
 # The languages of the command menu (English is the default).
-LANGUAGES: tuple[Language, ...] = ("en", "zh")
 # Updates of different chats handled at the same time (one chat's always in order).
 CONCURRENT_UPDATES = 32
 

@@ -10,12 +10,12 @@ from typing import Literal
 
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.answers.reply import Vote
 from bot.consult.intake import CHOICES
 from bot.consult.row_ids import parse_row_id
 
 MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 
-Vote = Literal["up", "down"]  # as the store records it
 CardAction = Literal["claim", "close"]
 
 # The shape bot/content/faq.py accepts for an entry id.
