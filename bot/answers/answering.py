@@ -186,7 +186,12 @@ class Answerer:
         intents = self.content.intents
         size = message_size(normalized)
         leans = intents.refers_back(normalized)
-        if size > FOLLOW_UP_WORDS and not leans:
+        if intents.asks_for_specifics(normalized):
+            # "how long will it last?", "which regulator?": details, read by itself; the last
+            # answer, which did not give them, is no answer the second time.
+            same = alone.kind == "answer" and alone.faq_id == context.faq_id
+            return self._declined(message, alone) if same else alone
+        if (size > FOLLOW_UP_WORDS and not leans) or intents.changes_topic(normalized):
             return alone
         asked = self._analyser.fold(intents.strip_greeting(normalized) or normalized)
         places = intents.places_in(asked)
@@ -206,6 +211,13 @@ class Answerer:
         ):
             return alone
         return replace(read, context_used=True, understood=understood)
+
+    def _declined(self, message: str, reply: Reply) -> Reply:
+        """`reply`'s question declined, with the calibrated confidence of a decline."""
+        declined = 1.0 - reply.confidence
+        confidence = self.content.calibration.probability("out_of_scope", reply.features, declined)
+        out = compose.out_of_scope(self.content, message, reply.language, declined)
+        return replace(out, confidence=round(confidence, 4), features=reply.features)
 
     def _decide(self, message: str, language_hint: Language | None) -> Reply:
         language = detect_language(message[:2000], default=language_hint or "en")

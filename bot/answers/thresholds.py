@@ -36,4 +36,4 @@ class Thresholds:
     same_again_penalty: float = 0.03  # in any other follow-up, for that entry
     why_bonus: float = 0.3  # in a "why?" follow-up, for the entry the last answer names as `why`
     follow_up_decline: float = 0.2  # a short message this much closer to a declined example
-    min_answer_probability: float = 0.5  # an answer more likely wrong than right is declined
+    min_answer_probability: float = 0.4  # a calibrated answer less likely right is declined

@@ -89,6 +89,8 @@ class Intents:
     refer_back: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
     # Words that ask for the reason of the last answer ("why?", "how come", 「为什么」).
     why: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    # Words that say the message starts a new subject ("different question", 「换个问题」).
+    new_topic: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
 
     def all_phrases(self) -> list[str]:
         """Every phrase, for building the spelling vocabulary."""
@@ -96,6 +98,7 @@ class Intents:
             *self.places,
             self.refer_back,
             self.why,
+            self.new_topic,
             self.specifics,
             self.not_requests,
             self.about_article,
@@ -132,6 +135,10 @@ class Intents:
     def refers_back(self, text: str) -> bool:
         """Whether normalised `text` starts or ends with a word that leans on an earlier turn."""
         return self.refer_back.at_either_end(text)
+
+    def changes_topic(self, text: str) -> bool:
+        """Whether normalised `text` says it asks about something new ("another question")."""
+        return self.new_topic.search(text)
 
     def asks_why(self, text: str) -> bool:
         """Whether normalised `text` asks for a reason ("why not?", 「为什么」)."""
@@ -204,5 +211,6 @@ def read_intents(path: Path, problems: list[Problem]) -> Intents | None:
         places=tuple(PhraseSet.of(group) for group in phrase_groups(doc, path, "places", problems)),
         refer_back=both("follow_ups", "refer_back"),
         why=both("follow_ups", "why"),
+        new_topic=both("follow_ups", "new_topic"),
     )
     return intents if len(problems) == before else None

@@ -100,3 +100,18 @@ def test_the_context_an_answer_leaves_and_what_other_replies_do() -> None:
     assert context_after(answer, earlier, 5.0) == Context("q folded", "x", "en", 5.0)
     assert context_after(declined, earlier, 5.0) is earlier
     assert context_after(lawyer, earlier, 5.0) is None
+
+
+def test_asking_for_details_the_last_answer_did_not_give_is_declined(engine: Answerer) -> None:
+    for first_turn, follow_up in [
+        ("What is the high-pressure period?", "how long will it last?"),
+        ("邊個寫呢篇文㗎？", "佢間律師行叫咩名？喺邊度？"),
+    ]:
+        first, second = _talk(engine, first_turn, follow_up)
+        assert first.kind == "answer"
+        assert second.kind == "out_of_scope", follow_up
+
+
+def test_a_follow_up_that_changes_the_subject_is_read_by_itself(engine: Answerer) -> None:
+    _, second = _talk(engine, "What is the 9.24 Notice?", "different question: what is RWA?")
+    assert not second.context_used
