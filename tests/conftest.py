@@ -121,10 +121,11 @@ def postgres_server() -> Iterator[PostgresServer | None]:
 
 @pytest.fixture
 def postgresql_url(postgres_server: PostgresServer | None) -> str:
-    """The URL of a new empty database on the session's PostgreSQL server."""
+    """The URL of an empty database on the session's PostgreSQL server (the same database for
+    every test, emptied; `postgres_server.create_database()` makes a new one)."""
     if postgres_server is None:
         pytest.skip(f"PostgreSQL could not be started: {_no_postgres[0]}")
-    return postgres_server.create_database()
+    return postgres_server.emptied_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
