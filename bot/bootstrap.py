@@ -35,18 +35,38 @@ def build_answerer(settings: Settings, content: Content) -> Answerer:
     return build_engine(content, semantic=settings.semantic_model, cache_dir=settings.cache_dir)
 
 
-def database_path(settings: Settings) -> Path:
-    """Where the bot's SQLite database lives."""
-    from bot.store.store import DATABASE_FILE
+def database_path(settings: Settings) -> Path | None:
+    """The file of the bot's SQLite database, or None when its database is not a SQLite file
+    (PostgreSQL, or SQLite in memory)."""
+    from bot.store.store import DATABASE_FILE, sqlite_file
 
-    return settings.data_dir / DATABASE_FILE
+    if settings.database_url is None:
+        return settings.data_dir / DATABASE_FILE
+    return sqlite_file(settings.database_url)
 
 
 def database_url(settings: Settings) -> str:
-    """The URL of the bot's database."""
+    """The URL of the bot's database: `database_url`, else the SQLite file in the data folder
+    (the folder created if need be)."""
     from bot.store.store import sqlite_url
 
-    return sqlite_url(settings.data_dir)
+    return settings.database_url or sqlite_url(settings.data_dir)
+
+
+def database_password(settings: Settings) -> str | None:
+    """The password in the database's URL, if any: for the log masking."""
+    from bot.store.database import url_password
+
+    return None if settings.database_url is None else url_password(settings.database_url)
+
+
+def shown_database(settings: Settings) -> str:
+    """The bot's database as a message may name it: the SQLite file, or the URL without its
+    password."""
+    from bot.store.database import shown_url
+
+    path = database_path(settings)
+    return str(path) if path is not None else shown_url(database_url(settings))
 
 
 async def open_database(settings: Settings) -> SqlStore:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -96,6 +97,9 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: default_cache_dir())
     # How long an answer stays the thing a short follow-up ("and Singapore?") refers to.
     context_minutes: float = 10.0
+    # The database: None for the SQLite file in data_dir; a postgresql+asyncpg:// URL for
+    # several replicas. Left out of the repr: it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
 
 
 def default_cache_dir() -> Path:
@@ -167,6 +171,30 @@ def _language(value: Any, key: str) -> str:
     return str(value)
 
 
+# The database URLs the store can open, by scheme; the plain schemes name the driver it uses.
+DATABASE_SCHEMES = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
+def _database_url(value: Any, key: str) -> str:
+    """A database URL with its driver named; the message of a bad one never repeats the URL,
+    which may hold a password."""
+    text = str(value).strip()
+    scheme = urlsplit(text).scheme.lower() if "://" in text else ""
+    if scheme not in DATABASE_SCHEMES:
+        shown = f" (its scheme is {scheme!r})" if scheme else ""
+        raise ConfigError(
+            f"'{key}' must be a database URL{shown}: sqlite+aiosqlite:///path/to/file.sqlite3, "
+            "or postgresql+asyncpg://user:password@host:port/database"
+        )
+    return DATABASE_SCHEMES[scheme] + text[len(scheme) :]
+
+
 def _number_or_zero(value: Any, key: str) -> float:
     return _number(value, key, zero_allowed=True)
 
@@ -223,6 +251,7 @@ _SETTINGS = (
     _Setting("", "cache_dir", "cache_dir", "RWA_BOT_CACHE_DIR", _path),
     _Setting("", "semantic_model", "semantic_model", "RWA_BOT_SEMANTIC_MODEL", _plain(_switch)),
     _Setting("", "context_minutes", "context_minutes", "RWA_BOT_CONTEXT_MINUTES", _plain(_number)),
+    _Setting("", "database_url", "database_url", "RWA_BOT_DATABASE_URL", _plain(_database_url)),
     # The token comes from the environment or a file the config names, never the config itself.
     _Setting("", "token", "token_file", ENV_TOKEN, _secret_in_file, _secret_text),
     _Setting("", "api_base_url", "api_base_url", "RWA_BOT_API_BASE_URL", _text),

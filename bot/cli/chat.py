@@ -16,7 +16,8 @@ from bot.config import Settings
 from bot.consult.desk import Turn
 from bot.consult.model import Person
 from bot.content.loader import Content
-from bot.store.migrations import MigrationError
+from bot.store.database import DatabaseUnavailable
+from bot.store.schema_versions import MigrationError
 from index.text import Language
 
 # The terminal's user in the queue: Telegram user ids are positive, so 0 is never one of them.
@@ -186,8 +187,14 @@ def command(session: Session) -> int:
 
     try:
         desk = TerminalDesk(session.settings, content)
+    except DatabaseUnavailable as error:
+        session.fail(str(error))
+        return EXIT_UNUSABLE
     except (OSError, MigrationError) as error:
-        session.fail(f"cannot open the database in {session.settings.data_dir}: {error}")
+        settings = session.settings
+        where = settings.data_dir if settings.database_url is None else None
+        shown = f"in {where}" if where else bootstrap.shown_database(settings)
+        session.fail(f"cannot open the database {shown}: {error}")
         return EXIT_UNUSABLE
     try:
         return run_chat(engine, session.stdin, write, interactive=session.stdin.isatty(), desk=desk)

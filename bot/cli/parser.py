@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--limit", type=int, default=20, help="rows per section (default 20)")
     _add_queue(commands)
+    _add_db(commands)
     run = commands.add_parser("run", help="run the Telegram bot (needs RWA_BOT_TOKEN)")
     run.add_argument(
         "--webhook",
@@ -72,6 +73,17 @@ def _add_queue(commands: Commands) -> None:
     show.add_argument("--json", action="store_true", help="print it as a JSON object")
     export = actions.add_parser("export", help="every ticket with its transcript, as a JSON array")
     export.add_argument("--json", action="store_true", help="JSON (the only format)")
+
+
+def _add_db(commands: Commands) -> None:
+    database = commands.add_parser(
+        "db", help="the database's schema (RWA_BOT_DATABASE_URL, default the SQLite file)"
+    )
+    actions = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    actions.add_parser("upgrade", help="apply the pending migrations and say which")
+    actions.add_parser(
+        "status", help="the schema version and pending migrations (exit 1 if any are pending)"
+    )
 
 
 def _add_eval(commands: Commands) -> None:

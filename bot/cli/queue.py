@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 from bot.cli.report import printable
 from bot.cli.session import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Session, existing_database
 from bot.consult.model import Relayed, Ticket
-from bot.store.migrations import MigrationError
+from bot.store.database import DatabaseUnavailable
 from bot.store.queue import Queue
+from bot.store.schema_versions import MigrationError
 from bot.store.store import open_store
 
 NONE = "—"
@@ -180,7 +181,7 @@ def command(session: Session) -> int:
     action = {"list": _list, "show": _show, "export": _export}[session.args.queue_command]
     try:
         return action(session, url)
-    except MigrationError as error:
+    except (DatabaseUnavailable, MigrationError) as error:
         session.fail(str(error))
         return EXIT_UNUSABLE
 

@@ -5,8 +5,9 @@ which answers they voted down, and which FAQ entries answer most, as plain termi
 import asyncio
 
 from bot.cli.session import EXIT_OK, EXIT_UNUSABLE, Session, existing_database
-from bot.store.migrations import MigrationError
+from bot.store.database import DatabaseUnavailable
 from bot.store.report import Report
+from bot.store.schema_versions import MigrationError
 from bot.store.store import open_store
 
 NONE_YET = "  none yet"
@@ -78,7 +79,7 @@ def command(session: Session) -> int:
         return EXIT_UNUSABLE
     try:
         found = asyncio.run(build_report(url, session.args.limit))
-    except MigrationError as error:
+    except (DatabaseUnavailable, MigrationError) as error:
         session.fail(str(error))
         return EXIT_UNUSABLE
     print(format_report(found), file=session.out)

@@ -2,6 +2,7 @@
 
 import logging
 
+from bot import bootstrap
 from bot.cli.session import EXIT_OK, EXIT_UNUSABLE, Session, load_content
 
 
@@ -31,7 +32,10 @@ def command(session: Session) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # Should anything still carry the token or the webhook's secret, the log shows it masked.
     secrets = (settings.token, settings.webhook.secret_token)
-    mask_secrets_in_logs(*(secret.reveal() for secret in secrets if secret is not None))
+    shown = [secret.reveal() for secret in secrets if secret is not None]
+    # The database's URL shows no password where the program names it; should a driver's
+    # message still carry it, the log masks it too.
+    mask_secrets_in_logs(*shown, bootstrap.database_password(settings))
     problem = run_bot(settings, content, webhook=webhook)
     if problem is not None:
         session.fail(problem)

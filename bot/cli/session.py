@@ -56,9 +56,10 @@ def load_engine(session: Session) -> Answerer | None:
 
 
 def existing_database(session: Session) -> str | None:
-    """The URL of the bot's database, or None after saying there is none yet."""
+    """The URL of the bot's database, or None after saying there is none yet (a SQLite file
+    that does not exist; a server database is there to be opened)."""
     database = bootstrap.database_path(session.settings)
-    if not database.is_file():
+    if database is not None and not database.is_file():
         session.fail(
             f"no database yet at {database}: the Telegram bot creates it when it "
             "first runs (rwa-bot run); set RWA_BOT_DATA_DIR to read another."

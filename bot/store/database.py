@@ -1,5 +1,7 @@
-"""The database engine: SQLite's settings on every connection, transactions that take the
-write lock as they begin, checkpoints, and opening an engine with its schema brought up to date.
+"""The database engine: SQLite (the default) or PostgreSQL (several replicas). SQLite's
+settings on every connection, transactions that take the write lock as they begin, checkpoints;
+PostgreSQL's advisory locks; opening an engine with its schema brought up to date, by one
+process at a time; and a URL shown without its password.
 """
 
 import logging
@@ -9,12 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from bot.store import migrations
+from bot.store import schema_versions
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,11 @@ _BEGIN_IMMEDIATE = "rwa_bot_begin_immediate"
 # a ticket or outbox row confirmed is never lost to a power cut); deleted data overwritten
 # with zeros (what /forget deletes does not linger in free pages); foreign keys enforced.
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "foreign_keys=ON")
+
+
+# The PostgreSQL advisory lock every rwa-bot process holds while it migrates: one fixed 64-bit
+# key ("rwamigra" in ASCII), never to change, so that programs of any version exclude each other.
+MIGRATION_LOCK_KEY = 0x7277_616D_6967_7261
 
 
 # Switching a new database to WAL needs its exclusive lock; SQLite answers "locked" at once,
@@ -108,28 +116,118 @@ async def checkpoint(engine: AsyncEngine) -> bool:
     return not busy
 
 
-async def _migrate(connection: AsyncConnection) -> list[int]:
-    # Two processes opening a new database at once: the second waits for the first's write
-    # lock, then finds the migrations applied, instead of failing half-way.
-    await connection.execution_options(**{_BEGIN_IMMEDIATE: True})
-    async with connection.begin():
-        return await connection.run_sync(migrations.migrate)
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened; the message names it without its password."""
+
+
+def is_postgresql(bind: AsyncEngine | AsyncConnection | Connection) -> bool:
+    """Whether `bind` is on PostgreSQL (else SQLite): the one test for where they differ."""
+    return bind.dialect.name == "postgresql"
+
+
+async def lock_for_transaction(connection: AsyncConnection, key: int) -> None:
+    """On PostgreSQL, wait for the advisory lock `key` (a 64-bit number the processes agree
+    on) and hold it until the connection's transaction ends. On SQLite, nothing: there a
+    `write_transaction` already holds the database's write lock from its first statement."""
+    if is_postgresql(connection):
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def shown_url(url: str) -> str:
+    """`url` as it may be shown in a message or a log line: its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(a database URL that cannot be read)"
+
+
+def url_password(url: str) -> str | None:
+    """The password in `url`, if any: for masking it wherever it might still show."""
+    password = make_url(url).password
+    return None if password is None else str(password)
+
+
+def _unavailable(url: str, error: Exception) -> DatabaseUnavailable:
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0] or type(error).__name__
+    password = url_password(url)
+    if password:
+        reason = reason.replace(password, "***")
+    return DatabaseUnavailable(f"cannot open the database {shown_url(url)}: {reason}")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine for the database at `url` (sqlite+aiosqlite or postgresql+asyncpg), its
+    schema untouched."""
+    # Questions and user ids are personal data: keep them out of SQLAlchemy's log and its error
+    # messages, and out of aiosqlite's debug log (which shows every statement's parameters).
+    if make_url(url).get_backend_name() != "sqlite":
+        # A replica outlives a restart of the database server: test a pooled connection first.
+        return create_async_engine(url, hide_parameters=True, pool_pre_ping=True)
+    engine = create_async_engine(url, hide_parameters=True)
+    _prepare_sqlite(engine)
+    driver_log = logging.getLogger("aiosqlite")
+    driver_log.setLevel(max(driver_log.getEffectiveLevel(), logging.INFO))
+    return engine
+
+
+async def upgrade(engine: AsyncEngine) -> list[int]:
+    """Apply the migrations the database lacks, in one transaction; return their versions.
+
+    Processes starting together take turns: on SQLite the second waits for the first's write
+    lock, on PostgreSQL for its advisory lock; then it finds the migrations applied (it reads
+    which are only once it holds the lock) instead of failing half-way.
+    """
+    async with engine.connect() as connection:
+        await connection.execution_options(**{_BEGIN_IMMEDIATE: True})
+        async with connection.begin():
+            await lock_for_transaction(connection, MIGRATION_LOCK_KEY)
+            return await connection.run_sync(schema_versions.migrate)
+
+
+async def _reachable(url: str) -> AsyncEngine:
+    """An engine for `url` whose first connection succeeded; raises DatabaseUnavailable."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect():
+            pass  # whatever fails here is the database being away, not its schema
+    except (OSError, DBAPIError) as error:
+        await engine.dispose()
+        raise _unavailable(url, error) from error
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
+
+
+async def upgrade_database(url: str) -> list[int]:
+    """Bring the schema of the database at `url` up to date; return the versions applied.
+    Raises as `open_engine` does."""
+    engine = await _reachable(url)
+    try:
+        return await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def database_versions(url: str) -> tuple[list[int], list[int]]:
+    """The versions of the migrations the database at `url` has, and of those it lacks,
+    changing nothing. Raises as `open_engine` does."""
+    engine = await _reachable(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(schema_versions.versions)
+    finally:
+        await engine.dispose()
 
 
 async def open_engine(url: str) -> AsyncEngine:
     """Open the database at `url`, bring its schema up to date and return its engine. Raises
-    migrations.MigrationError for a database from a newer program.
+    schema_versions.MigrationError for a database from a newer program, DatabaseUnavailable
+    when it cannot be reached or opened.
     """
-    # Questions and user ids are personal data: keep them out of SQLAlchemy's log and its error
-    # messages, and out of aiosqlite's debug log (which shows every statement's parameters).
-    engine = create_async_engine(url, hide_parameters=True)
-    if engine.dialect.name == "sqlite":
-        _prepare_sqlite(engine)
-        driver_log = logging.getLogger("aiosqlite")
-        driver_log.setLevel(max(driver_log.getEffectiveLevel(), logging.INFO))
+    engine = await _reachable(url)
     try:
-        async with engine.connect() as connection:
-            await _migrate(connection)
+        await upgrade(engine)
     except BaseException:
         await engine.dispose()
         raise

@@ -1,9 +1,10 @@
 """The store's schema history: small numbered migrations, applied in order when the store opens.
 
 Each migration is a function `mNNN_<what>(connection)` that creates tables or adds columns with
-dialect-neutral SQLAlchemy Core, so SQLite and PostgreSQL get the same schema. `migrate` runs
-the ones a database lacks inside the caller's transaction and records each number in
-`schema_migrations`. Migrations only ever add: never drop or rewrite a table that holds data.
+dialect-neutral SQLAlchemy Core, so SQLite and PostgreSQL get the same schema;
+bot/store/schema_versions.py runs the ones a database lacks inside the caller's transaction
+and records each number. Migrations only ever add: never drop or rewrite a table that holds
+data.
 
 To change the schema, append a new function to MIGRATIONS (never edit, reorder or remove one
 that has shipped) and update the current table definitions (schema.py) to match.
@@ -11,8 +12,6 @@ Each migration describes its tables as they were at that step, so later changes 
 old database is brought up to date.
 """
 
-import datetime as dt
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -30,30 +29,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    insert,
-    select,
     text,
 )
 from sqlalchemy.schema import CreateColumn
 
 from bot.store.utc_datetime import UtcDateTime
 
-log = logging.getLogger(__name__)
-
 Migration = Callable[[Connection], None]
-
-
-class MigrationError(Exception):
-    """The database's schema cannot be brought up to date; the message says why."""
-
-
-# The bookkeeping table itself never changes, so it is defined once, outside the history.
-schema_migrations = Table(
-    "schema_migrations",
-    MetaData(),
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("applied_at", UtcDateTime, nullable=False),
-)
 
 
 def add_column(connection: Connection, table_name: str, column: Column[Any]) -> None:
@@ -328,54 +310,3 @@ MIGRATIONS: list[Migration] = [
     m007_merged_relays_and_deletions,
     m008_language_tags_and_conversation_contexts,
 ]
-
-
-# -- applying them ---------------------------------------------------------------------------------
-
-
-def _numbered(migrations: list[Migration]) -> dict[int, Migration]:
-    """Return the migrations by version (1, 2, ...), checking each name carries its number."""
-    numbered = dict(enumerate(migrations, start=1))
-    for version, function in numbered.items():
-        if not function.__name__.startswith(f"m{version:03d}_"):
-            raise MigrationError(
-                f"migration {version} is named {function.__name__!r}; migrations are "
-                f"appended to MIGRATIONS in order and named m001_, m002_, ..."
-            )
-    return numbered
-
-
-def applied_versions(connection: Connection) -> list[int]:
-    """Return the versions recorded in `schema_migrations`, oldest first (none if no table)."""
-    if not connection.dialect.has_table(connection, schema_migrations.name):
-        return []
-    query = select(schema_migrations.c.version).order_by(schema_migrations.c.version)
-    return list(connection.scalars(query))
-
-
-def migrate(connection: Connection) -> list[int]:
-    """Apply, in order, every migration in MIGRATIONS the database lacks; return their versions.
-
-    Runs inside the caller's transaction, so a migration that fails leaves the database as it
-    was. Raises MigrationError for a database made by a newer version of the program.
-    """
-    migrations = _numbered(MIGRATIONS)
-    schema_migrations.create(connection, checkfirst=True)
-    done = set(applied_versions(connection))
-    unknown = sorted(done - migrations.keys())
-    if unknown:
-        raise MigrationError(
-            f"the database has schema version {unknown[-1]}, but this program knows versions up "
-            f"to {len(migrations)}; run a newer rwa-bot (the database is left unchanged)"
-        )
-    applied = []
-    for version, migration in migrations.items():
-        if version in done:
-            continue
-        migration(connection)
-        connection.execute(
-            insert(schema_migrations).values(version=version, applied_at=dt.datetime.now(dt.UTC))
-        )
-        log.info("applied schema migration %d (%s)", version, migration.__name__)
-        applied.append(version)
-    return applied

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from sqlalchemy import BigInteger, String, delete, insert, literal, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -289,6 +290,14 @@ class SqlStore:
         await self.engine.dispose()
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL, or None for another database (or SQLite in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def sqlite_url(data_dir: Path) -> str:
     """Return the URL of the SQLite database in `data_dir`, creating the folder if need be."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -297,6 +306,6 @@ def sqlite_url(data_dir: Path) -> str:
 
 async def open_store(url: str) -> SqlStore:
     """Open the database at `url` (e.g. from `sqlite_url`), bring its schema up to date and
-    return the store. Raises migrations.MigrationError for a database from a newer program.
+    return the store. Raises schema_versions.MigrationError for a database from a newer program.
     """
     return SqlStore(await open_engine(url))

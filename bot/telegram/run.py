@@ -12,6 +12,8 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot import bootstrap
 from bot.config import Settings
 from bot.content.loader import Content
+from bot.store.database import DatabaseUnavailable
+from bot.store.schema_versions import MigrationError
 from bot.store.update_inbox import UpdateInbox
 from bot.telegram.app import build_application, register_commands
 from bot.telegram.context import Services
@@ -38,6 +40,8 @@ def run_bot(settings: Settings, content: Content, *, webhook: bool = False) -> s
         )
     except TelegramError as error:
         return f"Telegram answered with an error ({type(error).__name__})."
+    except (DatabaseUnavailable, MigrationError) as error:
+        return str(error)  # the database's URL in it shows no password
     return None
 
 

@@ -25,7 +25,6 @@ import datetime as dt
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ from bot.consult.model import Person
 from bot.content.loader import Content
 from bot.store.queue import Queue
 from bot.store.schema import outbox
-from bot.store.store import SqlStore, open_store, sqlite_url
+from bot.store.store import SqlStore, open_store
 from bot.telegram import outbox as telegram_outbox
 from bot.telegram.delivery import MISSES_AT_END
 from bot.telegram.http import AiohttpRequest
@@ -164,8 +163,8 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def firm(fake: FakeTelegram, tmp_path: Path, content: Content) -> AsyncIterator[Firm]:
-    store = await open_store(sqlite_url(tmp_path / "var"))
+async def firm(fake: FakeTelegram, database_url: str, content: Content) -> AsyncIterator[Firm]:
+    store = await open_store(database_url)  # SQLite and PostgreSQL
     bot = Bot(
         TOKEN,
         base_url=fake.base_url,

@@ -1,15 +1,14 @@
 """The store: numbered migrations on open, questions and votes, and the maintainer's report.
 
-Every test uses a real SQLite file under tmp_path; the schema is inspected with the standard
-library's sqlite3, independently of the code under test.
+Every test runs on a real database, a SQLite file under tmp_path and a fresh PostgreSQL
+database (the `database_url` fixture); the schema is inspected with SQLAlchemy's inspector and
+plain SQL (`database`), outside the store under test. A few tests are of SQLite's file itself.
 """
 
 import asyncio
 import datetime as dt
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,13 @@ from bot.answers.reply import Kind
 from bot.cli.report import build_report, format_report
 from bot.store import migrations, schema
 from bot.store.database import checkpoint
-from bot.store.migrations import MigrationError, add_column
+from bot.store.migrations import add_column
 from bot.store.report import Report
 from bot.store.schema import metadata, questions, votes
+from bot.store.schema_versions import MigrationError
 from bot.store.store import SqlStore, Store, open_store, sqlite_url
+from tests.conftest import sqlite_only
+from tests.fakes.databases import RawDatabase
 
 # The schema as the shipped migrations leave it; a simulated future migration takes NEXT.
 CURRENT = len(migrations.MIGRATIONS)
@@ -47,18 +49,15 @@ TABLES = {
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+def url(database_url: str) -> str:
+    return database_url
 
 
 @pytest.fixture
-def url(data_dir: Path) -> str:
-    return sqlite_url(data_dir)
-
-
-@pytest.fixture
-def db_file(url: str, data_dir: Path) -> Path:
-    return data_dir / "rwa-bot.sqlite3"
+def db_file(url: str, tmp_path: Path) -> Path:
+    """The SQLite file, for the tests of SQLite itself (`sqlite_only`)."""
+    assert url.startswith("sqlite"), "a test of the SQLite file must be marked sqlite_only"
+    return tmp_path / "data" / "rwa-bot.sqlite3"
 
 
 @pytest.fixture
@@ -68,19 +67,8 @@ async def store(url: str) -> AsyncIterator[SqlStore]:
     await opened.close()
 
 
-def query(db_file: Path, sql: str) -> list[tuple[Any, ...]]:
-    """Run `sql` on the database file with the standard library, outside the store."""
-    with closing(sqlite3.connect(db_file)) as connection:
-        return connection.execute(sql).fetchall()
-
-
-def tables(db_file: Path) -> set[str]:
-    rows = query(db_file, "SELECT name FROM sqlite_master WHERE type = 'table'")
-    return {name for (name,) in rows}
-
-
-def columns(db_file: Path, table: str) -> list[str]:
-    return [row[1] for row in query(db_file, f"PRAGMA table_info({table})")]
+def columns(database: RawDatabase, table: str) -> list[str]:
+    return [column["name"] for column in database.columns(table)]
 
 
 async def ask(
@@ -114,11 +102,11 @@ def test_sqlite_url_points_at_the_database_file_in_the_data_folder_and_creates_i
 
 
 async def test_opening_a_new_database_creates_the_tables_and_records_every_version(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
-    assert tables(db_file) == TABLES
-    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
-    indexes = {name for (name,) in query(db_file, "SELECT name FROM sqlite_master")}
+    assert database.tables() == TABLES
+    assert database.query("SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
+    indexes = database.indexes()
     assert {
         "ix_questions_kind",
         "ix_questions_faq_id",
@@ -127,31 +115,30 @@ async def test_opening_a_new_database_creates_the_tables_and_records_every_versi
     } <= indexes
 
 
-def table_info(db_file: Path, table: str) -> list[tuple[str, bool, bool]]:
-    """(name, nullable, part of the primary key) of each column, as the database has it."""
-    rows = query(db_file, f"PRAGMA table_info({table})")
-    return [(name, not notnull, bool(pk)) for _, name, _, notnull, _, pk in rows]
-
-
 async def test_the_migrated_schema_has_exactly_the_tables_and_columns_the_code_uses(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     # bot.store.schema holds every table in one MetaData: together, the whole schema.
     assert schema.outbox.metadata is metadata
     assert {table.name for table in metadata.sorted_tables} == TABLES - {"schema_migrations"}
+    found = database.schema()
     for table in metadata.sorted_tables:
-        assert table_info(db_file, table.name) == [
+        assert found[table.name] == [
             (column.name, bool(column.nullable), column.primary_key) for column in table.columns
         ], table.name
 
 
-async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(store: SqlStore, db_file: Path) -> None:
-    assert query(db_file, "PRAGMA journal_mode") == [("wal",)]
+@sqlite_only
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(
+    store: SqlStore, database: RawDatabase
+) -> None:
+    assert database.query("PRAGMA journal_mode") == [("wal",)]
     async with store.engine.connect() as connection:
         foreign_keys = await connection.exec_driver_sql("PRAGMA foreign_keys")
         assert foreign_keys.all() == [(1,)]
 
 
+@sqlite_only
 async def test_every_connection_sets_its_pragmas_explicitly(store: SqlStore) -> None:
     # synchronous and secure_delete belong to each connection, not to the file: read them on
     # several of the store's own pooled connections at once.
@@ -168,13 +155,16 @@ async def test_every_connection_sets_its_pragmas_explicitly(store: SqlStore) -> 
     assert seen == [("wal", 2, 1, 1)] * 3
 
 
-async def test_a_checkpoint_empties_the_write_ahead_log(store: SqlStore, db_file: Path) -> None:
+@sqlite_only
+async def test_a_checkpoint_empties_the_write_ahead_log(
+    store: SqlStore, db_file: Path, database: RawDatabase
+) -> None:
     await ask(store, "What about Dubai?")
     wal = db_file.with_name(db_file.name + "-wal")
     assert wal.stat().st_size > 0
     assert await checkpoint(store.engine)
     assert wal.stat().st_size == 0
-    assert query(db_file, "SELECT text FROM questions") == [("What about Dubai?",)]
+    assert database.query("SELECT text FROM questions") == [("What about Dubai?",)]
 
 
 async def test_the_database_refuses_a_vote_row_for_a_missing_question(store: SqlStore) -> None:
@@ -187,7 +177,9 @@ async def test_the_database_refuses_a_vote_row_for_a_missing_question(store: Sql
             )
 
 
-async def test_opening_again_applies_nothing_and_keeps_the_data(url: str, db_file: Path) -> None:
+async def test_opening_again_applies_nothing_and_keeps_the_data(
+    url: str, database: RawDatabase
+) -> None:
     async with await open_store(url) as first:
         question_id = await ask(first, "What about Dubai?")
         assert await first.record_vote(question_id=question_id, user_id=7, vote="down")
@@ -195,33 +187,33 @@ async def test_opening_again_applies_nothing_and_keeps_the_data(url: str, db_fil
     async with await open_store(url) as second:
         report = await second.report()
 
-    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
-    assert query(db_file, "SELECT id, text FROM questions") == [(question_id, "What about Dubai?")]
+    assert database.query("SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
+    assert database.query("SELECT id, text FROM questions") == [(question_id, "What about Dubai?")]
     assert report.unanswered == (("What about Dubai?", 1),)
 
 
 async def test_two_programs_opening_a_new_database_at_once_both_succeed(
-    url: str, db_file: Path
+    url: str, database: RawDatabase
 ) -> None:
     bot, maintainer = await asyncio.gather(open_store(url), open_store(url))
     await bot.close()
     await maintainer.close()
-    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
+    assert database.query("SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
 
 
 async def test_a_database_left_at_version_0_is_upgraded(
-    monkeypatch: pytest.MonkeyPatch, url: str, db_file: Path
+    monkeypatch: pytest.MonkeyPatch, url: str, database: RawDatabase
 ) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(migrations, "MIGRATIONS", [])
         await (await open_store(url)).close()
-    assert tables(db_file) == {"schema_migrations"}
+    assert database.tables() == {"schema_migrations"}
 
     async with await open_store(url) as store:
         await ask(store, "What about Dubai?")
 
-    assert tables(db_file) == TABLES
-    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
+    assert database.tables() == TABLES
+    assert database.query("SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
 
 
 def future_appointments(connection: Connection) -> None:
@@ -240,13 +232,13 @@ def future_appointments(connection: Connection) -> None:
 
 
 async def test_a_future_migration_is_applied_to_an_existing_database_without_losing_rows(
-    monkeypatch: pytest.MonkeyPatch, url: str, db_file: Path
+    monkeypatch: pytest.MonkeyPatch, url: str, database: RawDatabase
 ) -> None:
     async with await open_store(url) as store:
         await ask(store, "I need a lawyer in Shenzhen", kind="escalate")
         answered = await ask(store, "Will I go to jail?", "answer", "criminal-exposure")
         await store.record_vote(question_id=answered, user_id=7, vote="down")
-    before = query(db_file, "SELECT * FROM questions ORDER BY id")
+    before = database.query("SELECT * FROM questions ORDER BY id")
 
     future_appointments.__name__ = f"m{NEXT:03d}_appointments"
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, future_appointments])
@@ -254,21 +246,21 @@ async def test_a_future_migration_is_applied_to_an_existing_database_without_los
         report = await store.report()
         await ask(store, "What about Dubai?")
 
-    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == [
+    assert database.query("SELECT version FROM schema_migrations ORDER BY version") == [
         *VERSIONS,
         (NEXT,),
     ]
-    assert "appointments" in tables(db_file)
-    assert columns(db_file, "questions")[-1] == "appointment_id"
-    after = query(db_file, "SELECT * FROM questions ORDER BY id")
+    assert "appointments" in database.tables()
+    assert columns(database, "questions")[-1] == "appointment_id"
+    after = database.query("SELECT * FROM questions ORDER BY id")
     assert [row[:-1] for row in after[:2]] == before
     assert [row[-1] for row in after] == [None, None, None]
-    assert query(db_file, "SELECT question_id, vote FROM votes") == [(answered, "down")]
+    assert database.query("SELECT question_id, vote FROM votes") == [(answered, "down")]
     assert report.totals["escalate"] == 1
 
 
 async def test_a_failing_migration_leaves_the_database_as_it_was(
-    monkeypatch: pytest.MonkeyPatch, url: str, db_file: Path
+    monkeypatch: pytest.MonkeyPatch, url: str, database: RawDatabase
 ) -> None:
     async with await open_store(url) as store:
         await ask(store, "What about Dubai?")
@@ -282,23 +274,22 @@ async def test_a_failing_migration_leaves_the_database_as_it_was(
     with pytest.raises(RuntimeError, match="second step"):
         await open_store(url)
 
-    assert "appointment_id" not in columns(db_file, "questions")
-    assert query(db_file, "SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
-    assert query(db_file, "SELECT text FROM questions") == [("What about Dubai?",)]
+    assert "appointment_id" not in columns(database, "questions")
+    assert database.query("SELECT version FROM schema_migrations ORDER BY version") == VERSIONS
+    assert database.query("SELECT text FROM questions") == [("What about Dubai?",)]
 
 
 async def test_a_database_from_a_newer_program_is_refused_unchanged(
-    url: str, db_file: Path
+    url: str, database: RawDatabase
 ) -> None:
     await (await open_store(url)).close()
-    with closing(sqlite3.connect(db_file)) as connection, connection:
-        connection.execute(f"INSERT INTO schema_migrations VALUES ({NEXT}, '2030-01-01 00:00:00')")
+    database.execute(f"INSERT INTO schema_migrations VALUES ({NEXT}, '2030-01-01 00:00:00')")
 
     with pytest.raises(
         MigrationError, match=rf"schema version {NEXT}, .* knows versions up to {CURRENT}"
     ):
         await open_store(url)
-    assert len(query(db_file, "SELECT * FROM schema_migrations")) == NEXT
+    assert len(database.query("SELECT * FROM schema_migrations")) == NEXT
 
 
 async def test_migrations_must_be_named_with_their_number_in_list_order(
@@ -344,7 +335,7 @@ async def test_record_question_keeps_everything_as_given_and_returns_its_id(
 
 
 async def test_record_question_keeps_the_passages_shown_space_separated(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     shown = await store.record_question(
         user_id=7,
@@ -357,7 +348,7 @@ async def test_record_question_keeps_the_passages_shown_space_separated(
         passage_ids=["rwa-path:p3", "rwa-path:p12"],
     )
     declined = await ask(store, "What about Dubai?")
-    assert query(db_file, "SELECT id, passage_ids FROM questions ORDER BY id") == [
+    assert database.query("SELECT id, passage_ids FROM questions ORDER BY id") == [
         (shown, "rwa-path:p3 rwa-path:p12"),
         (declined, None),
     ]
@@ -383,42 +374,44 @@ async def test_record_question_refuses_an_unknown_kind(store: SqlStore) -> None:
 
 
 async def test_a_second_vote_of_the_same_user_replaces_the_first(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     question_id = await ask(store, "Will I go to jail?", "answer", "criminal-exposure")
     assert await store.record_vote(question_id=question_id, user_id=7, vote="up")
     assert await store.record_vote(question_id=question_id, user_id=7, vote="down")
-    assert query(db_file, "SELECT question_id, user_id, vote FROM votes") == [
+    assert database.query("SELECT question_id, user_id, vote FROM votes") == [
         (question_id, 7, "down")
     ]
 
 
 async def test_votes_of_different_users_on_one_reply_are_all_kept(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     question_id = await ask(store, "Will I go to jail?", "answer", "criminal-exposure")
     assert await store.record_vote(question_id=question_id, user_id=7, vote="up")
     assert await store.record_vote(question_id=question_id, user_id=8, vote="down")
-    assert query(db_file, "SELECT user_id, vote FROM votes ORDER BY user_id") == [
+    assert database.query("SELECT user_id, vote FROM votes ORDER BY user_id") == [
         (7, "up"),
         (8, "down"),
     ]
 
 
-async def test_concurrent_votes_of_one_user_leave_one_vote(store: SqlStore, db_file: Path) -> None:
+async def test_concurrent_votes_of_one_user_leave_one_vote(
+    store: SqlStore, database: RawDatabase
+) -> None:
     question_id = await ask(store, "Will I go to jail?", "answer", "criminal-exposure")
     results = await asyncio.gather(
         *(store.record_vote(question_id=question_id, user_id=7, vote="down") for _ in range(5))
     )
     assert results == [True] * 5
-    assert query(db_file, "SELECT user_id, vote FROM votes") == [(7, "down")]
+    assert database.query("SELECT user_id, vote FROM votes") == [(7, "down")]
 
 
 async def test_a_vote_on_an_unknown_question_is_refused_and_stores_nothing(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     assert not await store.record_vote(question_id=999, user_id=7, vote="down")
-    assert query(db_file, "SELECT * FROM votes") == []
+    assert database.query("SELECT * FROM votes") == []
 
 
 async def test_record_vote_refuses_anything_but_up_or_down(store: SqlStore) -> None:
@@ -627,7 +620,7 @@ async def test_a_users_language_is_remembered_and_replaced(store: SqlStore) -> N
 
 
 async def test_questions_asked_at_once_are_written_together_each_with_its_own_id(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     import asyncio
 
@@ -647,17 +640,17 @@ async def test_questions_asked_at_once_are_written_together_each_with_its_own_id
         )
     )
     assert len(set(ids)) == 40
-    stored = dict(query(db_file, "SELECT id, text FROM questions"))
+    stored = dict(database.query("SELECT id, text FROM questions"))
     assert [stored[question_id] for question_id in ids] == texts
 
 
 async def test_a_failed_write_reaches_every_question_of_its_batch(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     import asyncio
 
-    with closing(sqlite3.connect(db_file)) as connection:  # the table is gone: writes fail
-        connection.executescript("DROP TABLE votes; DROP TABLE questions;")
+    database.execute("DROP TABLE votes")  # the table is gone: writes fail
+    database.execute("DROP TABLE questions")
 
     async def ask(n: int) -> int:
         return await store.record_question(
@@ -674,8 +667,9 @@ async def test_a_failed_write_reaches_every_question_of_its_batch(
     assert all(isinstance(result, Exception) for result in results)
 
 
+@sqlite_only  # PostgreSQL keeps NaN, which is what makes the row fail on SQLite
 async def test_questions_written_together_fail_alone_one_that_cannot_be_written_fails_only_itself(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     async def one(number: int) -> int:
         return await store.record_question(
@@ -693,14 +687,14 @@ async def test_questions_written_together_fail_alone_one_that_cannot_be_written_
 
     failed = [number for number, result in enumerate(results) if isinstance(result, Exception)]
     assert failed == [13]
-    assert len(query(db_file, "SELECT id FROM questions")) == 19
+    assert len(database.query("SELECT id FROM questions")) == 19
 
 
 async def test_a_question_with_a_lone_surrogate_or_nul_is_stored_and_does_not_fail_others(
-    store: SqlStore, db_file: Path
+    store: SqlStore, database: RawDatabase
 ) -> None:
     texts = ["fine", "lone \ud800 surrogate", "nul\x00byte", "also fine"]
     ids = await asyncio.gather(*(ask(store, text) for text in texts))
     assert len(set(ids)) == 4
-    stored = [text for (text,) in query(db_file, "SELECT text FROM questions ORDER BY id")]
+    stored = [text for (text,) in database.query("SELECT text FROM questions ORDER BY id")]
     assert stored == ["fine", "lone \ufffd surrogate", "nulbyte", "also fine"]

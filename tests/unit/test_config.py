@@ -152,3 +152,41 @@ def test_the_sentence_model_cache_and_context_settings_are_read() -> None:
     assert settings.semantic_model is False
     assert str(settings.cache_dir) == "/tmp/rwa-cache"
     assert settings.context_minutes == 3
+
+
+PG_URL = "postgresql+asyncpg://bot:s3cret-pw@db.internal:5432/rwa"
+
+
+def test_the_database_is_the_sqlite_file_in_the_data_folder_unless_a_url_is_given() -> None:
+    assert load_settings(environ={}).database_url is None
+
+
+def test_the_database_url_comes_from_the_file_and_the_environment_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, "database_url: sqlite+aiosqlite:////srv/rwa/bot.sqlite3\n")
+    assert (
+        load_settings(path, environ={}).database_url == "sqlite+aiosqlite:////srv/rwa/bot.sqlite3"
+    )
+    settings = load_settings(path, environ={"RWA_BOT_DATABASE_URL": PG_URL})
+    assert settings.database_url == PG_URL
+    assert "s3cret-pw" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://bot@db/rwa", "postgresql+asyncpg://bot@db/rwa"),
+        ("postgres://bot@db/rwa", "postgresql+asyncpg://bot@db/rwa"),
+        ("sqlite:///var/bot.sqlite3", "sqlite+aiosqlite:///var/bot.sqlite3"),
+    ],
+)
+def test_a_database_url_without_a_driver_gets_the_one_the_store_uses(given: str, used: str) -> None:
+    assert load_settings(environ={"RWA_BOT_DATABASE_URL": given}).database_url == used
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://bot:s3cret-pw@db/rwa", "s3cret-pw", "postgresql+psycopg2://b:s3cret-pw@d/r"]
+)
+def test_a_database_url_of_another_kind_is_a_clear_error_that_hides_it(url: str) -> None:
+    with pytest.raises(ConfigError, match="RWA_BOT_DATABASE_URL' must be a database URL") as error:
+        load_settings(environ={"RWA_BOT_DATABASE_URL": url})
+    assert "s3cret-pw" not in str(error.value)
