@@ -77,12 +77,25 @@ def _add_queue(commands: Commands) -> None:
 
 def _add_db(commands: Commands) -> None:
     database = commands.add_parser(
-        "db", help="the database's schema (RWA_BOT_DATABASE_URL, default the SQLite file)"
+        "db",
+        help="the database's schema, and moving its data (RWA_BOT_DATABASE_URL, default the "
+        "SQLite file)",
     )
     actions = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     actions.add_parser("upgrade", help="apply the pending migrations and say which")
     actions.add_parser(
         "status", help="the schema version and pending migrations (exit 1 if any are pending)"
+    )
+    copy = actions.add_parser(
+        "copy",
+        help="copy the data into a new, empty database (SQLite to PostgreSQL), checked row for row",
+    )
+    copy.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="the empty database: postgresql://user:password@host:port/database (migrated first; "
+        "the password may instead come from PGPASSWORD or ~/.pgpass)",
     )
 
 
