@@ -300,6 +300,14 @@ def m008_language_tags_and_conversation_contexts(connection: Connection) -> None
     metadata.create_all(connection, checkfirst=False)
 
 
+def m009_outbox_leases(connection: Connection) -> None:
+    """Leases on outbox rows, so that several replicas send each row once: `claimed_by`, the
+    worker (one per process) sending the row, and `lease_until`, when its claim lapses if that
+    worker dies first (NULL: not claimed)."""
+    add_column(connection, "outbox", Column("claimed_by", String(64), nullable=True))
+    add_column(connection, "outbox", Column("lease_until", UtcDateTime, nullable=True))
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -309,4 +317,5 @@ MIGRATIONS: list[Migration] = [
     m006_chats_of_sent_messages,
     m007_merged_relays_and_deletions,
     m008_language_tags_and_conversation_contexts,
+    m009_outbox_leases,
 ]

@@ -63,7 +63,7 @@ conversation_contexts = Table(
     Column("answered_at", UtcDateTime, nullable=False),
 )
 
-# -- the lawyer queue (m003, m005, m007) -------------------------------------------------------
+# -- the lawyer queue (m003, m005, m007, m009) ------------------------------------------------
 
 intakes = Table(
     "intakes",
@@ -131,6 +131,10 @@ outbox = Table(
     Column("merged_upto", Integer, nullable=True),
     # m007: the ids of every piece it went out as, space-separated (message_id: the first).
     Column("message_ids", Text, nullable=True),
+    # m009: the worker sending the row (one per process), and when its claim lapses if that
+    # worker dies first; both NULL while nobody holds it.
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
 )
 # m007: a forgotten user to be told how many copies in the lawyers' group were deleted, and
 # each copy to delete (chat_id NULL: the lawyers' group as configured).
