@@ -179,3 +179,13 @@ dead_letters = Table(
     Column("reason", String(100), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
 )
+
+# -- the repeating jobs (m009) ---------------------------------------------------------------------
+
+# When each repeating job (the reminders, the retention purge) last ran on any replica.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(32), primary_key=True),
+    Column("ran_at", UtcDateTime, nullable=False),
+)

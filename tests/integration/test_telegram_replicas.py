@@ -9,8 +9,13 @@ are the reference: each message gets the same replies, and exactly one ticket is
 
 It fails where a replica decides from what it remembers of the user instead of the database
 (a user it once saw with neither intake nor ticket; a language read once per process).
+
+The repeating jobs (reminders, the retention purge), which every replica schedules, do their
+work once a period on PostgreSQL, whichever replica's tick comes first; on SQLite, which serves
+one process, every tick works, as always.
 """
 
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -18,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from telegram import Chat, Update
 from telegram.ext import Application
 
 from bot.answers.answering import Answerer
 from bot.config import LawyerSettings, Secret, Settings
 from bot.content.loader import Content
+from bot.store.schema import job_runs
 from bot.store.store import open_store, sqlite_url
 from bot.telegram.app import build_application
 from bot.telegram.context import Services
@@ -131,3 +138,53 @@ async def test_a_user_handled_by_two_replicas_in_turn_sees_what_one_process_show
     assert replies == expected
     assert sent == sent_alone
     assert tickets == 1
+
+
+async def test_each_job_does_its_work_once_a_period_whichever_replica_runs_it(
+    stack: AsyncExitStack,
+    database_url: str,
+    tmp_path: Path,
+    content: Content,
+    engine: Answerer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    replicas = [
+        await started(stack, database_url, tmp_path / name, content, engine)
+        for name in ("one", "two")
+    ]
+    work: list[str] = []
+    for replica in replicas:
+        desk = replica.services.desk
+
+        async def remind(after: dt.timedelta) -> int:
+            work.append("remind")
+            return 0
+
+        async def purge(before: dt.datetime) -> dict[str, int]:
+            work.append("purge")
+            return {}
+
+        monkeypatch.setattr(desk, "remind", remind)
+        monkeypatch.setattr(desk.queue, "purge", purge)
+
+    async def tick() -> None:
+        """Both replicas' job queues run both jobs, as at the start of a period."""
+        for replica in replicas:
+            job_queue = replica.application.job_queue
+            assert job_queue is not None
+            for job in job_queue.jobs():
+                await job.run(replica.application)
+
+    await tick()
+    once = database_url.startswith("postgresql")
+    assert sorted(work) == (["purge", "remind"] if once else ["purge", "purge", "remind", "remind"])
+
+    if once:
+        await tick()  # the same period again: nothing more
+        assert sorted(work) == ["purge", "remind"]
+        database = replicas[1].services.store.engine
+        a_day_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        async with database.begin() as connection:  # the next period
+            await connection.execute(update(job_runs).values(ran_at=a_day_ago))
+        await tick()
+        assert sorted(work) == ["purge", "purge", "remind", "remind"]
