@@ -150,3 +150,16 @@ async def test_a_row_whose_worker_died_is_taken_over_when_its_lease_ends_and_not
     await first.queue.retry_later(row.id, past, "TimedOut")
     [after] = await rows(second)
     assert (after.status, after.attempts, after.error) == ("sent", 0, None)
+
+
+async def test_a_restart_on_sqlite_sends_at_once_what_the_last_run_had_claimed(
+    fake: FakeTelegram, replicas: tuple[Replica, Replica]
+) -> None:
+    first, second = replicas  # on SQLite: the process before a restart, and the one after
+    await first.queue.notify(SUPERGROUP, None, "Your ticket #1 was received.")
+    assert len(await first.queue.claim_due()) == 1  # then the process is killed
+
+    await second.queue.recover_claims()  # as the restarted worker's run() begins
+    sqlite = not second.store.engine.dialect.name.startswith("postgresql")
+    assert await second.worker.send_due() == (1 if sqlite else 0)  # PostgreSQL: the lease waits
+    assert fake.sent_texts(SUPERGROUP) == (["Your ticket #1 was received."] if sqlite else [])
