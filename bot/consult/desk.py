@@ -93,10 +93,8 @@ class Desk:
         self.lawyers_language = lawyers_language
         self.cards = Cards(content, self.intake, lawyers_language)
         self._on_outbox = on_outbox or (lambda: None)
-        # Users known to have neither an intake nor an active ticket, so that their questions
-        # go to the engine without two database reads each. Only this process changes a
-        # user's consultation state; every change below forgets the user here first.
-        self._quiet: set[int] = set()
+        # Nothing of a user's consultation state is kept here: the store is the one truth, so
+        # that replicas on one database, and a user's messages handled by any of them, agree.
 
     def use_content(self, content: Content) -> None:
         """Speak with reloaded content from now on."""
@@ -115,7 +113,6 @@ class Desk:
         self, person: Person, language: Language, *, update_id: int | None = None
     ) -> Turn:
         """The user asked for a lawyer: their open ticket, their intake, or a new intake."""
-        self._quiet.discard(person.user_id)
         ticket = await self.queue.active_ticket(person.user_id)
         if ticket is not None:
             return Turn((Say(self._text(language, "ticket.already_open", ticket=ticket.id)),))
@@ -138,16 +135,11 @@ class Desk:
         source_key: str | None = None,
     ) -> Turn:
         """A message from the user: an intake answer, a message for their lawyer, or neither."""
-        if person.user_id in self._quiet:
-            return NOT_MINE
         saved = await self.queue.load_intake(person.user_id)
         if saved is not None:
             return await self._answer_intake(person, saved, text, update_id)
         ticket = await self.queue.active_ticket(person.user_id)
-        if ticket is None:
-            self._quiet.add(person.user_id)
-            return NOT_MINE
-        if ticket.status != "claimed":
+        if ticket is None or ticket.status != "claimed":
             return NOT_MINE
         stored = await self.queue.relay(
             ticket.id, "to_lawyers", text, person.user_id, source_key or fresh_key(person)
@@ -197,7 +189,6 @@ class Desk:
         under "copies" how many of their messages in the lawyers' group are to be deleted (the
         outbox worker deletes them, then tells the user in `chat_id`, in `language`, what
         became of them: see `forget_report`)."""
-        self._quiet.discard(user_id)
         counts = await self.queue.forget(user_id, report_to=(chat_id, language))
         log.info("forgot a user: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         self._on_outbox()  # the cards to redraw, the copies to delete
@@ -294,8 +285,6 @@ class Desk:
         if result.ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         if result.claimed:
-            if result.ticket.user_id is not None:
-                self._quiet.discard(result.ticket.user_id)
             self._on_outbox()
             log.info("ticket %d claimed", ticket_id)  # who claimed it is in the ticket, not the log
             return self._lawyer_text("claimed_ok", ticket=ticket_id)

@@ -26,6 +26,11 @@ from bot.consult.model import (
 )
 
 
+class ClaimLost(Exception):
+    """An outbox row is no longer the worker's to send: another worker claimed it after the
+    first's lease ran out, or it was sent, given up or dropped meanwhile."""
+
+
 class Intakes(Protocol):
     """Intakes in progress, one per user, and the questions a new ticket carries."""
 
@@ -142,6 +147,18 @@ class Outbox(Protocol):
         """Return the messages to send now: the oldest pending one of each destination."""
         ...
 
+    async def claim_due(self, now: dt.datetime | None = None, limit: int = 50) -> list[OutboxItem]:
+        """Claim, for a while, and return the messages due that no other worker holds."""
+        ...
+
+    async def release_claims(self) -> None:
+        """Release this worker's claims on the rows it did not get to."""
+        ...
+
+    async def recover_claims(self) -> None:
+        """At a worker's start: release the claims an earlier run of a lone process left."""
+        ...
+
     async def relays_to_merge(
         self, item: OutboxItem, upto: int | None = None
     ) -> list[tuple[int, str]]:
@@ -157,7 +174,8 @@ class Outbox(Protocol):
         ...
 
     async def sending(self, item_id: int, floor: int) -> None:
-        """Record that a piece of `item_id` is being sent and may arrive above `floor`."""
+        """Record that a piece of `item_id` is being sent and may arrive above `floor`; raises
+        ClaimLost when it is no longer this worker's to send."""
         ...
 
     async def piece_sent(self, item_id: int, pieces: int, message_ids: Sequence[int]) -> None:

@@ -132,10 +132,13 @@ class SqlDeletions(OnEngine):
 
     async def close_report(self, report_id: int, text: str | None) -> None:
         """In one transaction, queue `text` (unless None) for the report's chat and delete the
-        report with its deletions: nothing of the forgotten user is kept after that."""
+        report with its deletions: nothing of the forgotten user is kept after that. Of two
+        replicas' workers closing it at once, the second finds it gone (the row is locked)."""
         async with write_transaction(self.engine) as connection:
             chat = await connection.execute(
-                select(forget_reports.c.chat_id).where(forget_reports.c.id == report_id)
+                select(forget_reports.c.chat_id)
+                .where(forget_reports.c.id == report_id)
+                .with_for_update()
             )
             row = chat.first()
             if row is None:

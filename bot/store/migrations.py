@@ -300,6 +300,23 @@ def m008_language_tags_and_conversation_contexts(connection: Connection) -> None
     metadata.create_all(connection, checkfirst=False)
 
 
+def m009_outbox_leases_and_job_runs(connection: Connection) -> None:
+    """What lets several replicas share one database. On the outbox, leases, so that each row
+    is sent once: `claimed_by`, the worker (one per process) sending the row, and
+    `lease_until`, when its claim lapses if that worker dies first (NULL: not claimed).
+    `job_runs`: when each repeating job last ran on any replica, so that it runs once a period."""
+    add_column(connection, "outbox", Column("claimed_by", String(64), nullable=True))
+    add_column(connection, "outbox", Column("lease_until", UtcDateTime, nullable=True))
+    metadata = MetaData()
+    Table(
+        "job_runs",
+        metadata,
+        Column("job", String(32), primary_key=True),
+        Column("ran_at", UtcDateTime, nullable=False),
+    )
+    metadata.create_all(connection, checkfirst=False)
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -309,4 +326,5 @@ MIGRATIONS: list[Migration] = [
     m006_chats_of_sent_messages,
     m007_merged_relays_and_deletions,
     m008_language_tags_and_conversation_contexts,
+    m009_outbox_leases_and_job_runs,
 ]

@@ -63,7 +63,7 @@ conversation_contexts = Table(
     Column("answered_at", UtcDateTime, nullable=False),
 )
 
-# -- the lawyer queue (m003, m005, m007) -------------------------------------------------------
+# -- the lawyer queue (m003, m005, m007, m009) ------------------------------------------------
 
 intakes = Table(
     "intakes",
@@ -131,6 +131,10 @@ outbox = Table(
     Column("merged_upto", Integer, nullable=True),
     # m007: the ids of every piece it went out as, space-separated (message_id: the first).
     Column("message_ids", Text, nullable=True),
+    # m009: the worker sending the row (one per process), and when its claim lapses if that
+    # worker dies first; both NULL while nobody holds it.
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
 )
 # m007: a forgotten user to be told how many copies in the lawyers' group were deleted, and
 # each copy to delete (chat_id NULL: the lawyers' group as configured).
@@ -174,4 +178,14 @@ dead_letters = Table(
     Column("payload", Text, nullable=False),
     Column("reason", String(100), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+)
+
+# -- the repeating jobs (m009) ---------------------------------------------------------------------
+
+# When each repeating job (the reminders, the retention purge) last ran on any replica.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(32), primary_key=True),
+    Column("ran_at", UtcDateTime, nullable=False),
 )

@@ -51,13 +51,12 @@ class Services:
 
 @dataclass
 class UserData:
-    """What the bot remembers of one user: the language they chose (kept in the store too,
-    so that it survives a restart)."""
+    """The language one user chose, as read from the store before each update is handled
+    (handlers.load_user): the store is the truth, which every replica shares."""
 
     language: Language | None = None
     script: Script | None = None  # chosen with /lang zh-hant (or zh-hk, zh-tw) or zh-hans
     variant: Variant = "hk"  # whose Traditional: Hong Kong's or Taiwan's
-    loaded: bool = False  # whether the stored choice was read in this process
 
 
 @dataclass

@@ -45,6 +45,8 @@ LANGUAGE_CHOICES: dict[str, tuple[Language, Script | None, Variant]] = {
     "zh-hk": ("zh", "Hant", "hk"),
     "zh-tw": ("zh", "Hant", "tw"),
 }
+# A user who never chose: Telegram's language code decides (see context.user_language).
+NO_CHOICE: tuple[Language | None, Script | None, Variant] = (None, None, "hk")
 # How many content errors /reload shows the administrator (the rest: rwa-bot faq check).
 RELOAD_PROBLEMS_SHOWN = 5
 # The typing indicator shows when a reply takes longer than this (most take a few milliseconds,
@@ -66,16 +68,14 @@ async def note_message(update: Update, context: BotContext) -> None:
 
 
 async def load_user(update: Update, context: BotContext) -> None:
-    """Before any handler: read the user's stored language once per process."""
+    """Before any handler: read the user's stored language (every time: another replica may
+    have changed it since this one last saw the user)."""
     user = update.effective_user
-    if user is None or context.user_data is None or context.user_data.loaded:
+    if user is None or context.user_data is None:
         return
     stored = await context.services.store.language_of(user.id)
-    choice = LANGUAGE_CHOICES.get(stored or "")
-    if choice is not None and context.user_data.language is None:
-        data = context.user_data
-        data.language, data.script, data.variant = choice
-    context.user_data.loaded = True
+    data = context.user_data
+    data.language, data.script, data.variant = LANGUAGE_CHOICES.get(stored or "", NO_CHOICE)
 
 
 # -- commands -----------------------------------------------------------------------------------

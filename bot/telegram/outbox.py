@@ -3,6 +3,10 @@
 A row is marked sent with Telegram's message id and never sent again; a flood limit, a server
 error or a timeout leaves it for later, and a row whose send is in doubt is looked for first
 (bot/telegram/delivery.py). It also deletes the group's copies of a forgotten user's messages.
+
+Replicas on one database each run a worker: a worker claims the rows it sends for a lease
+(bot/store/outbox.py), renews it before each piece it sends, and drops a row whose lease
+another worker has taken over.
 """
 
 import asyncio
@@ -24,6 +28,7 @@ from telegram.error import (
 
 from bot.consult.desk import Desk
 from bot.consult.model import DeletionOutcome, OutboxItem
+from bot.consult.ports import ClaimLost
 from bot.telegram.delivery import DeliveryCheck, shares_counter
 from bot.telegram.outgoing import Piece, RowMessages
 from bot.telegram.rate_limit import RateLimiter
@@ -86,6 +91,10 @@ class OutboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send due rows until `stop` is set."""
+        try:
+            await self.desk.queue.recover_claims()
+        except Exception:  # the rows wait for their leases to end instead
+            log.exception("could not release the outbox claims of an earlier run")
         while not stop.is_set():
             self._wake.clear()
             try:
@@ -101,18 +110,24 @@ class OutboxWorker:
         """Delete the copies due for deletion, then send every row due now, oldest first per
         chat; return how many rows went out."""
         await self.delete_due()
-        sent = 0
-        while True:
-            items = await self.desk.queue.due()
-            progressed = False
-            for item in items:
-                if await self._send(item):
-                    sent += 1
-                    progressed = True
-                    if item.chat_id is None:
-                        break  # the group's pace is slow: look again for a new ticket's card
-            if not progressed:
-                return sent
+        queue = self.desk.queue
+        sent, claimed = 0, False
+        try:
+            while True:
+                items = await queue.claim_due()
+                claimed = claimed or bool(items)
+                progressed = False
+                for item in items:
+                    if await self._send(item):
+                        sent += 1
+                        progressed = True
+                        if item.chat_id is None:
+                            break  # the group's pace is slow: look again for a new ticket's card
+                if not progressed:
+                    return sent
+        finally:
+            if claimed:  # the rows it did not get to, for any worker to claim
+                await queue.release_claims()
 
     def note(self, chat_id: int, message_id: int, sent_at: float | None = None) -> None:
         """A message with this id is in that chat (the bot sent it, or received it): a message
@@ -139,6 +154,9 @@ class OutboxWorker:
             await self.desk.queue.retry_later(
                 item.id, _after(BOUND_PAUSE), "waiting to check", tried=False
             )
+            return False
+        except ClaimLost:
+            log.warning("outbox row %d: no longer this worker's (taken over, or gone)", item.id)
             return False
         except TelegramError as error:  # timeouts, flood limits and refusals among them
             return await self._failed(item, chat_id, error)

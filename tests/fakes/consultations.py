@@ -31,6 +31,7 @@ from bot.consult.model import (
     ShownQuestion,
     Ticket,
 )
+from bot.consult.ports import ClaimLost
 
 WITHDRAWN = "withdrawn: the ticket was anonymised"
 
@@ -323,6 +324,15 @@ class FakeConsultations:
         due.sort(key=lambda row: (row.kind != "card", row.id))
         return [row.item() for row in due[:limit]]
 
+    async def claim_due(self, now: dt.datetime | None = None, limit: int = 50) -> list[OutboxItem]:
+        return await self.due(now, limit)  # one worker: every due row is its to claim
+
+    async def release_claims(self) -> None:
+        pass
+
+    async def recover_claims(self) -> None:
+        pass
+
     async def relays_to_merge(
         self, item: OutboxItem, upto: int | None = None
     ) -> list[tuple[int, str]]:
@@ -337,11 +347,13 @@ class FakeConsultations:
             found.append((row.id, row.text or ""))
         return found
 
-    def _set_pending(self, item_id: int, **values: Any) -> None:
+    def _set_pending(self, item_id: int, **values: Any) -> bool:
         row = self._row(item_id)
-        if row is not None and row.status == "pending":
-            for name, value in values.items():
-                setattr(row, name, value)
+        if row is None or row.status != "pending":
+            return False
+        for name, value in values.items():
+            setattr(row, name, value)
+        return True
 
     async def merging(self, item_id: int, upto: int) -> None:
         self._set_pending(item_id, merged_upto=upto)
@@ -351,7 +363,8 @@ class FakeConsultations:
         return max(ids, default=None)
 
     async def sending(self, item_id: int, floor: int) -> None:
-        self._set_pending(item_id, floor=floor)
+        if not self._set_pending(item_id, floor=floor):
+            raise ClaimLost(item_id)
 
     async def piece_sent(self, item_id: int, pieces: int, message_ids: Sequence[int]) -> None:
         self._set_pending(

@@ -29,6 +29,7 @@ TABLES = {
     "conversation_contexts",
     "forget_reports",
     "deletions",
+    "job_runs",
 }
 
 

@@ -45,6 +45,7 @@ TABLES = {
     "conversation_contexts",
     "forget_reports",
     "deletions",
+    "job_runs",
 }
 
 
