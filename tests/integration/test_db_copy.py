@@ -103,7 +103,8 @@ def test_a_sqlite_deployment_is_copied_row_for_row_and_new_rows_get_new_ids(
 ) -> None:
     monkeypatch.setattr(database_copy, "BATCH_ROWS", 3)  # several batches per table
     before = rows(source)
-    assert all(before.values()), [name for name, found in before.items() if not found]
+    empty = [name for name, found in before.items() if not found]
+    assert empty == ["job_runs"]  # only replicas on PostgreSQL record the jobs' runs
 
     status, out, err = run("db", "copy", "--to", target)
 
