@@ -11,6 +11,10 @@ keeps each chat's updates in order.
 Each update of a batch is read on its own (bot/telegram/updates.py): one that cannot be read is
 set aside as a dead letter and confirmed with the rest, so it never stops the bot or holds back
 the updates after it. No failure ends the loop: it pauses and polls again.
+
+Telegram serves one poller per bot: with several replicas on PostgreSQL, `poll_when_leading`
+polls only while this replica holds the polling lead (bot/store/leader.py), and stands by,
+ready, while another does. On SQLite the process leads from the start.
 """
 
 import asyncio
@@ -26,6 +30,7 @@ from telegram.error import RetryAfter
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
+from bot.store.leader import Leadership
 from bot.store.update_inbox import raw_update_id
 from bot.telegram.updates import UpdateReader
 
@@ -131,6 +136,43 @@ async def poll(
         await asyncio.wait(in_hand.values())
     if newest >= 0:
         await _confirm(application, newest + 1)
+
+
+async def poll_when_leading(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    stop: asyncio.Event,
+    reader: UpdateReader,
+    leadership: Leadership,
+) -> None:
+    """Poll (as `poll` does) while this replica leads, until `stop` is set; stand by while
+    another replica leads, and take over when it stops leading. Should the lead be lost (its
+    database connection failed), polling stops, the updates in hand are finished, and this
+    replica stands by again."""
+    try:
+        while await leadership.wait_to_lead(stop):
+            log.info("rwa-bot is running (long polling)")
+            ending = asyncio.Event()  # stop, or the lead lost
+            follow = asyncio.ensure_future(_set_when(stop, ending))
+            watch = asyncio.ensure_future(_end_when_lost(leadership, ending))
+            try:
+                await poll(application, ending, reader)
+            finally:
+                ending.set()
+                await asyncio.gather(follow, watch)
+    finally:
+        await leadership.resign()
+
+
+async def _set_when(stop: asyncio.Event, ending: asyncio.Event) -> None:
+    """Set `ending` once `stop` is (or end when `ending` is set anyway)."""
+    await _first(stop, ending)
+    ending.set()
+
+
+async def _end_when_lost(leadership: Leadership, ending: asyncio.Event) -> None:
+    """Set `ending` if the lead is lost before it is set."""
+    if await leadership.lost(ending):
+        ending.set()
 
 
 async def _pause_after(error: Exception, failures: int, stop: asyncio.Event) -> None:

@@ -1,5 +1,6 @@
 """Running the bot: `run_bot` (what `rwa-bot run` calls) serves until SIGTERM or SIGINT, by long
-polling or by a webhook, with the outbox worker alongside.
+polling (while this replica leads the polling; bot/store/leader.py) or by a webhook, with the
+outbox worker alongside.
 """
 
 import asyncio
@@ -13,11 +14,12 @@ from bot import bootstrap
 from bot.config import Settings
 from bot.content.loader import Content
 from bot.store.database import DatabaseUnavailable
+from bot.store.leader import Leadership
 from bot.store.schema_versions import MigrationError
 from bot.store.update_inbox import UpdateInbox
 from bot.telegram.app import build_application, register_commands
 from bot.telegram.context import Services
-from bot.telegram.polling import poll
+from bot.telegram.polling import poll_when_leading
 from bot.telegram.updates import UpdateReader
 from bot.telegram.webhook import WebhookServer
 
@@ -46,7 +48,8 @@ def run_bot(settings: Settings, content: Content, *, webhook: bool = False) -> s
 
 
 async def serve(settings: Settings, content: Content, *, webhook: bool = False) -> None:
-    """Run the bot until SIGTERM or SIGINT: long polling, or a webhook behind a proxy."""
+    """Run the bot until SIGTERM or SIGINT: long polling (or standing by while another replica
+    polls), or a webhook behind a proxy."""
     # Opt in to python-telegram-bot's coming behaviour: a flood limit's retry_after as a
     # timedelta (this program reads both forms). Without it, every 429 builds a deprecation
     # warning first.
@@ -72,8 +75,7 @@ async def serve(settings: Settings, content: Content, *, webhook: bool = False) 
                         WebhookServer(application, inbox, reader, settings.webhook), stop
                     )
                 else:
-                    log.info("rwa-bot is running (long polling)")
-                    await poll(application, stop, reader)
+                    await poll_when_leading(application, stop, reader, Leadership(store.engine))
                     log.info("stopping")
             finally:
                 # Whatever ended the loop, the application is stopped before it is shut down
