@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from bot.content.loader import Content
+from bot.store.outbox import LEASE
 from tests.e2e.processes import isolated_env, start_process, stop_process
 from tests.fakes.bot_api_server import Call, FakeTelegram
 from tests.fakes.databases import PostgresServer, RawDatabase
@@ -88,6 +89,7 @@ def replica_env(data_dir: Path, base_url: str, database_url: str) -> dict[str, s
         RWA_BOT_LAWYER_IDS=",".join(map(str, LAWYERS)),
         RWA_BOT_REMIND_AFTER_MINUTES="1440",  # no reminders during a test
         RWA_BOT_FLOOD_LIMIT="0",
+        RWA_BOT_GROUP_FLOOD_LIMIT="0",  # Telegram allows 20 a minute in a group; the fake, any
         RWA_BOT_RELAYS_PER_MINUTE="1000",
     )
 
@@ -283,17 +285,19 @@ def owed(world: Consultations) -> list[tuple[int, str, Callable[[str], bool]]]:
     return found
 
 
-def flushed(database: RawDatabase) -> None:
-    """Wait until no outbox row is pending (the database changes without the fake knowing);
-    what is still pending then is reported by check_deliveries."""
-    deadline = time.monotonic() + LATE_TIMEOUT
+def flushed(database: RawDatabase, within: float = LATE_TIMEOUT) -> None:
+    """Wait until no outbox row is pending (the database changes without the fake knowing),
+    at most `within` seconds; what is still pending then is reported by check_deliveries."""
+    deadline = time.monotonic() + within
     while database.query("SELECT 1 FROM outbox WHERE status = 'pending'"):
         if time.monotonic() > deadline:
             return
         time.sleep(0.05)
 
 
-def check_deliveries(world: Consultations, database: RawDatabase) -> tuple[int, int, int]:
+def check_deliveries(
+    world: Consultations, database: RawDatabase, late_allowed: bool = False
+) -> tuple[int, int, int]:
     """Assert every owed message arrived once and relays kept their order; return the counts
     (owed, delivered twice or more, lost), printed first."""
     fake, twice, lost = world.fake, [], []
@@ -306,9 +310,8 @@ def check_deliveries(world: Consultations, database: RawDatabase) -> tuple[int, 
         elif times > 1:
             twice.append(f"{what} x{times}")
     print(f"{len(expected)} messages owed: {len(twice)} delivered twice or more, {len(lost)} lost")
-    assert (twice, lost, world.late) == ([], [], []), (
-        f"twice: {twice}; lost: {lost}; late: {world.late}"
-    )
+    late = [] if late_allowed else world.late
+    assert (twice, lost, late) == ([], [], []), f"twice: {twice}; lost: {lost}; late: {world.late}"
     for user in world.users:
         for chat, tokens in ((user, world.to_user[user]), (GROUP, world.to_lawyers[user])):
             firsts = [
@@ -370,5 +373,9 @@ def test_the_standby_takes_over_when_the_leader_is_killed_mid_relay(
             world.relay(k)
         world.close()
         database = RawDatabase(database_url)
-        flushed(database)
-        check_deliveries(world, database)
+        # The rows the leader had claimed when it died wait out its lease, then go out once.
+        flushed(database, within=LEASE.total_seconds() + LATE_TIMEOUT)
+        # Steps after the kill may be late: a conversation's next messages wait behind the rows
+        # the dead leader held, until its lease lapses (at most LEASE).
+        check_deliveries(world, database, late_allowed=True)
+        print(f"late across the failover: {world.late or 'none'}")
