@@ -166,10 +166,15 @@ async def test_the_replica_that_inserts_second_waits_for_the_first_then_declines
         row = {"update_id": 7, "user_id": 5000, "payload": "{}", "received_at": utc_now()}
         await first.execute(insert(inbox).values(row))
         receiving = asyncio.create_task(second.receive(raw_update(7), 7))
-        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
         async with engines[1].connect() as watcher:
 
             async def blocked() -> bool:
+                # Within a transaction the statistics are a snapshot: take a fresh one each time.
+                await watcher.execute(text("SELECT pg_stat_clear_snapshot()"))
                 return bool(await watcher.scalar(text(waiting)))
 
             began = time.monotonic()
