@@ -18,11 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.consult.clock import utc_now
+from bot.store.database import is_postgresql
 from bot.store.schema import dead_letters, inbox
 
 # Telegram delivers an unacknowledged update again for about a day: an inbox row is kept (without
 # its payload) this long after it was handled, to recognise such a delivery.
 HANDLED_KEPT = dt.timedelta(days=2)
+# With replicas (PostgreSQL), an update still unhandled this long after it was kept is no live
+# replica's: the one that took it died, and another takes it over.
+STALE_AFTER = dt.timedelta(seconds=60)
 REASON_LENGTH = 100
 
 
@@ -129,6 +133,28 @@ class UpdateInbox:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return [(int(row.update_id), json.loads(row.payload or "null")) for row in rows]
+
+    async def take_backlog(
+        self, at_start: bool, now: dt.datetime | None = None
+    ) -> list[tuple[int, object]]:
+        """The unhandled updates this process is to handle, oldest first. SQLite serves one
+        process: at its start, all of them (a crash left them), later none. On PostgreSQL,
+        whose replicas share the inbox, those kept more than STALE_AFTER ago, claimed by
+        restarting their clock (`received_at`) in one statement, so that of replicas asking at
+        once one takes each; the updates a live replica is handling are left to it."""
+        if not is_postgresql(self.engine):
+            return await self.unhandled() if at_start else []
+        moment = now or utc_now()
+        claim = (
+            update(inbox)
+            .where(inbox.c.handled_at.is_(None), inbox.c.received_at < moment - STALE_AFTER)
+            .values(received_at=moment)
+            .returning(inbox.c.update_id, inbox.c.payload)
+        )
+        async with self.engine.begin() as connection:
+            rows = (await connection.execute(claim)).all()
+        taken = [(int(row.update_id), json.loads(row.payload or "null")) for row in rows]
+        return sorted(taken, key=lambda pair: pair[0])
 
     async def dead_letter_count(self) -> int:
         """How many updates were set aside."""

@@ -4,7 +4,9 @@ python-telegram-bot's own webhook answers 200 as soon as it has queued an update
 crash before the update was handled loses it: Telegram never sends it again. Here the update is
 committed to the inbox (bot/store/update_inbox.py) first, then answered 200, then handled from there
 and marked handled. On start, whatever the inbox holds unhandled is handed to the application
-before the first new post is taken, so each chat's updates keep their order. A delivery made
+before the first new post is taken, so each chat's updates keep their order; with replicas on
+PostgreSQL, only what no live replica is handling (UpdateInbox.take_backlog), looked for again
+every SWEEP_SECONDS. A delivery made
 again (Telegram had no answer, or answered before a crash and sends it anyway) is recognised by
 its update id and not handled twice; one handled but not yet marked so when the bot died is
 handled again, and recognised by the domain as polling's are (bot/consult/desk.py).
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1024 * 1024  # an update is a few kilobytes at most
+SWEEP_SECONDS = 30.0  # how often a replica looks for updates a dead replica left unhandled
 
 
 class WebhookServer:
@@ -53,6 +56,7 @@ class WebhookServer:
         self._secret = hook.secret_token.reveal() if hook.secret_token else None
         self._handling: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def path(self) -> str:
@@ -62,8 +66,9 @@ class WebhookServer:
 
     async def start(self) -> None:
         """Hand over the updates a crash left unhandled, listen, and register the URL."""
-        for update_id, raw in await self.inbox.unhandled():
+        for update_id, raw in await self.inbox.take_backlog(at_start=True):
             self._take(update_id, raw)
+        self._sweeper = asyncio.create_task(self._sweep())
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self.path, self._receive)
         # No access log: its lines would hold Telegram's addresses, of no use and not ours.
@@ -77,6 +82,10 @@ class WebhookServer:
 
     async def stop(self) -> None:
         """Stop taking posts, then finish handling those taken."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -106,6 +115,16 @@ class WebhookServer:
             log.error("could not keep update %s (%s)", update_id, type(error).__name__)
             return web.Response(status=500)
         return web.Response(status=200)
+
+    async def _sweep(self) -> None:
+        """Every SWEEP_SECONDS, take over the updates a replica that died left unhandled."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                for update_id, raw in await self.inbox.take_backlog(at_start=False):
+                    self._take(update_id, raw)
+            except Exception as error:  # the database may be away for a moment: next sweep
+                log.warning("could not look for abandoned updates (%s)", type(error).__name__)
 
     def _take(self, update_id: int, raw: object) -> None:
         task = asyncio.create_task(self._handle(update_id, raw))

@@ -6,6 +6,7 @@ Each replica is an engine of its own, as each `rwa-bot run` process has.
 """
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from bot.store.database import create_engine, open_engine
 from bot.store.leader import Leadership
 from bot.store.schema import inbox
 from bot.store.store import sqlite_url
-from bot.store.update_inbox import UpdateInbox
+from bot.store.update_inbox import STALE_AFTER, UpdateInbox
 
 RETRY = 0.2  # seconds between a standby's tries, short for the test
 WAIT = 5.0  # seconds before a test gives up waiting for what must happen
@@ -183,3 +184,38 @@ async def test_the_replica_that_inserts_second_waits_for_the_first_then_declines
                 await asyncio.sleep(0.01)
         assert not receiving.done()
     assert await asyncio.wait_for(receiving, WAIT) is False
+
+
+async def test_a_starting_replica_leaves_the_updates_a_live_one_is_handling(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    live, starting = (UpdateInbox(engine) for engine in engines)
+    assert await live.receive(raw_update(8), 8)  # kept a moment ago: being handled
+    assert await starting.take_backlog(at_start=True) == []
+
+
+async def test_an_update_a_dead_replica_left_is_taken_over_by_one_replica(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    first, second = (UpdateInbox(engine) for engine in engines)
+    assert await first.receive(raw_update(9), 9)
+    later = utc_now() + STALE_AFTER + dt.timedelta(seconds=1)
+    taken = await asyncio.gather(
+        first.take_backlog(at_start=False, now=later),
+        second.take_backlog(at_start=False, now=later),
+    )
+    assert sorted(len(found) for found in taken) == [0, 1]
+    assert [update_id for found in taken for update_id, _ in found] == [9]
+
+
+async def test_on_sqlite_a_start_takes_every_unhandled_update_and_a_sweep_none(
+    tmp_path: Path,
+) -> None:
+    engine = await open_engine(sqlite_url(tmp_path))
+    try:
+        inbox_ = UpdateInbox(engine)
+        assert await inbox_.receive(raw_update(10), 10)
+        assert [u for u, _ in await inbox_.take_backlog(at_start=True)] == [10]
+        assert await inbox_.take_backlog(at_start=False) == []
+    finally:
+        await engine.dispose()
