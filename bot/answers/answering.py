@@ -4,6 +4,7 @@ compares is on the retriever's 0-to-1 scale, every threshold a named field of Th
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
@@ -14,7 +15,7 @@ from bot.answers import compose
 from bot.answers.analysis import Analyser, Analysis, Scored, message_size
 from bot.answers.features import features
 from bot.answers.followups import Context, follow_up_adjust, only_places, with_earlier
-from bot.answers.reply import Reply
+from bot.answers.reply import Citation, Reply
 from bot.answers.thresholds import Thresholds
 from bot.content.loader import Content
 from index import detect_language, normalize
@@ -25,6 +26,8 @@ from index.text import Language
 # The messages the answer policy and its replies read (`read_content` requires them).
 MESSAGE_KEYS = (
     "disclaimer",
+    "disclaimer_brief",
+    "original_label",
     "passage_answer_intro",
     "quoted_from",
     "clarify",
@@ -331,4 +334,21 @@ def in_script(reply: Reply, script: Script, variant: Variant = "hk") -> Reply:
         suggestions_heading=hant(reply.suggestions_heading),
         source_lines=tuple(hant(line) for line in reply.source_lines),
         disclaimer=hant(reply.disclaimer),
+        source_brief=tuple(hant(line) for line in reply.source_brief),
+        disclaimer_brief=hant(reply.disclaimer_brief),
+        original_label=hant(reply.original_label),
+        citations=tuple(_hant_citation(c, hant) for c in reply.citations),
+    )
+
+
+def _hant_citation(citation: Citation, hant: Callable[[str], str]) -> Citation:
+    """The citation with its Chinese rendering in Traditional characters; the quoted original
+    stays as the source wrote it."""
+    if citation.translation is None:
+        return citation
+    return replace(
+        citation,
+        translation=hant(citation.translation),
+        translated_section=hant(citation.translated_section),
+        translation_label=hant(citation.translation_label),
     )

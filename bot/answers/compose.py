@@ -2,26 +2,76 @@
 its citations, source lines and disclaimer, a quoted passage, a choice of entries, a decline, a
 request for a lawyer, small talk."""
 
+from dataclasses import dataclass, replace
+
 from bot.answers.reply import Citation, Reply, Suggestion
 from bot.content.loader import Content
 from index import Hit
 from index.text import Language
 
 
-def _frame(content: Content, language: Language, refs: list[str]) -> tuple[tuple[str, ...], str]:
-    """The source line of each cited document and the standing disclaimer."""
-    sources = (
-        list(dict.fromkeys(content.passages[r].source_id for r in refs))
-        or list(content.sources)[:1]
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """What stands around an answer's text: its citations, the line naming each source (in
+    full and in brief), the disclaimer (in full and in brief)."""
+
+    citations: tuple[Citation, ...]
+    source_lines: tuple[str, ...]
+    disclaimer: str
+    source_brief: tuple[str, ...]
+    disclaimer_brief: str
+    original_label: str
+
+
+def _frame(content: Content, language: Language, refs: list[str]) -> _Frame:
+    sources = [
+        content.sources[i]
+        for i in (
+            list(dict.fromkeys(content.passages[r].source_id for r in refs))
+            or list(content.sources)[:1]
+        )
+    ]
+    published = min(source.published for source in sources).isoformat()
+    citations = tuple(_citation(content, language, ref) for ref in refs)
+    translated = any(citation.translation is not None for citation in citations)
+    return _Frame(
+        citations,
+        tuple(content.source_line(language, source) for source in sources),
+        content.message(language, "disclaimer", published=published),
+        tuple(content.source_brief(language, source) for source in sources),
+        content.message(language, "disclaimer_brief"),
+        content.message(language, "original_label") if translated else "",
     )
-    lines = tuple(content.source_line(language, s) for s in (content.sources[i] for i in sources))
-    published = min(content.sources[i].published for i in sources).isoformat()
-    return lines, content.message(language, "disclaimer", published=published)
 
 
-def _citations(content: Content, refs: list[str]) -> tuple[Citation, ...]:
-    passages = (content.passages[r] for r in refs)
-    return tuple(Citation(p.source_id, p.passage_id, p.section_title, p.text) for p in passages)
+def _citation(content: Content, language: Language, ref: str) -> Citation:
+    """The passage `ref` verbatim; for Chinese readers, with its current Chinese rendering."""
+    passage = content.passages[ref]
+    rendered = content.rendered(ref) if language == "zh" else None
+    if rendered is None:
+        return Citation(passage.source_id, passage.passage_id, passage.section_title, passage.text)
+    label, rendering = rendered
+    return Citation(
+        passage.source_id,
+        passage.passage_id,
+        passage.section_title,
+        passage.text,
+        rendering.text,
+        rendering.section,
+        label,
+    )
+
+
+def _framed(reply: Reply, frame: _Frame) -> Reply:
+    return replace(
+        reply,
+        citations=frame.citations,
+        source_lines=frame.source_lines,
+        disclaimer=frame.disclaimer,
+        source_brief=frame.source_brief,
+        disclaimer_brief=frame.disclaimer_brief,
+        original_label=frame.original_label,
+    )
 
 
 def _suggest(content: Content, language: Language, entry_ids: list[str]) -> tuple[Suggestion, ...]:
@@ -32,41 +82,27 @@ def _suggest(content: Content, language: Language, entry_ids: list[str]) -> tupl
 def answer(content: Content, message: str, language: Language, hit: Hit, score: float) -> Reply:
     """The answer of the entry `hit` names, with the passages it cites and related entries."""
     entry = content.entries[hit.key]
-    refs = list(entry.cites)
-    lines, disclaimer = _frame(content, language, refs)
-    return Reply(
+    reply = Reply(
         message,
         "answer",
         language,
         entry.answer[language],
         score,
         entry.id,
-        _citations(content, refs),
-        _suggest(content, language, list(entry.related)[:3]),
-        content.message(language, "related_heading"),
-        lines,
-        disclaimer,
+        suggestions=_suggest(content, language, list(entry.related)[:3]),
+        suggestions_heading=content.message(language, "related_heading"),
     )
+    return _framed(reply, _frame(content, language, list(entry.cites)))
 
 
 def passage_answer(
     content: Content, message: str, language: Language, hit: Hit, score: float
 ) -> Reply:
     """An answer that quotes the passage `hit` names, where no entry fits."""
-    lines, disclaimer = _frame(content, language, [hit.key])
-    return Reply(
-        message,
-        "answer",
-        language,
-        content.message(language, "passage_answer_intro"),
-        score,
-        None,
-        _citations(content, [hit.key]),
-        (),
-        "",
-        lines,
-        disclaimer,
+    reply = Reply(
+        message, "answer", language, content.message(language, "passage_answer_intro"), score
     )
+    return _framed(reply, _frame(content, language, [hit.key]))
 
 
 def clarify(

@@ -1,5 +1,6 @@
 """The terminal conversation (`rwa-bot chat`): the same engine as the Telegram bot, no token,
 no network. Type a question; type the number of a suggestion to ask it; `quit` to leave.
+Quoted passages are folded to their first line; `/quotes on` (or `--quotes`) shows them whole.
 `/lawyer` (or asking for one) runs the same intake as on Telegram and files the ticket into the
 same queue (the database in the data folder); `/cancel` leaves the intake."""
 
@@ -94,9 +95,21 @@ QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "q", "退出"})
 PROMPT = "you> "
 
 
-def _numbered(reply: Reply) -> str:
-    """The plain rendering, with suggestions numbered so that a number asks them."""
-    text = render_plain(reply)
+UNFOLD_HINT = {
+    "en": "(/quotes on: show the quotes in full)",
+    "zh": "（输入 /quotes on 显示完整引文）",
+    "Hans": "（输入 /quotes on 显示完整引文）",
+    "Hant": "（輸入 /quotes on 顯示完整引文）",
+}
+QUOTES_SWITCH = {"/quotes on": True, "/quotes off": False, "/quotes": True}
+
+
+def _numbered(reply: Reply, quotes: bool) -> str:
+    """The plain rendering (quotes folded unless `quotes`), with suggestions numbered so that a
+    number asks them."""
+    text = render_plain(reply, fold=not quotes, brief=True)
+    if reply.citations and not quotes:
+        text += f"\n\n{UNFOLD_HINT[reply.script or reply.language]}"
     for number, suggestion in enumerate(reply.suggestions, start=1):
         text = text.replace(f"  - {suggestion.question}", f"  {number}. {suggestion.question}", 1)
     return text
@@ -120,6 +133,7 @@ def run_chat(
     write: Callable[[str], None],
     interactive: bool = True,
     desk: TerminalDesk | None = None,
+    quotes: bool = False,
 ) -> int:
     """Hold a conversation: read messages from `lines`, write replies with `write`.
 
@@ -138,6 +152,10 @@ def run_chat(
         if message.strip().lower() in QUIT_WORDS:
             break
         choice = message.strip()
+        if " ".join(choice.lower().split()) in QUOTES_SWITCH:
+            quotes = QUOTES_SWITCH[" ".join(choice.lower().split())]
+            write(f"\n(Quotes {'in full' if quotes else 'folded to their first line'}.)\n\n")
+            continue
         if choice.isdigit() and 1 <= int(choice) <= len(suggestions):
             message = suggestions[int(choice) - 1]
             write(f"» {message}\n")
@@ -157,7 +175,7 @@ def run_chat(
             write(f"\n{_turn_text(desk.request(language))}\n\n")
             continue
         suggestions = [s.question for s in reply.suggestions]
-        write(f"\n{_numbered(reply)}\n\n")
+        write(f"\n{_numbered(reply, quotes)}\n\n")
     write("\nGoodbye.\n")
     return 0
 
@@ -197,7 +215,14 @@ def command(session: Session) -> int:
         session.fail(f"cannot open the database {shown}: {error}")
         return EXIT_UNUSABLE
     try:
-        return run_chat(engine, session.stdin, write, interactive=session.stdin.isatty(), desk=desk)
+        return run_chat(
+            engine,
+            session.stdin,
+            write,
+            interactive=session.stdin.isatty(),
+            desk=desk,
+            quotes=bool(getattr(session.args, "quotes", False)),
+        )
     except KeyboardInterrupt:
         write("\nGoodbye.\n")
         return EXIT_OK

@@ -21,7 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_ask(commands)
-    commands.add_parser("chat", help="talk with the bot in the terminal (no token needed)")
+    chat = commands.add_parser("chat", help="talk with the bot in the terminal (no token needed)")
+    chat.add_argument(
+        "--quotes",
+        action="store_true",
+        help="show the quoted passages in full (by default each is folded to its first line; "
+        "'/quotes on' and '/quotes off' switch while chatting)",
+    )
     report = commands.add_parser(
         "report", help="unanswered questions, answers voted down, FAQ entries used"
     )

@@ -3,7 +3,7 @@ found; `load_content` refuses content with errors (raising ContentError)."""
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.content.messages import TRADITIONAL_LOCALES as TRADITIONAL_LOCALES
 from bot.content.messages import locale_for as locale_for
 from bot.content.messages import read_messages, with_traditional
 from bot.content.problems import ContentError, Problem
+from bot.content.renderings import RENDERING_SUFFIX, Rendered, Rendering, read_rendering
 from bot.content.sources import Passage, SourceDocument, parse_source
 from bot.content.synonyms import read_synonyms
 from bot.content.yaml_checks import load_yaml, string_list
@@ -25,7 +26,11 @@ from bot.content.yaml_lines import LocatedYaml
 # The messages the content itself reads: the line that names a source, and a reply for each kind
 # of small talk intents.yaml knows. Every other message is required by the code that reads it,
 # which passes its keys to `read_content` (see bot/telegram/message_keys.py).
-CONTENT_MESSAGE_KEYS = ("source_line", *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty")))
+CONTENT_MESSAGE_KEYS = (
+    "source_line",
+    "source_brief",
+    *(f"smalltalk.{k}" for k in (*SMALLTALK_KINDS, "empty")),
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,15 @@ class Content:
     synonyms: tuple[tuple[str, ...], ...] = ()  # groups of equivalent terms, canonical first
     ignored_words: tuple[str, ...] = ()  # words dropped before matching
     calibration: Calibration = UNCALIBRATED  # calibration.yaml: confidence as probability
+    renderings: dict[str, Rendering] = field(default_factory=dict)  # Chinese, by source id
+
+    def rendered(self, ref: str) -> tuple[str, Rendered] | None:
+        """The Chinese rendering of passage `ref` ("source:passage") and its label, or None
+        when there is none that renders the current original."""
+        passage = self.passages.get(ref)
+        rendering = self.renderings.get(passage.source_id) if passage else None
+        found = rendering.passages.get(passage.passage_id) if rendering and passage else None
+        return (rendering.label, found) if rendering and found else None
 
     def message(self, language: str, key: str, /, **fields: object) -> str:
         """Return the message `key` (a dotted path such as "smalltalk.thanks") in `language`."""
@@ -53,6 +67,10 @@ class Content:
     def source_line(self, language: str, source: SourceDocument) -> str:
         """Return the line that names `source` (title, author, publisher, date)."""
         return self.source_message(language, "source_line", source)
+
+    def source_brief(self, language: str, source: SourceDocument) -> str:
+        """Return the short line that names `source` (publisher and date)."""
+        return self.source_message(language, "source_brief", source)
 
     def source_message(self, language: str, key: str, source: SourceDocument | None = None) -> str:
         """Return message `key` with the {title}, {author}, {publisher} and {published} of
@@ -90,6 +108,7 @@ def read_content(
         )
         return None, problems
     sources = _read_sources(directory / "sources", problems)
+    renderings = _read_renderings(sources, problems)
     passages = {p.ref: p for s in sources.values() for p in s.passages}
     entries, seen_questions = _read_entries(directory / "entries", passages, today, problems)
     intents = read_intents(directory / "intents.yaml", problems)
@@ -110,6 +129,7 @@ def read_content(
         synonyms,
         ignored_words,
         load_calibration(directory),
+        renderings,
     )
     return content, problems
 
@@ -120,7 +140,7 @@ def _missing(folder: Path, what: str, fix: str, problems: list[Problem]) -> None
 
 def _read_sources(folder: Path, problems: list[Problem]) -> dict[str, SourceDocument]:
     sources: dict[str, SourceDocument] = {}
-    files = sorted(folder.glob("*.md"))
+    files = sorted(p for p in folder.glob("*.md") if not p.name.endswith(RENDERING_SUFFIX))
     if not files:
         _missing(
             folder,
@@ -150,6 +170,13 @@ def _read_sources(folder: Path, problems: list[Problem]) -> dict[str, SourceDocu
             continue
         sources[document.id] = document
     return sources
+
+
+def _read_renderings(
+    sources: dict[str, SourceDocument], problems: list[Problem]
+) -> dict[str, Rendering]:
+    found = (read_rendering(source, problems) for source in sources.values())
+    return {rendering.source_id: rendering for rendering in found if rendering is not None}
 
 
 def _read_entries(

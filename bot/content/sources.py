@@ -74,7 +74,7 @@ def parse_source(path: Path, text: str) -> tuple[SourceDocument | None, list[Pro
         problems.append(Problem(path, line, message, fix))
 
     lines = text.split("\n")
-    front = _front_matter(lines, problem)
+    front = read_front_matter(lines, problem)
     if front is None:
         return None, problems
     end, meta = front
@@ -102,7 +102,7 @@ def parse_source(path: Path, text: str) -> tuple[SourceDocument | None, list[Pro
     return document, problems
 
 
-def _front_matter(lines: list[str], problem: Report) -> tuple[int, LocatedYaml] | None:
+def read_front_matter(lines: list[str], problem: Report) -> tuple[int, LocatedYaml] | None:
     """The index of the line that closes the front matter, and the front matter parsed."""
     if not lines or lines[0].strip() != "---":
         problem(1, "the file does not start with front matter", "begin it with a line '---'")

@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.answers.reply import Reply
+from bot.answers.reply import Citation, Reply
 from bot.telegram.callbacks import (
     MAX_CALLBACK_BYTES,
     AskCallback,
@@ -169,14 +169,17 @@ def _keyboard(
 
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """Text as written (unescaped), wrapped in one tag ("b", "i", "blockquote") or in none."""
+    """Text as written (unescaped), wrapped in one tag ("b", "i", "blockquote expandable") or in
+    none."""
 
     tag: str | None
     text: str
 
     def html(self) -> str:
         escaped = html.escape(self.text, quote=False)
-        return f"<{self.tag}>{escaped}</{self.tag}>" if self.tag else escaped
+        if not self.tag:
+            return escaped
+        return f"<{self.tag}>{escaped}</{self.tag.split()[0]}>"
 
 
 # A block is a paragraph: messages are split between blocks, inside one only when it is too long.
@@ -185,24 +188,47 @@ _LINE_BREAK = _Run(None, "\n")
 
 
 def _blocks(reply: Reply, *, with_suggestions_heading: bool) -> list[_Block]:
+    """The reply as paragraphs: the body; each cited passage in a folded (expandable)
+    blockquote under its section title in bold, a Chinese rendering under its label above the
+    original; the source lines and the disclaimer (in brief when the reply has them); the
+    heading of the suggestions."""
     blocks: list[_Block] = [
         (_Run(None, paragraph.strip()),) for paragraph in _PARAGRAPH_BREAK.split(reply.body)
     ]
     previous_section = None
     for citation in reply.citations:
-        quote = _Run("blockquote", citation.text.strip())
-        section = citation.section.strip()
-        if section and section != previous_section:
-            blocks.append((_Run("b", section), _LINE_BREAK, quote))
-        else:
-            blocks.append((quote,))
+        section = (citation.translated_section or citation.section).strip()
+        title = (_Run("b", section), _LINE_BREAK) if section and section != previous_section else ()
+        blocks.extend(_quoted(citation, reply.original_label, title))
         previous_section = section
-    lines = [_Run("i", line.strip()) for line in reply.source_lines if line.strip()]
-    blocks.append(tuple(run for line in lines for run in (_LINE_BREAK, line))[1:])
-    blocks.append((_Run(None, reply.disclaimer.strip()),))
+    brief = reply.source_brief or reply.disclaimer_brief
+    source_lines = reply.source_brief if brief else reply.source_lines
+    disclaimer = reply.disclaimer_brief if brief else reply.disclaimer
+    lines = [_Run("i", line.strip()) for line in source_lines if line.strip()]
+    footer = tuple(run for line in lines for run in (_LINE_BREAK, line))[1:]
+    if brief:
+        blocks.append((*footer, _LINE_BREAK, _Run(None, disclaimer.strip())))
+    else:
+        blocks.extend([footer, (_Run(None, disclaimer.strip()),)])
     if with_suggestions_heading:
         blocks.append((_Run(None, reply.suggestions_heading.strip()),))
     return [block for block in (_trim(b) for b in blocks) if block]
+
+
+_QUOTE = "blockquote expandable"
+
+
+def _quoted(citation: Citation, original_label: str, title: tuple[_Run, ...]) -> list[_Block]:
+    """A passage's blocks: the original quoted; for a Chinese reader, its rendering (labelled)
+    quoted first, then the original under its own label."""
+    original = _Run(_QUOTE, citation.text.strip())
+    if citation.translation is None:
+        return [(*title, original)]
+    label = _Run("i", f"{citation.translation_label.strip()}：")
+    translation = (*title, label, _LINE_BREAK, _Run(_QUOTE, citation.translation.strip()))
+    if not original_label.strip():
+        return [translation, (original,)]
+    return [translation, (_Run("i", original_label.strip()), _LINE_BREAK, original)]
 
 
 def _trim(block: _Block) -> _Block:

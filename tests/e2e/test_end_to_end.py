@@ -415,9 +415,10 @@ def test_start_greets_with_example_questions_to_tap(run: BotRun) -> None:
 def test_an_english_question_gets_an_answer_quoting_the_article(run: BotRun) -> None:
     reply = User(run).say("Has any RWA project been approved in mainland China?")
     text = _text(reply)
-    assert "<blockquote>" in text
+    assert text.index("According to the article") < text.index("<blockquote expandable>")
     assert "have not approved any real-world asset tokenization" in text
-    assert "Crypto Salad" in text
+    assert "<i>Source: MarsBit, 2025-12-29</i>" in text
+    assert "中文" not in text
     assert reply[-1].data("vote:down:")
     assert reply[-1].data("lawyer")
 
@@ -429,7 +430,20 @@ def test_a_chinese_question_gets_a_chinese_answer(run: BotRun) -> None:
     assert re.match(r"[\u4e00-\u9fff]", text), text[:200]  # the answer opens in Chinese
     assert "不构成法律意见" in text  # the Chinese disclaimer
     assert "how many years in prison" in text  # the quoted passage, verbatim
+    # Above it, folded, the Chinese rendering, labelled as not the original.
+    label = text.index("<i>中文译文，非原文：</i>\n<blockquote expandable>")
+    assert label < text.index("<i>英文原文：</i>\n<blockquote expandable>")
+    assert label < text.index("how many years in prison")
     assert reply[-1].data("vote:up:")
+
+
+def test_a_traditional_chinese_reader_gets_traditional_text(run: BotRun) -> None:
+    reply = User(run, language_code="zh-hk").say("在香港做RWA需要甚麼牌照？")
+    text = _text(reply)
+    assert "中文譯文，非原文" in text
+    assert "牌照" in text and "虛擬資產" in text
+    assert "虚拟资产" not in text
+    assert "that is your freedom" in text  # the original, verbatim
 
 
 def test_a_typo_ridden_question_gets_an_answer(run: BotRun) -> None:

@@ -53,7 +53,7 @@ def test_ask_json_follows_the_contract() -> None:
     assert 0.0 <= reply["confidence"] <= 1.0
     assert reply["citations"]
     for citation in reply["citations"]:
-        assert set(citation) == {"source", "passage_id", "section", "text"}
+        assert set(citation) == {"source", "passage_id", "section", "text", "translation"}
         assert citation["source"] == "rwa-path"
         assert citation["text"] in reply["text"]
     for suggestion in reply["suggestions"]:

@@ -451,7 +451,7 @@ async def test_an_escalate_question_starts_the_intake(firm: Firm) -> None:
     intro, need = firm.texts()
     assert "I'm a bot, not a lawyer" in intro
     assert "What do you need help with?" in need
-    assert "<blockquote>" not in intro + need
+    assert "<blockquote" not in intro + need
 
 
 # -- claiming and who may act ----------------------------------------------------------------------
@@ -655,7 +655,7 @@ async def test_close_by_the_lawyer_ends_the_conversation(firm: Firm) -> None:
     assert "Ticket #1 · closed" in edited["text"]
     assert buttons(edited) == []
     await firm.send(text_update("What is RWA?"))
-    assert "<blockquote>" in firm.texts()[-1]  # the engine answers again
+    assert "<blockquote" in firm.texts()[-1]  # the engine answers again
 
 
 async def test_the_close_button_closes_too(firm: Firm) -> None:
@@ -709,7 +709,7 @@ async def test_end_by_the_user_ends_the_conversation(firm: Firm) -> None:
     [ticket] = await firm.tickets()
     assert (ticket.status, ticket.closed_by) == ("closed", "user")
     await firm.send(text_update("What is RWA?"))
-    assert "<blockquote>" in firm.texts()[-1]
+    assert "<blockquote" in firm.texts()[-1]
 
 
 # -- Telegram failing ------------------------------------------------------------------------------

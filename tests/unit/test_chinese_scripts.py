@@ -64,7 +64,11 @@ def test_a_traditional_question_is_understood_and_answered_in_traditional(
     assert reply.script == "Hant" and simplified.script == "Hans"
     assert reply.body == to_traditional(simplified.body)
     assert detect_script(reply.body) == "Hant"
-    assert reply.citations == simplified.citations  # the source's own words, untouched
+    # The source's own words untouched; only the Chinese rendering of them converted.
+    assert [c.text for c in reply.citations] == [c.text for c in simplified.citations]
+    assert [c.translation for c in reply.citations] == [
+        to_traditional(c.translation or "") for c in simplified.citations
+    ]
 
 
 def test_a_script_neutral_question_follows_the_readers_preference(engine: Answerer) -> None:

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from bot.content.loader import Content
+from bot.content.renderings import passage_hash
 from bot.content.sources import parse_source
 from tests.conftest import RAW_PAGE
 
@@ -120,6 +121,11 @@ def test_a_second_source_document_is_loaded_beside_the_first(content_copy: Path)
         "---\nid: second\ntitle: Another article\nauthor: Someone\npublisher: Somewhere\n"
         "published: 2026-01-15\nlanguage: en\norigin: a test\n---\n\n## {#s1} One\n\n"
         "{#s1.p1} A sentence of the second article.\n",
+        encoding="utf-8",
+    )
+    (content_copy / "sources" / "second.zh.md").write_text(
+        "---\nid: second\nlanguage: zh-Hans\nlabel: 中文译文，非原文\n---\n\n## {#s1} 一\n\n"
+        f"{{#s1.p1 ^{passage_hash('A sentence of the second article.')}}} 第二篇文章的一句话。\n",
         encoding="utf-8",
     )
     loaded = load_content(content_copy)

@@ -2,8 +2,10 @@
 split, the keyboard each kind of reply gets, its callback data within 64 bytes."""
 
 import html
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -95,10 +97,11 @@ def squash(text: str) -> str:
 
 class TelegramHtml(HTMLParser):
     """Checks one message against what Telegram's HTML mode accepts from this renderer: only
-    b, i and blockquote, without attributes, properly nested and closed, and every <, > and &
-    of the text written as an entity."""
+    b, i and blockquote, without attributes but a blockquote's `expandable`, properly nested and
+    closed, and every <, > and & of the text written as an entity."""
 
     ALLOWED = frozenset({"b", "i", "blockquote"})
+    ATTRIBUTES: ClassVar[dict[str, list[tuple[str, None]]]] = {"blockquote": [("expandable", None)]}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
@@ -108,7 +111,7 @@ class TelegramHtml(HTMLParser):
         self.problems: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in self.ALLOWED or attrs:
+        if tag not in self.ALLOWED or attrs not in ([], self.ATTRIBUTES.get(tag)):
             self.problems.append(f"tag <{tag}> {attrs}")
         if tag in self.open:
             self.problems.append(f"<{tag}> inside <{tag}>")
@@ -178,12 +181,21 @@ def assert_sendable(messages: list[OutgoingMessage]) -> None:
 
 def assert_nothing_lost(reply: Reply, messages: list[OutgoingMessage]) -> None:
     """The messages together hold every piece of the reply's text, in order (a section title
-    stands once over consecutive passages of that section)."""
+    stands once over consecutive passages of that section; the source lines and disclaimer in
+    brief when the reply has them; a Chinese rendering before its original)."""
     shown = squash("".join(m.plain for m in messages))
     for citation in reply.citations:
-        assert squash(citation.section) in shown, citation.section[:80]
+        section = citation.translated_section or citation.section
+        assert squash(section) in shown, section[:80]
     position = 0
-    texts = [reply.body, *(c.text for c in reply.citations), *reply.source_lines, reply.disclaimer]
+    quoted = [text for c in reply.citations for text in (c.translation or "", c.text)]
+    brief = bool(reply.source_brief or reply.disclaimer_brief)
+    frame = (
+        [*reply.source_brief, reply.disclaimer_brief]
+        if brief
+        else [*reply.source_lines, reply.disclaimer]
+    )
+    texts = [reply.body, *quoted, *frame]
     for piece in (squash(text) for text in texts):
         found = shown.find(piece, position)
         assert found >= 0, piece[:80]
@@ -209,9 +221,9 @@ def test_an_answer_quotes_passages_under_bold_section_titles_with_the_source_in_
     [message] = render_reply(reply, LABELS, None)
     assert message.html == (
         "Tokens &amp; &lt;assets&gt; are fine.\n\n"
-        "<b>One &amp; Two</b>\n<blockquote>First &lt;passage&gt;.</blockquote>\n\n"
-        "<blockquote>Second passage.</blockquote>\n\n"
-        "<b>Three</b>\n<blockquote>Third passage.</blockquote>\n\n"
+        "<b>One &amp; Two</b>\n<blockquote expandable>First &lt;passage&gt;.</blockquote>\n\n"
+        "<blockquote expandable>Second passage.</blockquote>\n\n"
+        "<b>Three</b>\n<blockquote expandable>Third passage.</blockquote>\n\n"
         "<i>Source: “An article” by Someone, A &amp; B Media, 2025-12-29.</i>\n\n"
         "Not legal advice.\n\n"
         "Related questions:"
@@ -234,13 +246,40 @@ def test_a_section_title_is_repeated_only_when_another_section_came_between() ->
     [message] = render_reply(reply, LABELS, None)
     assert message.html.count("<b>A</b>") == 2
     assert message.html.count("<b>B</b>") == 1
-    assert message.html.count("<blockquote>") == 4
+    assert message.html.count("<blockquote expandable>") == 4
 
 
 def test_several_source_lines_stand_in_one_paragraph_each_in_italics() -> None:
     reply = make_reply(source_lines=("Source one.", "Source two."))
     [message] = render_reply(reply, LABELS, None)
     assert message.html == "Short answer.\n\n<i>Source one.</i>\n<i>Source two.</i>"
+
+
+def test_the_brief_source_line_and_disclaimer_close_the_answer_in_one_paragraph() -> None:
+    reply = replace(
+        make_reply(source_lines=(SOURCE_LINE,), disclaimer="A long disclaimer."),
+        source_brief=("MarsBit, 2025-12-29",),
+        disclaimer_brief="Not legal advice.",
+    )
+    [message] = render_reply(reply, LABELS, None)
+    assert message.html == "Short answer.\n\n<i>MarsBit, 2025-12-29</i>\nNot legal advice."
+
+
+def test_a_chinese_reader_gets_the_labelled_rendering_folded_above_the_folded_original() -> None:
+    citation = replace(
+        cite("I. Why", "The <original> words."),
+        translation="中文的译文。",
+        translated_section="一、为什么",
+        translation_label="中文译文，非原文",
+    )
+    reply = replace(make_reply(citations=(citation,)), original_label="英文原文：")
+    [message] = render_reply(reply, LABELS, None)
+    assert message.html == (
+        "Short answer.\n\n"
+        "<b>一、为什么</b>\n<i>中文译文，非原文：</i>\n"
+        "<blockquote expandable>中文的译文。</blockquote>\n\n"
+        "<i>英文原文：</i>\n<blockquote expandable>The &lt;original&gt; words.</blockquote>"
+    )
 
 
 def test_a_clarify_reply_shows_only_its_question_and_puts_the_choices_on_buttons() -> None:
@@ -446,10 +485,10 @@ def test_a_passage_split_in_pieces_is_quoted_in_every_piece_and_keeps_its_title(
     reply = make_reply(body="Intro.", citations=(cite("Long section", text),))
     messages = render_reply(reply, LABELS, None)
     assert_sendable(messages)
-    quoted = [m for m in messages if "<blockquote>" in m.html]
+    quoted = [m for m in messages if "<blockquote expandable>" in m.html]
     assert len(quoted) >= 3
-    assert quoted[0].html.startswith("<b>Long section</b>\n<blockquote>Quoted words")
-    assert all(m.html.startswith("<blockquote>") for m in quoted[1:])
+    assert quoted[0].html.startswith("<b>Long section</b>\n<blockquote expandable>Quoted words")
+    assert all(m.html.startswith("<blockquote expandable>") for m in quoted[1:])
     assert all(m.html.endswith("</blockquote>") for m in quoted)
     assert squash("".join(m.plain for m in quoted)) == squash("Long section" + text)
 
@@ -481,7 +520,24 @@ HOSTILE = {
 }
 
 
-def hostile_reply(kind: Kind, text: str) -> Reply:
+def hostile_reply(kind: Kind, text: str, *, chinese: bool = False) -> Reply:
+    if chinese:
+        reply = hostile_reply(kind, text)
+        return replace(
+            reply,
+            citations=tuple(
+                replace(
+                    c,
+                    translation=f"译文 {text}",
+                    translated_section=f"章节 {text}",
+                    translation_label=f"标签 {text}",
+                )
+                for c in reply.citations
+            ),
+            source_brief=(f"Brief {text}",),
+            disclaimer_brief=f"Short disclaimer {text}",
+            original_label=f"原文 {text}",
+        )
     return make_reply(
         kind,
         body=f"Body {text}",
@@ -497,12 +553,13 @@ def hostile_reply(kind: Kind, text: str) -> Reply:
     )
 
 
+@pytest.mark.parametrize("chinese", [False, True], ids=["english", "chinese"])
 @pytest.mark.parametrize("kind", ["answer", "clarify", "out_of_scope", "escalate", "smalltalk"])
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_text_renders_well_formed_within_the_limit_and_complete(
-    name: str, kind: Kind
+    name: str, kind: Kind, chinese: bool
 ) -> None:
-    reply = hostile_reply(kind, HOSTILE[name])
+    reply = hostile_reply(kind, HOSTILE[name], chinese=chinese)
     messages = render_reply(reply, LABELS, 7)
     assert_sendable(messages)
     assert_nothing_lost(reply, messages)
@@ -518,7 +575,8 @@ def test_hostile_text_renders_well_formed_within_the_limit_and_complete(
 def test_the_engine_replies_to_hostile_messages_are_sendable(
     engine: Answerer, content: Content, name: str
 ) -> None:
-    for message in (HOSTILE[name], f"{HOSTILE[name]} What are the three obstacles?"):
+    questions = ("What are the three obstacles?", "三大法律障碍是什么？", "三大法律障礙是什麼？")
+    for message in (HOSTILE[name], *(f"{HOSTILE[name]} {q}" for q in questions)):
         reply = engine.reply(message)
         labels = labels_for(content.messages[reply.language], reply.language)
         messages = render_reply(reply, labels, 1)
