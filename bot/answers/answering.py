@@ -181,12 +181,10 @@ class Answerer:
         its `why` and puts the last answer itself after the others (repeating it rarely helps)."""
         if alone.kind in ("escalate", "smalltalk"):
             return alone
-        if alone.kind == "out_of_scope" and alone.features:
-            score, declined = alone.features[0], alone.features[2]
-            if declined >= score + self.thresholds.follow_up_decline:
-                return alone  # it names, by itself, what the source does not cover ("and e-CNY?")
         normalized = self._analyser.repair(normalize(message))
         intents = self.content.intents
+        if self._declined_by_itself(alone, intents.refer_back.remove(normalized)):
+            return alone  # it names, by itself, what the source does not cover ("and e-CNY?")
         size = message_size(normalized)
         leans = intents.refers_back(normalized)
         if intents.asks_for_specifics(normalized):
@@ -214,6 +212,16 @@ class Answerer:
         ):
             return alone
         return replace(read, context_used=True, understood=understood)
+
+    def _declined_by_itself(self, alone: Reply, rest: str) -> bool:
+        """Whether a message, declined by itself (`alone`), is much closer to an example the
+        source does not cover than to any entry, once the words that lean on the last turn
+        ("and", 「那…呢」) are left out (`rest`): they say nothing of the subject."""
+        if alone.kind != "out_of_scope" or not alone.features:
+            return False
+        found = self.analyse(self._analyser.fold(rest), alone.language)
+        score = self._scored(found)[0][1] if found.faq else 0.0
+        return found.out_of_scope >= score + self.thresholds.follow_up_decline
 
     def _declined(self, message: str, reply: Reply) -> Reply:
         """`reply`'s question declined, with the calibrated confidence of a decline."""

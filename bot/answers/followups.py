@@ -79,12 +79,14 @@ def follow_up_adjust(
     previous: FaqEntry | None, why: bool, thresholds: Thresholds
 ) -> dict[str, float]:
     """What a follow-up adds to entries' scores: a bonus for those the `previous` answer
-    offered as related, and for "why?" its `why` entry; a penalty for the previous answer."""
+    offered as related, and for "why?" its `why` entry; a penalty for the previous answer (a
+    larger one for "why?" when it names a `why` entry: its own passage then holds no reason)."""
     t = thresholds
     if previous is None:
         return {}
     adjust = {key: t.related_bonus for key in previous.related}
-    adjust[previous.id] = -(t.repeat_penalty if why else t.same_again_penalty)
+    repeat = why and previous.why is not None
+    adjust[previous.id] = -(t.repeat_penalty if repeat else t.same_again_penalty)
     if why and previous.why is not None:
         adjust[previous.why] = adjust.get(previous.why, 0.0) + t.why_bonus
     return adjust
