@@ -2,6 +2,7 @@
 
 import pytest
 
+from bot.answers.answering import Answerer
 from bot.content.faq import MAX_ENTRY_ID_CHARS, RESERVED_ENTRY_IDS
 from bot.content.loader import Content
 from bot.telegram.deep_links import (
@@ -76,3 +77,24 @@ def test_the_link_names_the_bot_without_its_at_and_carries_the_payload() -> None
 def test_a_link_telegram_would_not_carry_is_refused(username: str, payload: str) -> None:
     with pytest.raises(ValueError, match="not a Telegram bot username|cannot be a deep link"):
         deep_link(username, payload)
+
+
+def test_the_engine_answers_a_linked_entry_itself_even_where_its_question_asks_for_a_lawyer(
+    engine: Answerer,
+) -> None:
+    # Asked in words, this entry's first question starts the intake; its link shows the entry.
+    assert engine.reply("Can I get legal advice on an offshore RWA structure?").kind == "escalate"
+    reply = engine.entry_reply("article-consultation", "en")
+    assert (reply.kind, reply.faq_id, reply.language) == ("answer", "article-consultation", "en")
+    assert reply.question == "Can I get legal advice on an offshore RWA structure?"
+    assert reply.citations
+    assert reply.disclaimer
+
+
+def test_the_engine_answers_a_linked_entry_in_the_readers_chinese_script(engine: Answerer) -> None:
+    simplified = engine.entry_reply("three-obstacles", "zh")
+    traditional = engine.entry_reply("three-obstacles", "zh", script="Hant", variant="tw")
+    assert simplified.script == "Hans"
+    assert traditional.script == "Hant"
+    assert traditional.body != simplified.body
+    assert traditional.citations == simplified.citations  # the source's own words, unconverted
