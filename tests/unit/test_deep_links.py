@@ -75,7 +75,7 @@ def test_the_link_names_the_bot_without_its_at_and_carries_the_payload() -> None
     [("rwa law bot", "x"), ("t.me/rwa", "x"), ("rwa_law_bot", "a b"), ("rwa_law_bot", "")],
 )
 def test_a_link_telegram_would_not_carry_is_refused(username: str, payload: str) -> None:
-    with pytest.raises(ValueError, match="not a Telegram bot username|cannot be a deep link"):
+    with pytest.raises(ValueError, match=r"not a Telegram bot username|cannot be a deep link"):
         deep_link(username, payload)
 
 
