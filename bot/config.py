@@ -2,6 +2,7 @@
 the environment or from a file the configuration names, and never print (`Secret`)."""
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,8 @@ import yaml
 ENV_CONFIG = "RWA_BOT_CONFIG"
 ENV_TOKEN = "RWA_BOT_TOKEN"
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+ENV_BOT_USERNAME = "RWA_BOT_USERNAME"
+BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")  # Telegram's: 5 to 32 characters
 
 
 class ConfigError(Exception):
@@ -100,6 +103,7 @@ class Settings:
     # The database: None for the SQLite file in data_dir; a postgresql+asyncpg:// URL for
     # several replicas. Left out of the repr: it may hold a password.
     database_url: str | None = field(default=None, repr=False)
+    bot_username: str | None = None  # for `rwa-bot links` (the running bot asks Telegram)
 
 
 def default_cache_dir() -> Path:
@@ -195,6 +199,14 @@ def _database_url(value: Any, key: str) -> str:
     return DATABASE_SCHEMES[scheme] + text[len(scheme) :]
 
 
+def bot_username(value: Any, key: str) -> str:
+    """A bot's username, given with or without its "@", without it."""
+    text = str(value).strip().removeprefix("@")
+    if not BOT_USERNAME.fullmatch(text):
+        raise ConfigError(f"'{key}' must be a bot's Telegram username, such as rwa_law_bot")
+    return text
+
+
 def _number_or_zero(value: Any, key: str) -> float:
     return _number(value, key, zero_allowed=True)
 
@@ -255,6 +267,7 @@ _SETTINGS = (
     # The token comes from the environment or a file the config names, never the config itself.
     _Setting("", "token", "token_file", ENV_TOKEN, _secret_in_file, _secret_text),
     _Setting("", "api_base_url", "api_base_url", "RWA_BOT_API_BASE_URL", _text),
+    _Setting("", "bot_username", "bot_username", ENV_BOT_USERNAME, _plain(bot_username)),
     _Setting("", "admin_ids", "admin_ids", "RWA_BOT_ADMIN_IDS", _plain(_ids)),
     _Setting(
         "",

@@ -65,6 +65,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         "RWA_BOT_DATA_DIR",
         "RWA_BOT_TOKEN",
         "RWA_BOT_DATABASE_URL",
+        "RWA_BOT_USERNAME",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -18,7 +18,7 @@ from bot.answers.followups import Context, follow_up_adjust, only_places, with_e
 from bot.answers.reply import Citation, Reply
 from bot.answers.thresholds import Thresholds
 from bot.content.loader import Content
-from index import detect_language, normalize
+from index import Hit, detect_language, normalize
 from index.script import Script, Variant, detect_script, to_traditional
 from index.semantic import Embedder, NoMeaning, UniversalSentenceEncoder, VectorCache
 from index.text import Language
@@ -126,6 +126,23 @@ class Answerer:
         likeness of meaning; an entry that shares too little wording cannot win on meaning
         alone (its score is capped below the answer threshold)."""
         return self._analyser.analyse(text, language)
+
+    def entry_reply(
+        self,
+        entry_id: str,
+        language: Language,
+        *,
+        script: Script | None = None,
+        variant: Variant = "hk",
+    ) -> Reply:
+        """Return the answer of FAQ entry `entry_id` as if asked its first question in
+        `language`, without retrieval (a deep link or a shared card names the entry); Chinese
+        in `script` (Simplified unless given), Traditional as `variant` writes it.
+
+        Raise KeyError for an entry the content does not have."""
+        question = self.content.entries[entry_id].questions[language][0]
+        reply = compose.answer(self.content, question, language, Hit(entry_id, 1.0, question), 1.0)
+        return in_script(reply, script or "Hans", variant) if language == "zh" else reply
 
     # -- the policy -------------------------------------------------------------------------
 

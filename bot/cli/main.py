@@ -25,6 +25,7 @@ COMMANDS = {
     "db": "bot.cli.db",
     "run": "bot.cli.run",
     "faq": "bot.cli.faq",
+    "links": "bot.cli.links",
     "eval": "bot.cli.evaluate",
 }
 

@@ -43,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     faq = commands.add_parser("faq", help="work with the FAQ content")
     faq_commands = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True)
     faq_commands.add_parser("check", help="check every file of the content folder")
+    links = commands.add_parser(
+        "links", help="the deep link of every FAQ entry and of the lawyer intake, to publish"
+    )
+    links.add_argument(
+        "--bot",
+        metavar="NAME",
+        help="the bot's Telegram username (default: bot_username, $RWA_BOT_USERNAME)",
+    )
+    links.add_argument("--json", action="store_true", help="print one JSON object")
     _add_eval(commands)
     return parser
 

@@ -16,7 +16,12 @@ from index.text import Language
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
 MAX_ANSWER_CHARS = {"en": 600, "zh": 300}
 MIN_QUESTIONS = 2
-_ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ENTRY_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+# An entry id travels in Telegram deep links (t.me/<bot>?start=<id>: at most 64 characters) and
+# in the data of its button ("ask:<id>": at most 64 bytes); 60 fits both.
+MAX_ENTRY_ID_CHARS = 60
+# Deep links that mean something else (bot/telegram/deep_links.py): no entry may be named so.
+RESERVED_ENTRY_IDS = ("lawyer", "hello")
 _ENTRY_FIELDS = (
     "id",
     "questions",
@@ -101,12 +106,7 @@ def _parse_entry(
     label = f"entry {raw.get('id', '#' + str(int(where[-1]) + 1))!r}"
     _check_fields(raw, where, label, problem)
     entry_id = raw.get("id")
-    if not isinstance(entry_id, str) or not _ENTRY_ID.match(entry_id):
-        problem(
-            (*where, "id"),
-            f"{label} has an invalid id",
-            "use lowercase letters, digits and dashes, e.g. 'three-obstacles'",
-        )
+    _check_id(entry_id, where, label, problem)
     questions: dict[str, tuple[str, ...]] = {}
     answers: dict[str, str] = {}
     for lang in LANGUAGES:
@@ -131,6 +131,31 @@ def _parse_entry(
         "why": why,
         **dates,
     }
+
+
+def _check_id(entry_id: Any, where: tuple[str | int, ...], label: str, problem: Report) -> None:
+    """The id is lowercase letters, digits and dashes, short enough for a deep link, and no
+    deep link of its own."""
+    if not isinstance(entry_id, str) or not _ENTRY_ID.fullmatch(entry_id):
+        problem(
+            (*where, "id"),
+            f"{label} has an invalid id",
+            "use lowercase letters, digits and dashes, e.g. 'three-obstacles'",
+        )
+    elif len(entry_id) > MAX_ENTRY_ID_CHARS:
+        problem(
+            (*where, "id"),
+            f"{label}: the id is longer than {MAX_ENTRY_ID_CHARS} characters, too long for its "
+            "Telegram deep link (t.me/<bot>?start=<id>) and button",
+            f"shorten it to at most {MAX_ENTRY_ID_CHARS} characters",
+        )
+    elif entry_id in RESERVED_ENTRY_IDS:
+        problem(
+            (*where, "id"),
+            f"{label}: the id {entry_id!r} is reserved: t.me/<bot>?start={entry_id} has "
+            "another meaning",
+            "choose another id",
+        )
 
 
 def _check_fields(

@@ -15,6 +15,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -24,7 +25,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import LawyerSettings, Settings
 from bot.content.faq import LANGUAGES
-from bot.telegram import handlers, lawyers
+from bot.telegram import handlers, inline, lawyers
 from bot.telegram.buttons import button
 from bot.telegram.context import BotContext, BotData, Services, UserData
 from bot.telegram.http import AiohttpRequest
@@ -146,6 +147,8 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             CommandHandler("reply", lawyers.reply_command, filters=new),
             CommandHandler("close", lawyers.close_command, filters=new),
             CallbackQueryHandler(button),
+            # `@bot question` in any chat: answers to share.
+            InlineQueryHandler(inline.inline_query),
             *in_the_group,
             # Any other text: an intake answer, a message for a lawyer, or a question.
             MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.question),

@@ -28,6 +28,7 @@ from bot.telegram.context import (
     user_locale,
     user_script,
 )
+from bot.telegram.deep_links import EntryLink, LawyerLink, parse_start
 from bot.telegram.message_keys import BOT_MESSAGE_KEYS
 from bot.telegram.sending import fixed_reply, send_reply, send_turn
 from index.script import Script, Variant
@@ -82,7 +83,15 @@ async def load_user(update: Update, context: BotContext) -> None:
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """Greet in the user's language: what the bot covers, the source, examples to tap."""
+    """Greet in the user's language: what the bot covers, the source, examples to tap; from a
+    deep link (/start <payload>), answer its FAQ entry or start the intake instead."""
+    match parse_start(context.args, context.services.content.entries):
+        case EntryLink(entry_id):
+            await answer_entry(update, context, entry_id)
+            return
+        case LawyerLink():
+            await lawyer(update, context)
+            return
     language = user_language(update, context)
     entries = context.services.content.entries
     examples = tuple(
@@ -279,6 +288,19 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
             await send_reply(update, context, reply, question_id)
     finally:
         typing.cancel()
+
+
+async def answer_entry(update: Update, context: BotContext, entry_id: str) -> None:
+    """Answer FAQ entry `entry_id` itself (a deep link names it), stored as its question asked."""
+    chat = update.effective_chat
+    if chat is None or update.effective_user is None:
+        return
+    script, variant = user_script(update, context)
+    language = user_language(update, context)
+    reply = context.services.engine.entry_reply(entry_id, language, script=script, variant=variant)
+    await _keep_context(context, chat.id, await _context_of(context, chat.id), reply)
+    question_id = await _record(update, context, reply.question, reply)
+    await send_reply(update, context, reply, question_id)
 
 
 async def _record(update: Update, context: BotContext, question: str, reply: Reply) -> int | None:

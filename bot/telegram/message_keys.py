@@ -44,6 +44,9 @@ MESSAGE_KEYS = (
     "lawyer.user_wrote",
     "lawyer.relay_blocked",
     "lawyer.relay_refused",
+    "inline.source",
+    "inline.more",
+    "inline.open_bot",
 )
 BOT_MESSAGE_KEYS = tuple(
     dict.fromkeys(

@@ -22,7 +22,10 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Await the update's handling once every earlier update of its chat is handled."""
         chat = update.effective_chat if isinstance(update, Update) else None
-        key = chat.id if chat is not None else None
+        user = update.effective_user if isinstance(update, Update) else None
+        # An update of no chat (an inline query) goes in order with its user's private chat
+        # (whose id is the user's), not behind every other user's.
+        key = chat.id if chat is not None else user.id if user is not None else None
         lock, users = self._chats.get(key) or (asyncio.Lock(), 0)
         self._chats[key] = (lock, users + 1)
         try:

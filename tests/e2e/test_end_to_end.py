@@ -461,6 +461,18 @@ def test_pressing_a_suggested_question_answers_it(run: BotRun) -> None:
     assert reply[-1].data("vote:down:")
 
 
+def test_deep_links_open_an_entrys_answer_and_the_lawyer_intake(run: BotRun) -> None:
+    # t.me/<bot>?start=<payload> makes Telegram send "/start <payload>".
+    user = User(run)
+    reply = user.say("/start three-obstacles")
+    assert "three great mountains" in _text(reply)
+    assert reply[-1].data("vote:up:")
+    user.send("/start lawyer")
+    user.expect("What do you need help with")
+    [greeting] = User(run).say("/start no-such-entry")
+    assert "Hello!" in greeting.text
+
+
 def test_pressing_thumbs_down_thanks_the_user(run: BotRun) -> None:
     user = User(run)
     reply = user.say("Is RWA still possible in mainland China?")

@@ -4,16 +4,25 @@ The real `Application` (built by `build_application`) talks to it through `BaseR
 seam python-telegram-bot's own tests use; handlers are never patched. Failures are queued per
 Bot API method: an HTTP status with a JSON body (429 with retry_after, 400 "can't parse
 entities"), or an exception (a timeout).
+
+answerInlineQuery is checked as Telegram checks it (https://core.telegram.org/bots/api
+#answerinlinequery): at most 50 results, ids of 1 to 64 bytes and unique, an article's title and
+message text (1 to 4096 characters after its HTML is parsed, by bot_api_server's parser), a
+button with exactly one of start_parameter (1 to 64 of A-Z, a-z, 0-9, _ and -) or web_app;
+a breach is the 400 Telegram answers, and the call is not recorded.
 """
 
 import asyncio
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Chat, Message, Update, User
+from telegram import Chat, InlineQuery, Message, Update, User
 from telegram.request import BaseRequest, RequestData
+
+from tests.fakes.bot_api_server import ApiError, render_text
 
 BOT = {
     "id": 4242,
@@ -22,8 +31,10 @@ BOT = {
     "username": "rwa_test_bot",
     "can_join_groups": True,
     "can_read_all_group_messages": False,
-    "supports_inline_queries": False,
+    "supports_inline_queries": True,  # inline mode on (@BotFather's /setinline)
 }
+MAX_INLINE_RESULTS = 50
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -85,6 +96,11 @@ class FakeBotApi(BaseRequest):
                 raise failure
             status, body = failure
             return status, json.dumps(body).encode()
+        if name == "answerInlineQuery":
+            try:
+                _check_inline_answer(parameters)
+            except ApiError as error:
+                return error.code, json.dumps(error.body()).encode()
         self.calls.append(Sent(name, parameters))
         self._recorded.set()
         return 200, json.dumps({"ok": True, "result": self._result(name, parameters)}).encode()
@@ -101,6 +117,43 @@ class FakeBotApi(BaseRequest):
                 "text": parameters.get("text", ""),
             }
         return True  # sendChatAction, answerCallbackQuery, setMyCommands, ...
+
+
+def _check_inline_answer(parameters: dict[str, Any]) -> None:
+    """Raise the ApiError Telegram answers to a malformed answerInlineQuery."""
+    results = _json(parameters.get("results"))
+    if not isinstance(results, list):
+        raise ApiError(400, "Bad Request: results must be an array of InlineQueryResult")
+    if len(results) > MAX_INLINE_RESULTS:
+        raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+    ids = [str(result.get("id", "")) for result in results]
+    if any(not 1 <= len(i.encode("utf-8")) <= 64 for i in ids):
+        raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+    if len(set(ids)) != len(ids):
+        raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+    for result in results:
+        if result.get("type") == "article":
+            if not str(result.get("title") or "").strip():
+                raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+            content = result.get("input_message_content") or {}
+            try:
+                render_text(str(content.get("message_text", "")), content.get("parse_mode"))
+            except ApiError as error:
+                if "too long" in error.description:
+                    raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG") from None
+                raise
+    button = _json(parameters.get("button"))
+    if button is not None:
+        start = button.get("start_parameter")
+        if not button.get("text") or (start is None) == (button.get("web_app") is None):
+            raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
+        if start is not None and not _START_PARAMETER.fullmatch(str(start)):
+            raise ApiError(400, "Bad Request: START_PARAM_INVALID")
+
+
+def _json(value: Any) -> Any:
+    """A parameter as sent: python-telegram-bot may hand over objects already serialised."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 USER = User(id=77, first_name="Li", is_bot=False, language_code="en", username="li")
@@ -152,6 +205,12 @@ def button_update(
         id=str(next(_update_ids)), from_user=user, chat_instance="ci", data=data, message=message
     )
     return Update(update_id=next(_update_ids), callback_query=query)
+
+
+def inline_query_update(query: str, user: User = USER, offset: str = "") -> Update:
+    """An update carrying `user`'s inline query: "@bot `query`" typed in some chat."""
+    inline = InlineQuery(id=str(next(_update_ids)), from_user=user, query=query, offset=offset)
+    return Update(update_id=next(_update_ids), inline_query=inline)
 
 
 def _now() -> Any:

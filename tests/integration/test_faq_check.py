@@ -120,6 +120,24 @@ def test_a_valid_new_entry_passes(content_copy: Path) -> None:
             "unknown field 'citations'",
         ),
         (
+            "an id too long for a deep link or a button",
+            GOOD_ENTRY.replace("id: test-entry", "id: " + "x" * 61),
+            3,
+            "longer than 60 characters",
+        ),
+        (
+            "an id that is a deep link of its own",
+            GOOD_ENTRY.replace("id: test-entry", "id: lawyer"),
+            3,
+            "'lawyer' is reserved",
+        ),
+        (
+            "an id ending in a line break",
+            GOOD_ENTRY.replace("id: test-entry", 'id: "test-entry\\n"'),
+            3,
+            "has an invalid id",
+        ),
+        (
             "a date that is not a date",
             GOOD_ENTRY.replace("reviewed_at: 2026-11-25", "reviewed_at: last week"),
             16,

@@ -190,3 +190,19 @@ def test_a_database_url_of_another_kind_is_a_clear_error_that_hides_it(url: str)
     with pytest.raises(ConfigError, match="RWA_BOT_DATABASE_URL' must be a database URL") as error:
         load_settings(environ={"RWA_BOT_DATABASE_URL": url})
     assert "s3cret-pw" not in str(error.value)
+
+
+def test_the_bot_username_comes_from_the_file_or_the_environment_without_its_at(
+    tmp_path: Path,
+) -> None:
+    assert load_settings(environ={}).bot_username is None
+    path = write(tmp_path, "bot_username: '@rwa_law_bot'\n")
+    assert load_settings(path, environ={}).bot_username == "rwa_law_bot"
+    settings = load_settings(path, environ={"RWA_BOT_USERNAME": "other_law_bot"})
+    assert settings.bot_username == "other_law_bot"
+
+
+@pytest.mark.parametrize("name", ["rwa", "rwa-law-bot", "t.me/rwa_law_bot", "1rwa_bot", "x" * 33])
+def test_a_bot_username_telegram_could_not_have_given_is_refused_by_name(name: str) -> None:
+    with pytest.raises(ConfigError, match="RWA_BOT_USERNAME' must be a bot's Telegram username"):
+        load_settings(environ={"RWA_BOT_USERNAME": name})
