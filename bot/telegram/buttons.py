@@ -22,7 +22,7 @@ from bot.telegram.context import (
     user_language,
     user_locale,
 )
-from bot.telegram.handlers import answer, lawyer
+from bot.telegram.handlers import answer_entry, lawyer
 from bot.telegram.lawyers import card_button
 from bot.telegram.sending import send_turn
 
@@ -35,8 +35,7 @@ async def button(update: Update, context: BotContext) -> None:
     match parse_callback(query.data):
         case AskCallback(faq_id) if faq_id in context.services.content.entries:
             await answer_button(query)
-            entry = context.services.content.entries[faq_id]
-            await answer(update, context, entry.questions[user_language(update, context)][0])
+            await answer_entry(update, context, faq_id)  # that entry, as its deep link does
         case VoteCallback() as vote if update.effective_user is not None:
             await _vote(update, context, query, vote)
         case LawyerCallback():

@@ -156,6 +156,17 @@ async def test_pressing_a_suggested_question_answers_it(bot: Harness) -> None:
     assert "three great mountains" in answer["text"]
 
 
+async def test_pressing_a_suggestion_shows_that_entry_even_where_its_wording_asks_for_a_lawyer(
+    bot: Harness,
+) -> None:
+    # The entry's first question ("Can I get legal advice on ...?") read by the engine would
+    # start the intake; the button names the entry, so the entry is what the reader gets.
+    await bot.send(button_update("ask:article-consultation"))
+    [answer] = bot.api.sent()
+    assert "<blockquote" in answer["text"]  # the entry's answer, quoting the article
+    assert any(data.startswith("vote:up:") for data in buttons(answer))  # not an intake step
+
+
 async def test_a_vote_is_stored_and_reported(bot: Harness) -> None:
     await bot.send(text_update("What is RWA?"))
     vote = next(d for d in buttons(bot.api.sent()[-1]) if d.startswith("vote:down:"))
