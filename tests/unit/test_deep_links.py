@@ -97,4 +97,6 @@ def test_the_engine_answers_a_linked_entry_in_the_readers_chinese_script(engine:
     assert simplified.script == "Hans"
     assert traditional.script == "Hant"
     assert traditional.body != simplified.body
-    assert traditional.citations == simplified.citations  # the source's own words, unconverted
+    # The source's own words unconverted; only their Chinese rendering in Traditional.
+    assert [c.text for c in traditional.citations] == [c.text for c in simplified.citations]
+    assert traditional.citations[0].translation_label == "中文譯文，非原文"
