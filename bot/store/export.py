@@ -78,6 +78,10 @@ class PersonalData:
             **self.sections,
         }
 
+    def document(self) -> str:
+        """The JSON text of `to_json`, as the file /mydata sends: indented, non-ASCII as is."""
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
+
 
 async def personal_data(engine: AsyncEngine, user_id: int) -> PersonalData:
     """Return everything the database keeps about `user_id`, read in one snapshot."""
