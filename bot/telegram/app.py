@@ -24,7 +24,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import LawyerSettings, Settings
 from bot.content.faq import LANGUAGES
-from bot.telegram import handlers, lawyers
+from bot.telegram import handlers, lawyers, my_data
 from bot.telegram.buttons import button
 from bot.telegram.context import BotContext, BotData, Services, UserData
 from bot.telegram.http import AiohttpRequest
@@ -138,6 +138,7 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             CommandHandler("lang", handlers.set_language, filters=new),
             CommandHandler("cancel", handlers.cancel, filters=new),
             CommandHandler("end", handlers.end_conversation, filters=new),
+            CommandHandler("mydata", my_data.my_data, filters=new),
             CommandHandler("forget", handlers.forget, filters=new),
             CommandHandler("reload", handlers.reload_content, filters=new),
             # The lawyers' commands: anyone may type them; only lawyers are obeyed.
@@ -148,11 +149,20 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             CallbackQueryHandler(button),
             *in_the_group,
             # Any other text: an intake answer, a message for a lawyer, or a question.
-            MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.question),
+            MessageHandler(
+                new & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+                handlers.question,
+            ),
+            # In a group, only a text that mentions the bot or replies to it is a question.
+            MessageHandler(
+                new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
+                handlers.group_question,
+            ),
             # Photos, files, stickers... in a private chat: say that only text is read.
             MessageHandler(new & filters.ChatType.PRIVATE & ~filters.TEXT, handlers.not_text),
-            # An unknown command gets the help text rather than silence.
-            MessageHandler(new & filters.COMMAND, handlers.help_command),
+            # An unknown command gets the help text rather than silence (in a group, only
+            # one addressed to the bot by name).
+            MessageHandler(new & filters.COMMAND, handlers.unknown_command),
         ]
     )
     application.add_error_handler(handlers.error_handler)
