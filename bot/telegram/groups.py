@@ -5,6 +5,8 @@ personal commands (/lawyer, /forget, /mydata, /cancel, /end) answer with there.
 The lawyers' group is not one of these: its messages are bot/telegram/lawyers.py's.
 """
 
+import re
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 
 from bot.telegram.context import BotContext, fixed_text, reply_place, user_locale
@@ -16,28 +18,26 @@ AROUND_MENTION = " ,:;，：、"
 def addressed_question(message: Message, bot_id: int, bot_username: str) -> str | None:
     """The text of a group message addressed to the bot, without the bot's mentions and the
     separators after them ("" when nothing else is left); None when the message is not for
-    the bot: it neither mentions it (an @username or a mention of the bot's account, where in
-    the text it may be) nor replies to one of its messages."""
+    the bot: it neither mentions it (its @username, in any case, or a mention of its account,
+    where in the text it may be) nor replies to one of its messages.
+
+    The @username is found in the text itself, where Telegram marks it as a "mention": its
+    entity's offsets may no longer fit the text the bot reads (bot/store/storable.py drops NUL
+    characters before any handler sees an update).
+    """
     text = message.text or ""
-    encoded = text.encode("utf-16-le")
-    mentions = [
+    by_name = re.compile(
+        rf"(?<![\w@])@{re.escape(bot_username)}(?!\w)[{AROUND_MENTION}]*", re.IGNORECASE
+    )
+    by_account = [
         entity
         for entity in message.entities
-        if (entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id)
-        or (
-            entity.type == MessageEntity.MENTION
-            and _span(encoded, entity).lstrip("@").casefold() == bot_username.casefold()
-        )
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id
     ]
-    if not mentions and not _replies_to_bot(message, bot_id):
+    if not by_name.search(text) and not by_account and not _replies_to_bot(message, bot_id):
         return None
-    return " ".join(_without(text, mentions).split()).strip(AROUND_MENTION)
-
-
-def _span(encoded: bytes, entity: MessageEntity) -> str:
-    """The text an entity marks (in UTF-16 code units; forged offsets give what is there)."""
-    start, end = entity.offset * 2, (entity.offset + entity.length) * 2
-    return encoded[max(start, 0) : max(end, 0)].decode("utf-16-le", errors="replace")
+    without = by_name.sub(" ", _without(text, by_account))
+    return " ".join(without.split()).strip(AROUND_MENTION)
 
 
 def _replies_to_bot(message: Message, bot_id: int) -> bool:
@@ -55,7 +55,7 @@ def _replies_to_bot(message: Message, bot_id: int) -> bool:
 def _without(text: str, entities: list[MessageEntity]) -> str:
     """`text` with the entities cut out, each with the separators after it (their offsets
     count UTF-16 code units, as Telegram's do)."""
-    encoded = text.encode("utf-16-le")
+    encoded = text.encode("utf-16-le", "surrogatepass")
 
     def index(offset: int) -> int:  # forged offsets inside a character cost that character
         return len(encoded[: max(offset, 0) * 2].decode("utf-16-le", errors="replace"))

@@ -103,9 +103,20 @@ def test_forged_mention_offsets_never_raise(text: str, kind: str, offset: int, l
     assert found is None or isinstance(found, str)
 
 
-def test_a_mention_entity_cut_inside_an_emoji_is_read_without_failing() -> None:
-    forged = MessageEntity(MessageEntity.MENTION, 1, 14)
-    assert asked(message("😀@rwa_test_bot hi", entities=[forged])) is None
+def test_a_mention_of_the_account_cut_inside_an_emoji_keeps_the_emoji() -> None:
+    forged = MessageEntity(MessageEntity.TEXT_MENTION, 1, 14, user=BOT)
+    assert asked(message("😀@rwa_test_bot hi", entities=[forged])) == "😀 hi"
+
+
+def test_a_mention_whose_entity_no_longer_fits_the_text_is_still_found() -> None:
+    # Telegram marked it in "nul\x00in @rwa_test_bot hi"; the bot reads the text without NULs.
+    shifted = MessageEntity(MessageEntity.MENTION, 7, 13)
+    assert asked(message("nulin @rwa_test_bot hi", entities=[shifted])) == "nulin hi"
+
+
+def test_an_address_or_a_longer_name_is_no_mention() -> None:
+    assert asked(message("write to li@rwa_test_bot.com")) is None
+    assert asked(message("ask @rwa_test_bot_two")) is None
 
 
 def test_a_command_is_the_bots_in_a_private_chat_and_by_name_in_a_group() -> None:
