@@ -57,7 +57,7 @@ def _without(text: str, entities: list[MessageEntity]) -> str:
     count UTF-16 code units, as Telegram's do)."""
     encoded = text.encode("utf-16-le", "surrogatepass")
 
-    def index(offset: int) -> int:  # forged offsets inside a character cost that character
+    def index(offset: int) -> int:  # a forged offset inside a character keeps the character
         return len(encoded[: max(offset, 0) * 2].decode("utf-16-le", errors="replace"))
 
     kept, start = [], 0
