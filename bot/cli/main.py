@@ -22,6 +22,7 @@ COMMANDS = {
     "chat": "bot.cli.chat",
     "report": "bot.cli.report",
     "queue": "bot.cli.queue",
+    "privacy": "bot.cli.privacy",
     "db": "bot.cli.db",
     "run": "bot.cli.run",
     "faq": "bot.cli.faq",

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--limit", type=int, default=20, help="rows per section (default 20)")
     _add_queue(commands)
+    _add_privacy(commands)
     _add_db(commands)
     run = commands.add_parser("run", help="run the Telegram bot (needs RWA_BOT_TOKEN)")
     run.add_argument(
@@ -88,6 +89,22 @@ def _add_queue(commands: Commands) -> None:
     show.add_argument("--json", action="store_true", help="print it as a JSON object")
     export = actions.add_parser("export", help="every ticket with its transcript, as a JSON array")
     export.add_argument("--json", action="store_true", help="JSON (the only format)")
+
+
+def _add_privacy(commands: Commands) -> None:
+    privacy = commands.add_parser("privacy", help="what the bot keeps about one person")
+    actions = privacy.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
+    export = actions.add_parser(
+        "export",
+        help="everything kept about a user, as the JSON document /mydata sends them",
+    )
+    export.add_argument("user_id", type=int, metavar="USER_ID", help="their Telegram user id")
+    export.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write it to FILE, readable by its owner only (default: standard output)",
+    )
 
 
 def _add_db(commands: Commands) -> None:

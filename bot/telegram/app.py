@@ -25,7 +25,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import LawyerSettings, Settings
 from bot.content.faq import LANGUAGES
-from bot.telegram import handlers, inline, lawyers
+from bot.telegram import handlers, inline, languages, lawyers, my_data
 from bot.telegram.buttons import button
 from bot.telegram.context import BotContext, BotData, Services, UserData
 from bot.telegram.http import AiohttpRequest
@@ -128,7 +128,7 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             ),
         ]
     application.add_handler(TypeHandler(Update, handlers.note_message), group=-2)  # first
-    application.add_handler(TypeHandler(Update, handlers.load_user), group=-1)
+    application.add_handler(TypeHandler(Update, languages.load_user), group=-1)
     application.add_handlers(
         [
             # Commands first, so that "/help" is never taken for a question.
@@ -136,9 +136,10 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             CommandHandler("help", handlers.help_command, filters=new),
             CommandHandler("sources", handlers.sources, filters=new),
             CommandHandler("lawyer", handlers.lawyer, filters=new),
-            CommandHandler("lang", handlers.set_language, filters=new),
+            CommandHandler("lang", languages.set_language, filters=new),
             CommandHandler("cancel", handlers.cancel, filters=new),
             CommandHandler("end", handlers.end_conversation, filters=new),
+            CommandHandler("mydata", my_data.my_data, filters=new),
             CommandHandler("forget", handlers.forget, filters=new),
             CommandHandler("reload", handlers.reload_content, filters=new),
             # The lawyers' commands: anyone may type them; only lawyers are obeyed.
@@ -151,11 +152,20 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             InlineQueryHandler(inline.inline_query),
             *in_the_group,
             # Any other text: an intake answer, a message for a lawyer, or a question.
-            MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.question),
+            MessageHandler(
+                new & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+                handlers.question,
+            ),
+            # In a group, only a text that mentions the bot or replies to it is a question.
+            MessageHandler(
+                new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
+                handlers.group_question,
+            ),
             # Photos, files, stickers... in a private chat: say that only text is read.
             MessageHandler(new & filters.ChatType.PRIVATE & ~filters.TEXT, handlers.not_text),
-            # An unknown command gets the help text rather than silence.
-            MessageHandler(new & filters.COMMAND, handlers.help_command),
+            # An unknown command gets the help text rather than silence (in a group, only
+            # one addressed to the bot by name).
+            MessageHandler(new & filters.COMMAND, handlers.unknown_command),
         ]
     )
     application.add_error_handler(handlers.error_handler)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, ReplyParameters, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot
 
@@ -52,7 +52,7 @@ class Services:
 @dataclass
 class UserData:
     """The language one user chose, as read from the store before each update is handled
-    (handlers.load_user): the store is the truth, which every replica shares."""
+    (languages.load_user): the store is the truth, which every replica shares."""
 
     language: Language | None = None
     script: Script | None = None  # chosen with /lang zh-hant (or zh-hk, zh-tw) or zh-hans
@@ -114,7 +114,7 @@ async def say(update: Update, context: BotContext, key: str) -> None:
     """Send one of the fixed messages, in the user's language, as plain text."""
     if update.effective_chat is not None:
         message = fixed_text(context, user_locale(update, context), key)
-        await context.bot.send_message(update.effective_chat.id, message)
+        await context.bot.send_message(update.effective_chat.id, message, **reply_place(update))
 
 
 def person_of(update: Update) -> Person | None:
@@ -135,6 +135,24 @@ def in_private(update: Update) -> bool:
     """Whether the update comes from a private chat."""
     chat = update.effective_chat
     return chat is not None and chat.type == chat.PRIVATE
+
+
+def reply_place(update: Update) -> dict[str, Any]:
+    """Where in its chat a reply to the update goes, as send_message's keyword arguments: in a
+    group, quoting the message it answers (as python-telegram-bot's Message.reply_text does in
+    groups) and in that message's forum topic, if it is in one; in a private chat, nowhere
+    special (nothing)."""
+    message = update.effective_message
+    if message is None or in_private(update):
+        return {}
+    place: dict[str, Any] = {
+        "reply_parameters": ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    }
+    # Only a forum topic's id may be given: in a plain group, message_thread_id names a chain
+    # of replies, which Telegram refuses as a thread to send to.
+    if message.is_topic_message and message.message_thread_id is not None:
+        place["message_thread_id"] = message.message_thread_id
+    return place
 
 
 async def answer_button(

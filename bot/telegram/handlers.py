@@ -22,6 +22,7 @@ from bot.telegram.context import (
     fixed_text,
     in_private,
     person_of,
+    reply_place,
     say,
     source_key,
     user_language,
@@ -29,25 +30,12 @@ from bot.telegram.context import (
     user_script,
 )
 from bot.telegram.deep_links import EntryLink, LawyerLink, parse_start
+from bot.telegram.groups import addressed_command, addressed_question, private_only
 from bot.telegram.message_keys import BOT_MESSAGE_KEYS
 from bot.telegram.sending import fixed_reply, send_reply, send_turn
-from index.script import Script, Variant
-from index.text import Language
 
 log = logging.getLogger(__name__)
 
-# What /lang takes (and the store keeps): the language, the script and whose Traditional.
-LANGUAGE_CHOICES: dict[str, tuple[Language, Script | None, Variant]] = {
-    "en": ("en", None, "hk"),
-    "zh": ("zh", None, "hk"),
-    "zh-hans": ("zh", "Hans", "hk"),
-    "zh-cn": ("zh", "Hans", "hk"),
-    "zh-hant": ("zh", "Hant", "hk"),
-    "zh-hk": ("zh", "Hant", "hk"),
-    "zh-tw": ("zh", "Hant", "tw"),
-}
-# A user who never chose: Telegram's language code decides (see context.user_language).
-NO_CHOICE: tuple[Language | None, Script | None, Variant] = (None, None, "hk")
 # How many content errors /reload shows the administrator (the rest: rwa-bot faq check).
 RELOAD_PROBLEMS_SHOWN = 5
 # The typing indicator shows when a reply takes longer than this (most take a few milliseconds,
@@ -66,17 +54,6 @@ async def note_message(update: Update, context: BotContext) -> None:
     message, outbox = update.effective_message, context.services.outbox
     if message is not None and outbox is not None:
         outbox.note(message.chat_id, message.message_id)
-
-
-async def load_user(update: Update, context: BotContext) -> None:
-    """Before any handler: read the user's stored language (every time: another replica may
-    have changed it since this one last saw the user)."""
-    user = update.effective_user
-    if user is None or context.user_data is None:
-        return
-    stored = await context.services.store.language_of(user.id)
-    data = context.user_data
-    data.language, data.script, data.variant = LANGUAGE_CHOICES.get(stored or "", NO_CHOICE)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -106,7 +83,7 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """Explain what the bot can do."""
     locale = user_locale(update, context)
-    await send_reply(update, context, fixed_reply(context, locale, "smalltalk.about"))
+    await send_reply(update, context, fixed_reply(context, locale, "help"))
 
 
 async def sources(update: Update, context: BotContext) -> None:
@@ -115,14 +92,18 @@ async def sources(update: Update, context: BotContext) -> None:
     content = context.services.content
     lines = [content.source_line(locale, s) for s in content.sources.values()]
     if update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, "\n\n".join(lines))
+        text = "\n\n".join(lines)
+        await context.bot.send_message(update.effective_chat.id, text, **reply_place(update))
 
 
 async def lawyer(update: Update, context: BotContext) -> None:
     """Start the way to a lawyer: the user's open ticket, their intake, or a new intake."""
     person = person_of(update)
-    if person is None or not in_private(update):
+    if person is None:
         await say(update, context, "escalate")
+        return
+    if not in_private(update):  # an intake is personal: not in front of a group
+        await private_only(update, context, "lawyer")
         return
     desk = context.services.desk
     turn = await desk.request(person, user_language(update, context), update_id=update.update_id)
@@ -132,7 +113,9 @@ async def lawyer(update: Update, context: BotContext) -> None:
 async def end_conversation(update: Update, context: BotContext) -> None:
     """End the conversation with a lawyer (the user's /end)."""
     person = person_of(update)
-    if person is not None:
+    if not in_private(update):
+        await private_only(update, context, "end")
+    elif person is not None:
         turn = await context.services.desk.end(person, user_language(update, context))
         await send_turn(update, context, turn)
 
@@ -141,6 +124,9 @@ async def forget(update: Update, context: BotContext) -> None:
     """Ask to confirm deleting everything the bot keeps about the user."""
     chat = update.effective_chat
     if chat is None:
+        return
+    if not in_private(update):
+        await private_only(update, context, "forget")
         return
     labels = button_labels(context, user_locale(update, context))
     keyboard = InlineKeyboardMarkup(
@@ -153,28 +139,12 @@ async def forget(update: Update, context: BotContext) -> None:
     await context.bot.send_message(chat.id, confirm, reply_markup=keyboard)
 
 
-async def set_language(update: Update, context: BotContext) -> None:
-    """Switch the reply language and script: /lang en, zh, zh-hant (zh-hk, zh-tw) or zh-hans;
-    remembered per user."""
-    tag = (context.args[0].lower().replace("_", "-") if context.args else "")[:16]
-    choice = LANGUAGE_CHOICES.get(tag)
-    chat = update.effective_chat
-    if chat is None:
-        return
-    if choice is None or context.user_data is None:
-        await say(update, context, "lang_usage")
-        return
-    data = context.user_data
-    data.language, data.script, data.variant = choice
-    if update.effective_user is not None:
-        await context.services.store.remember_language(update.effective_user.id, tag)
-    done = fixed_text(context, user_locale(update, context), "lang_set")
-    await context.bot.send_message(chat.id, done)
-
-
 async def cancel(update: Update, context: BotContext) -> None:
     """Leave whatever is in progress (an intake); the bot answers questions again."""
     person = person_of(update)
+    if not in_private(update):
+        await private_only(update, context, "cancel")
+        return
     if person is not None:
         turn = await context.services.desk.cancel(person, user_language(update, context))
         if turn.handled:
@@ -230,13 +200,44 @@ async def question(update: Update, context: BotContext) -> None:
         if turn.handled:
             await send_turn(update, context, turn)
             return
+    await _answer_unless_flooding(update, context, message.text)
+
+
+async def group_question(update: Update, context: BotContext) -> None:
+    """A text in a group: a question when it mentions the bot or replies to it (answered
+    without the mention; a bare mention gets the greeting); anything else is not for the bot."""
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    asked = addressed_question(message, context.bot.id, context.bot.username)
+    if asked is None:
+        return
+    if not asked:
+        await start(update, context)
+        return
+    await _answer_unless_flooding(update, context, asked)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not know gets the help text, unless it is a bare /command in a
+    group (another bot's, as likely as not)."""
+    message = update.effective_message
+    if message is not None and addressed_command(message, context.bot.username):
+        await help_command(update, context)
+
+
+async def _answer_unless_flooding(update: Update, context: BotContext, question: str) -> None:
+    """Answer the question, unless its sender is over the rate limit (told so once)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
     limiter = context.services.limiter
-    if not limiter.allow(person.user_id):
-        if limiter.should_warn(person.user_id):
+    if not limiter.allow(user.id):
+        if limiter.should_warn(user.id):
             language = user_language(update, context)
             await message.reply_text(fixed_text(context, language, "rate_limited"))
         return
-    await answer(update, context, message.text)
+    await answer(update, context, question)
 
 
 async def not_text(update: Update, context: BotContext) -> None:
@@ -256,7 +257,8 @@ async def error_handler(update: object, context: BotContext) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             went_wrong = fixed_text(context, user_locale(update, context), "went_wrong")
-            await context.bot.send_message(update.effective_chat.id, went_wrong)
+            chat_id = update.effective_chat.id
+            await context.bot.send_message(chat_id, went_wrong, **reply_place(update))
         except Exception:  # the error handler itself must never raise
             log.error("could not tell the user about update %s", update_id)
 
@@ -269,7 +271,8 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
-    typing = asyncio.create_task(_typing_after(context, chat.id, TYPING_DELAY_SECONDS))
+    thread = reply_place(update).get("message_thread_id")
+    typing = asyncio.create_task(_typing_after(context, (chat.id, thread), TYPING_DELAY_SECONDS))
     try:
         script, variant = user_script(update, context)
         earlier = await _context_of(context, chat.id)
@@ -282,8 +285,8 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
         )
         await _keep_context(context, chat.id, earlier, reply)
         question_id = await _record(update, context, question, reply)
-        if reply.kind == "escalate" and in_private(update):
-            await lawyer(update, context)  # straight into the intake
+        if reply.kind == "escalate":
+            await lawyer(update, context)  # straight into the intake (in a group: the way)
         else:
             await send_reply(update, context, reply, question_id)
     finally:
@@ -350,10 +353,12 @@ async def _keep_context(
         log.warning("conversation context not kept (%s)", type(error).__name__)
 
 
-async def _typing_after(context: BotContext, chat_id: int, delay: float) -> None:
-    """Show the typing indicator if the reply is not sent within `delay` seconds."""
+async def _typing_after(context: BotContext, where: tuple[int, int | None], delay: float) -> None:
+    """Show the typing indicator in a chat (and forum topic) if the reply is not sent within
+    `delay` seconds."""
     await asyncio.sleep(delay)
     try:
-        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        chat_id, thread = where
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread)
     except TelegramError as error:  # an indicator is not worth failing over
         log.warning("could not show the typing indicator: %s", type(error).__name__)

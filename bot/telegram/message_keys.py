@@ -20,7 +20,17 @@ BUTTON_KEYS = (
     "forget_no",
     "end",
 )
-COMMAND_KEYS = ("start", "help", "sources", "lawyer", "lang", "cancel", "end", "forget")
+COMMAND_KEYS = (
+    "start",
+    "help",
+    "sources",
+    "lawyer",
+    "lang",
+    "cancel",
+    "end",
+    "mydata",
+    "forget",
+)
 # The messages the handlers and the outbox worker send themselves.
 MESSAGE_KEYS = (
     "rate_limited",
@@ -36,6 +46,11 @@ MESSAGE_KEYS = (
     "forget.confirm",
     "forget.done",
     "forget.kept",
+    "help",
+    "mydata.caption",
+    "mydata.nothing",
+    "group.private_only",
+    "group.open_private_chat",
     "lawyer.refused",
     "lawyer.no_such_ticket",
     "lawyer.reply_usage",

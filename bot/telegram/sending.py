@@ -4,6 +4,7 @@ markup; to the outbox when the network fails), a fixed message as a reply, the d
 
 import logging
 import time
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -14,7 +15,13 @@ from bot.answers.reply import Reply, Suggestion
 from bot.consult.desk import Turn
 from bot.content.loader import TRADITIONAL_LOCALES, Content, locale_for
 from bot.telegram.callbacks import ChoiceCallback
-from bot.telegram.context import BotContext, button_labels, user_locale, user_script
+from bot.telegram.context import (
+    BotContext,
+    button_labels,
+    reply_place,
+    user_locale,
+    user_script,
+)
 from bot.telegram.http import NotSent
 from bot.telegram.render import OutgoingMessage, render_reply
 from index.script import to_traditional
@@ -79,7 +86,9 @@ async def send_turn(update: Update, context: BotContext, turn: Turn) -> None:
                     for c in say.choices
                 ]
             )
-        await context.bot.send_message(chat.id, shown(say.text), reply_markup=keyboard)
+        await context.bot.send_message(
+            chat.id, shown(say.text), reply_markup=keyboard, **reply_place(update)
+        )
 
 
 def _published(content: Content) -> str:
@@ -91,21 +100,30 @@ async def _send(update: Update, context: BotContext, messages: list[OutgoingMess
     chat = update.effective_chat
     if chat is None:
         return
+    place = reply_place(update)  # in a group: its thread, quoting the question
     for message in messages:
         try:
-            await _deliver(context, chat.id, message.html, message, ParseMode.HTML)
+            await _deliver(context, chat.id, message.html, message, ParseMode.HTML, place=place)
         except BadRequest as error:
             if "parse" not in str(error).lower() and "entit" not in str(error).lower():
                 raise
             log.warning("markup rejected, sending plain text (update %s)", update.update_id)
-            await _deliver(context, chat.id, message.plain, message, None)
+            await _deliver(context, chat.id, message.plain, message, None, place=place)
 
 
 async def _deliver(
-    context: BotContext, chat_id: int, text: str, message: OutgoingMessage, parse_mode: str | None
+    context: BotContext,
+    chat_id: int,
+    text: str,
+    message: OutgoingMessage,
+    parse_mode: str | None,
+    *,
+    place: dict[str, Any],
 ) -> None:
-    """Send one message; when the network fails, hand it to the outbox rather than send it
-    blind: a send that may have reached Telegram is looked for there before it goes again.
+    """Send one message, where `place` says in its chat (`reply_place`); when the network
+    fails, hand it to the outbox rather than send it blind: a send that may have reached
+    Telegram is looked for there before it goes again (in the chat: the outbox keeps no
+    thread, so a group's reply sent that way lands in its main thread).
 
     A send that provably never reached Telegram was already tried again by the HTTP layer
     (bot/telegram/http.py); flood limits are the rate limiter's (it waits out retry_after).
@@ -124,6 +142,7 @@ async def _deliver(
                 "text": text,
                 "parse_mode": parse_mode,
                 "reply_markup": message.keyboard,
+                **place,
             },
         )
     except BadRequest:

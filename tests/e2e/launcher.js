@@ -14,7 +14,10 @@
 //     answerCallbackQuery too, recording the answer so the user side can see the toast;
 //   - rewrites the JSON the emulator returns to bots: getMe gains is_bot, dates in milliseconds
 //     become seconds, callback queries gain chat_instance, editMessageText returns the edited
-//     message instead of null.
+//     message instead of null;
+//   - takes sendDocument uploads (multipart/form-data, as Telegram does; the emulator has no
+//     such method): the document's message is stored for the user side like any other, and the
+//     file is kept for getFile and its download URL /file/bot<token>/<file_path>.
 // User side (unchanged): POST /sendMessage, /sendCommand, /sendCallback, /getUpdates; added:
 // GET /getCallbackAnswers, every answerCallbackQuery so far with the data of its button.
 
@@ -29,6 +32,7 @@ const ALWAYS_OK = new Set(['sendchataction', 'setmycommands', 'deletemycommands'
 const port = Number(process.argv[2] || process.env.E2E_BOT_API_PORT || 0);
 const emulator = new TelegramServer({ host: HOST, port, storeTimeout: 3600 });
 const callbackAnswers = [];
+const files = new Map(); // file_id -> { name, type, content } of every document sent
 
 // -- fixing what the emulator answers to bots ----------------------------------------------
 
@@ -102,9 +106,104 @@ function readParameters(req) {
   });
 }
 
-function sendJson(res, body) {
-  res.writeHead(200, { 'Content-Type': 'application/json' });
+function sendJson(res, body, status = 200) {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+function badRequest(res, description) {
+  sendJson(res, { ok: false, error_code: 400, description: `Bad Request: ${description}` }, 400);
+}
+
+// -- documents: sendDocument, getFile, the file's download ----------------------------------
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+// The fields and files of a multipart/form-data body (RFC 7578).
+function readMultipart(body, contentType) {
+  const found = { fields: {}, files: {} };
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType || '');
+  if (!boundary) return found;
+  const delimiter = Buffer.from(`\r\n--${boundary[1]}`);
+  let start = body.indexOf(delimiter.subarray(2)); // the first has no CRLF before it
+  if (start === -1) return found;
+  start += delimiter.length - 2;
+  for (;;) {
+    if (body.subarray(start, start + 2).toString() === '--') break; // the closing delimiter
+    const end = body.indexOf(delimiter, start);
+    if (end === -1) break;
+    const part = body.subarray(start + 2, end); // after the delimiter's line break
+    const split = part.indexOf('\r\n\r\n');
+    const head = part.subarray(0, split).toString('utf8');
+    const content = part.subarray(split + 4);
+    const name = /;\s*name="([^"]*)"/i.exec(head);
+    const filename = /;\s*filename="([^"]*)"/i.exec(head);
+    const type = /^content-type:\s*(.+)$/im.exec(head);
+    if (name && filename) {
+      found.files[name[1]] = {
+        name: filename[1],
+        type: type ? type[1].trim() : 'application/octet-stream',
+        content,
+      };
+    } else if (name) {
+      found.fields[name[1]] = content.toString('utf8');
+    }
+    start = end + delimiter.length;
+  }
+  return found;
+}
+
+async function sendDocument(req, res, token) {
+  const body = await readBody(req);
+  const { fields, files: uploaded } = readMultipart(body, req.headers['content-type']);
+  const upload = uploaded.document;
+  if (!fields.chat_id) return badRequest(res, 'chat_id is empty');
+  if (!upload) return badRequest(res, 'there is no document in the request');
+  const fileId = `document-${files.size + 1}`;
+  files.set(fileId, upload);
+  const document = {
+    file_id: fileId,
+    file_unique_id: fileId,
+    file_name: upload.name,
+    mime_type: upload.type,
+    file_size: upload.content.length,
+  };
+  const { document: _attached, ...rest } = fields;
+  const result = emulator.addBotMessage({ ...rest, document }, token);
+  return sendJson(res, { ok: true, result: fixObject({ ...result, document }) });
+}
+
+async function getFile(req, res) {
+  const parameters = await readParameters(req);
+  const upload = files.get(String(parameters.file_id));
+  if (!upload) return badRequest(res, 'invalid file_id');
+  const extension = (upload.name.match(/\.[A-Za-z0-9]+$/) || [''])[0];
+  return sendJson(res, {
+    ok: true,
+    result: {
+      file_id: parameters.file_id,
+      file_unique_id: parameters.file_id,
+      file_size: upload.content.length,
+      file_path: `documents/${parameters.file_id}${extension}`,
+    },
+  });
+}
+
+function downloadFile(req, res) {
+  const match = /^\/file\/bot[^/]+\/documents\/([^/.]+)/.exec(new URL(req.url, 'http://x').pathname);
+  const upload = match && files.get(match[1]);
+  if (!upload) {
+    res.writeHead(404, { 'Content-Type': 'application/json' });
+    return void res.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
+  }
+  res.writeHead(200, { 'Content-Type': upload.type, 'Content-Length': upload.content.length });
+  return void res.end(upload.content);
 }
 
 function hasUpdates(token) {
@@ -149,6 +248,9 @@ const server = http.createServer((req, res) => {
   const method = botMethod(req);
   if (method && method.name === 'getupdates') return void longPoll(req, res, method.token);
   if (method && method.name === 'answercallbackquery') return void answerCallback(req, res);
+  if (method && method.name === 'senddocument') return void sendDocument(req, res, method.token);
+  if (method && method.name === 'getfile') return void getFile(req, res);
+  if (req.method === 'GET' && req.url.startsWith('/file/bot')) return void downloadFile(req, res);
   if (method && ALWAYS_OK.has(method.name)) {
     req.resume();
     return void sendJson(res, { ok: true, result: true });

@@ -38,6 +38,7 @@ RWA_BOT = Path(sys.executable).parent / "rwa-bot"
 
 TOKEN = "123456:e2e-fake-token"
 LAWYERS_GROUP = -1001234
+READERS_GROUP = -1005678  # a group of readers the bot was added to
 LAWYER_ID, SECOND_LAWYER_ID = 900, 901
 BOT_USER = {"id": 666, "is_bot": True, "first_name": "Test First name", "username": "TestNameBot"}
 START_TIMEOUT = 30.0  # seconds for the emulator, then the bot, to be ready
@@ -177,15 +178,31 @@ class BotRun:
         assert done.returncode == 0, done.stderr
         return done
 
+    def download(self, received: "Received") -> bytes:
+        """The file of a document the bot sent, fetched as a Telegram client would: its path
+        from getFile, then the file's URL."""
+        file_id = received.raw["document"]["file_id"]
+        found = self.call(f"/bot{TOKEN}/getFile", {"file_id": file_id})
+        with _http.open(f"{self.api_url}/file/bot{TOKEN}/{found['file_path']}", timeout=5) as got:
+            content: bytes = got.read()
+        return content
+
 
 @dataclass(frozen=True)
 class Received:
     """One message the bot sent to the user."""
 
     message_id: int
-    text: str
+    text: str  # a document's caption
     parse_mode: str | None
     buttons: tuple[tuple[str, str], ...]  # (label, callback data), row by row
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)  # as the bot sent it
+
+    def replying_to(self) -> int | None:
+        """The id of the message this one quotes, if any."""
+        found = self.raw.get("reply_parameters")
+        found = json.loads(found) if isinstance(found, str) else found
+        return None if found is None else int(found["message_id"])
 
     def data(self, prefix: str) -> str:
         """The callback data of the first button whose data starts with `prefix`."""
@@ -214,15 +231,18 @@ class User:
 
     def _chat(self) -> dict[str, Any]:
         if self.group_id is not None:
-            return {"id": self.group_id, "type": "supergroup", "title": "Lawyers"}
+            if self.group_id == LAWYERS_GROUP:
+                return {"id": self.group_id, "type": "supergroup", "title": "Lawyers"}
+            return {"id": self.group_id, "type": "supergroup", "title": "Readers", "is_forum": True}
         return {"id": self.id, "type": "private", "first_name": f"User{self.id}"}
 
     @property
     def chat_id(self) -> int:
         return self.group_id if self.group_id is not None else self.id
 
-    def send(self, text: str, reply_to: Received | None = None) -> None:
-        """Send `text` (a command if it starts with "/"), replying to `reply_to` if given."""
+    def send(self, text: str, reply_to: Received | None = None, thread: int | None = None) -> None:
+        """Send `text` (a command if it starts with "/"; each @username in it a mention),
+        replying to `reply_to` if given, in forum topic `thread` if given."""
         message: dict[str, Any] = {
             "botToken": TOKEN,
             "from": self._from(),
@@ -230,9 +250,17 @@ class User:
             "date": int(time.time()),
             "text": text,
         }
+        entities = [
+            {"offset": found.start(), "length": len(found.group()), "type": "mention"}
+            for found in re.finditer(r"(?<!\w)@\w{5,32}", text)  # ASCII: UTF-16 offsets too
+        ]
         if text.startswith("/"):
             length = len(text.split()[0])
-            message["entities"] = [{"offset": 0, "length": length, "type": "bot_command"}]
+            entities.insert(0, {"offset": 0, "length": length, "type": "bot_command"})
+        if entities:
+            message["entities"] = entities
+        if thread is not None:
+            message |= {"message_thread_id": thread, "is_topic_message": True}
         if reply_to is not None:
             message["reply_to_message"] = {
                 "message_id": reply_to.message_id,
@@ -333,8 +361,9 @@ class User:
                 for row in markup.get("inline_keyboard", [])
                 for button in row
             )
+            text = message.get("text", message.get("caption", ""))
             messages.append(
-                Received(item["messageId"], message["text"], message.get("parse_mode"), buttons)
+                Received(item["messageId"], text, message.get("parse_mode"), buttons, message)
             )
         return messages
 
@@ -550,3 +579,54 @@ def test_someone_who_is_not_a_lawyer_cannot_act_in_the_group(run: BotRun) -> Non
     stranger = User(run, group_id=LAWYERS_GROUP)
     stranger.send("/queue")
     assert "Only" in stranger.expect("lawyer").text
+
+
+def _numbers(value: Any) -> set[int]:
+    """Every integer inside a JSON value."""
+    if isinstance(value, dict):
+        return {n for item in value.values() for n in _numbers(item)}
+    if isinstance(value, list):
+        return {n for item in value for n in _numbers(item)}
+    return {value} if isinstance(value, int) and not isinstance(value, bool) else set()
+
+
+def test_in_a_group_a_plain_message_gets_no_answer_and_a_mention_does(run: BotRun) -> None:
+    member = User(run, group_id=READERS_GROUP)
+    member.send("What are the three legal obstacles?", thread=5)
+    member.send(f"@{BOT_USER['username']} What are the three legal obstacles?", thread=5)
+
+    # One chat's updates are handled in order: the plain message was handled before the reply.
+    reply = member.replies()
+    assert "three great mountains" in _text(reply)
+    history = run.call("/getUpdatesHistory", {"token": TOKEN})
+    [mention] = [
+        item["messageId"]
+        for item in history
+        if str(item.get("message", {}).get("text", "")).startswith("@")
+    ]
+    assert {message.replying_to() for message in reply} == {mention}  # none to the plain one
+    assert {int(message.raw["message_thread_id"]) for message in reply} == {5}
+
+
+def test_mydata_returns_a_document_whose_json_holds_the_persons_questions(run: BotRun) -> None:
+    other, user = User(run), User(run)
+    other.say("What is RWA?")
+    user.say("What are the three legal obstacles?")
+    user.say("How do I file for divorce in Shanghai?")
+
+    user.send("/mydata")
+    document = user.expect("Everything I keep about you")
+    assert document.raw["document"]["file_name"].startswith("rwa-bot-my-data-")
+
+    exported = json.loads(run.download(document))
+    assert exported["format"] == "rwa-bot-mydata/1"
+    assert exported["user_id"] == user.id
+    assert [q["text"] for q in exported["questions"]] == [
+        "What are the three legal obstacles?",
+        "How do I file for divorce in Shanghai?",
+    ]
+    assert "What is RWA?" not in json.dumps(exported)
+    assert other.id not in _numbers(exported)
+    # The firm's copy on request is the same document.
+    firms = json.loads(run.command("privacy", "export", str(user.id)).stdout)
+    assert firms["questions"] == exported["questions"]

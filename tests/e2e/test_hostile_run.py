@@ -84,6 +84,9 @@ COMMANDS = (
     "/forget",
     "/START",
 )
+# Commands the bot leaves alone in a group: another bot's, and an unknown one not named for it.
+NOT_FOR_THE_BOT_IN_GROUPS = ("/help@some_other_bot", "/unknown_command_x")
+BOT_USERNAME = "rwa_test_bot"  # the fake Telegram's bot
 FORGED_DATA = (
     "vote:up:99999999999999999999",
     "vote:sideways:1",
@@ -177,6 +180,7 @@ def test_a_hostile_flood_with_malformed_updates_is_answered_and_nothing_leaks(
     pressers = [8000 + k for k in range(4)]  # press forged buttons, write nothing
     with FakeTelegram() as fake, bot_process(fake, tmp_path) as (process, output):
         texts_in: Counter[int] = Counter()  # well-formed new messages per chat
+        unaddressed: set[tuple[int, int]] = set()  # (group, message) not for the bot
         broken: list[int] = []
         malformed_at = set(rng.sample(range(MESSAGES), 5))
         spares = malformed(users[0])
@@ -185,10 +189,25 @@ def test_a_hostile_flood_with_malformed_updates_is_answered_and_nothing_leaks(
             user = rng.choice(users)
             chat = rng.choice(groups) if rng.random() < 0.2 else user
             kind = rng.random()
+            answered = True  # whether the bot answers it
             if kind < 0.15:
-                last, _ = fake.send_command(user, rng.choice(COMMANDS), chat_id=chat)
-            else:
+                command = rng.choice(COMMANDS)
+                last, _ = fake.send_command(user, command, chat_id=chat)
+                # Another bot's command in a group is left alone.
+                answered = chat > 0 or command not in NOT_FOR_THE_BOT_IN_GROUPS
+            elif chat < 0 and kind < 0.3:  # in a group, not addressed to the bot
                 last, message_id = fake.send_text(user, hostile_text(rng, number), chat_id=chat)
+                unaddressed.add((chat, message_id))
+                answered = False
+            else:
+                text = hostile_text(rng, number)
+                if chat < 0:  # in a group, the bot answers a message mentioning it
+                    text = (
+                        f"@{BOT_USERNAME} {text}"
+                        if rng.random() < 0.5
+                        else f"{text} @{BOT_USERNAME}"
+                    )
+                last, message_id = fake.send_text(user, text, chat_id=chat)
                 if kind > 0.95:  # then edited: not a second question, and not answered
                     fake.add_update(
                         {
@@ -202,7 +221,8 @@ def test_a_hostile_flood_with_malformed_updates_is_answered_and_nothing_leaks(
                             }
                         }
                     )
-            texts_in[chat] += 1
+            if answered:
+                texts_in[chat] += 1
             if number % 10 == 0:  # a forged button press
                 presser = rng.choice(pressers)
                 fake.add_update(
@@ -239,6 +259,12 @@ def test_a_hostile_flood_with_malformed_updates_is_answered_and_nothing_leaks(
         status = stop_process(process, output)
         assert status == 0, output.tail()
 
+    in_groups = [call for call in fake.calls("sendMessage") if (call["chat_id"] or 0) < 0]
+    quoted = {
+        (call["chat_id"], call["params"].get("reply_parameters", {}).get("message_id"))
+        for call in in_groups
+    }
+    assert quoted & unaddressed == set(), "the bot answered group messages not addressed to it"
     went_wrong = content.message("en", "went_wrong").strip()
     told = [call for call in fake.calls("sendMessage") if call["result"]["text"] == went_wrong]
     assert told == [], f"{len(told)} users were told that something went wrong"

@@ -16,7 +16,7 @@ import asyncio
 import itertools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Chat, InlineQuery, Message, Update, User
@@ -43,6 +43,8 @@ class Sent:
 
     method: str
     parameters: dict[str, Any]
+    # Files uploaded with it (multipart), by parameter: (file name, content, MIME type).
+    files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
 
 
 class FakeBotApi(BaseRequest):
@@ -72,6 +74,10 @@ class FakeBotApi(BaseRequest):
         """The parameters of every successful call of `method`."""
         return [call.parameters for call in self.calls if call.method == method]
 
+    def uploads(self, method: str = "sendDocument") -> list[Sent]:
+        """Every successful call of `method`, with the files it uploaded."""
+        return [call for call in self.calls if call.method == method]
+
     async def wait_sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
         """Wait until `method` was called successfully; the parameters of every such call."""
         while not self.sent(method):
@@ -89,6 +95,11 @@ class FakeBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         parameters = dict(request_data.parameters) if request_data is not None else {}
+        files: dict[str, tuple[str, bytes, str]] = {}
+        if request_data is not None and request_data.contains_files:
+            for key, (filename, content, mimetype) in request_data.multipart_data.items():
+                data = content if isinstance(content, bytes) else content.read()
+                files[key] = (filename or key, data, mimetype or "application/octet-stream")
         queued = self.failures.get(name)
         if queued:
             failure = queued.pop(0)
@@ -101,21 +112,37 @@ class FakeBotApi(BaseRequest):
                 _check_inline_answer(parameters)
             except ApiError as error:
                 return error.code, json.dumps(error.body()).encode()
-        self.calls.append(Sent(name, parameters))
+        self.calls.append(Sent(name, parameters, files))
         self._recorded.set()
-        return 200, json.dumps({"ok": True, "result": self._result(name, parameters)}).encode()
+        result = self._result(name, parameters, files)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
 
-    def _result(self, name: str, parameters: dict[str, Any]) -> Any:
+    def _result(
+        self, name: str, parameters: dict[str, Any], files: dict[str, tuple[str, bytes, str]]
+    ) -> Any:
         if name == "getMe":
             return BOT
-        if name in {"sendMessage", "editMessageText"}:
-            return {
+        if name in {"sendMessage", "editMessageText", "sendDocument"}:
+            message = {
                 "message_id": next(self._ids),
                 "date": 1764000000,
                 "chat": {"id": int(parameters["chat_id"]), "type": "private"},
                 "from": BOT,
-                "text": parameters.get("text", ""),
             }
+            if name != "sendDocument":
+                return {**message, "text": parameters.get("text", "")}
+            # As Telegram answers an upload: the file's ids, name, type and size; the caption.
+            filename, content, mimetype = files["document"]
+            file_id = f"doc-{message['message_id']}"
+            document = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": filename,
+                "mime_type": mimetype,
+                "file_size": len(content),
+            }
+            caption = {"caption": parameters["caption"]} if "caption" in parameters else {}
+            return {**message, "document": document, **caption}
         return True  # sendChatAction, answerCallbackQuery, setMyCommands, ...
 
 
@@ -183,6 +210,61 @@ def text_update(
         reply_to_message=reply_to,
     )
     return Update(update_id=next(_update_ids), message=message)
+
+
+GROUP = Chat(id=-1005000, type=Chat.SUPERGROUP, title="RWA readers", is_forum=True)
+
+
+def group_update(
+    text: str,
+    user: User = USER,
+    chat: Chat = GROUP,
+    thread: int | None = None,
+    reply_to: Message | None = None,
+) -> Update:
+    """An update carrying a user's text message in a group (in forum topic `thread` if given),
+    with the entities Telegram marks: a leading command, and each @username as a mention
+    (offsets in UTF-16 code units, as Telegram counts them)."""
+    from telegram import MessageEntity
+
+    def utf16(part: str) -> int:
+        return len(part.encode("utf-16-le")) // 2
+
+    entities = [
+        MessageEntity(
+            MessageEntity.BOT_COMMAND if found.group().startswith("/") else MessageEntity.MENTION,
+            utf16(text[: found.start()]),
+            utf16(found.group()),
+        )
+        for found in re.finditer(r"(?:^/\w+(?:@\w+)?)|(?<!\w)@\w{5,32}", text)
+    ]
+    message = Message(
+        message_id=next(_update_ids),
+        date=_now(),
+        chat=chat,
+        from_user=user,
+        text=text,
+        entities=entities or None,
+        reply_to_message=reply_to,
+        message_thread_id=thread,
+        is_topic_message=True if thread is not None else None,
+    )
+    return Update(update_id=next(_update_ids), message=message)
+
+
+def bot_message(text: str, chat: Chat = GROUP, thread: int | None = None) -> Message:
+    """A message the bot sent earlier (to be replied to)."""
+    return Message(
+        message_id=next(_update_ids),
+        date=_now(),
+        chat=chat,
+        from_user=User(
+            **{k: v for k, v in BOT.items() if k in {"id", "is_bot", "first_name", "username"}}
+        ),
+        text=text,
+        message_thread_id=thread,
+        is_topic_message=True if thread is not None else None,
+    )
 
 
 def button_update(

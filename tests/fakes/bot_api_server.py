@@ -248,6 +248,22 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+# An @username, as Telegram marks it in a text a user sends (5 to 32 letters, digits or _).
+MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}(?!\w)")
+
+
+def mention_entities(text: str) -> list[JSON]:
+    """The "mention" entities Telegram gives a user's text: one over each @username."""
+
+    def units(part: str) -> int:  # lone surrogates, which hostile texts hold, count one each
+        return len(part.encode("utf-16-le", "surrogatepass")) // 2
+
+    return [
+        {"type": "mention", "offset": units(text[: found.start()]), "length": units(found[0])}
+        for found in MENTION.finditer(text)
+    ]
+
+
 class _HtmlEntities(HTMLParser):
     """Telegram's HTML parse mode: the text without tags, and its entities."""
 
@@ -609,12 +625,13 @@ class FakeTelegram:
         language_code: str = "en",
         reply_to_message_id: int | None = None,
     ) -> tuple[int, int]:
-        """A user writes `text` (no entities) in a chat: the private chat with the bot by
-        default, or a group (negative `chat_id`). Returns (update_id, message_id)."""
+        """A user writes `text` in a chat: the private chat with the bot by default, or a group
+        (negative `chat_id`); each @username in it is a mention, as Telegram marks it. Returns
+        (update_id, message_id)."""
         return self._user_message(
             user_id,
             text,
-            [],
+            mention_entities(text),
             chat_id=chat_id,
             first_name=first_name,
             username=username,

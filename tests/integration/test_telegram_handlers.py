@@ -262,7 +262,7 @@ async def test_the_command_menu_is_registered_in_both_languages(bot: Harness) ->
     await telegram_app.register_commands(bot.application)
     menus = bot.api.sent("setMyCommands")
     assert [m.get("language_code") for m in menus] == [None, "zh"]
-    assert len(menus[0]["commands"]) == 8
+    assert len(menus[0]["commands"]) == 9
 
 
 async def test_a_user_over_the_rate_limit_is_told_once_and_not_answered(bot: Harness) -> None:
