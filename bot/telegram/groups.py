@@ -10,6 +10,7 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 
 from bot.telegram.context import BotContext, fixed_text, reply_place, user_locale
+from bot.telegram.deep_links import deep_link
 
 # What may stand between a mention and the question ("@bot, what is RWA?"), trimmed with it.
 AROUND_MENTION = " ,:;，：、"
@@ -77,7 +78,8 @@ async def private_only(update: Update, context: BotContext, command: str) -> Non
     if chat is None:
         return
     locale = user_locale(update, context)
-    link = f"https://t.me/{context.bot.username}"
+    # /lawyer's button opens the intake itself (a deep link); the others open the chat.
+    link = deep_link(context.bot.username, "lawyer" if command == "lawyer" else None)
     text = fixed_text(context, locale, "group.private_only", command=f"/{command}", link=link)
     label = fixed_text(context, locale, "group.open_private_chat")
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(label, url=link)]])

@@ -243,7 +243,8 @@ async def test_a_personal_command_in_a_group_points_to_a_private_chat(
 
     [note] = said(bot.api)
     assert f"/{command} is personal" in note["text"]
-    assert url_buttons(note) == [PRIVATE_LINK]
+    # /lawyer's button opens the intake in the private chat; the others open the chat.
+    assert url_buttons(note) == [PRIVATE_LINK + ("?start=lawyer" if command == "lawyer" else "")]
     assert int(note["message_thread_id"]) == 12
     assert quoted(note) == asked.message.message_id
     async with bot.store.engine.connect() as connection:
@@ -255,7 +256,7 @@ async def test_asking_for_a_lawyer_in_a_group_points_to_a_private_chat(bot: Harn
 
     [note] = said(bot.api)
     assert "/lawyer is personal" in note["text"]
-    assert url_buttons(note) == [PRIVATE_LINK]
+    assert url_buttons(note) == [f"{PRIVATE_LINK}?start=lawyer"]
     async with bot.store.engine.connect() as connection:
         assert (await connection.execute(select(intakes))).all() == []
 
@@ -267,7 +268,7 @@ async def test_the_lawyer_button_under_an_answer_in_a_group_points_to_a_private_
 
     [note] = said(bot.api)
     assert "/lawyer is personal" in note["text"]
-    assert url_buttons(note) == [PRIVATE_LINK]
+    assert url_buttons(note) == [f"{PRIVATE_LINK}?start=lawyer"]
 
 
 async def test_the_private_note_speaks_the_users_language(bot: Harness) -> None:
