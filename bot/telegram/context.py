@@ -137,14 +137,22 @@ def in_private(update: Update) -> bool:
     return chat is not None and chat.type == chat.PRIVATE
 
 
-def reply_place(update: Update) -> dict[str, Any]:
+def reply_place(update: Update, *, quote: bool = False) -> dict[str, Any]:
     """Where in its chat a reply to the update goes, as send_message's keyword arguments: in a
     group, quoting the message it answers (as python-telegram-bot's Message.reply_text does in
-    groups) and in that message's forum topic, if it is in one; in a private chat, nowhere
-    special (nothing)."""
+    groups) and in that message's forum topic, if it is in one; in a private chat, quoting it
+    only when `quote` (several questions in flight), else nowhere special (nothing)."""
     message = update.effective_message
-    if message is None or in_private(update):
+    if message is None:
         return {}
+    if in_private(update):
+        if not quote or update.callback_query is not None:  # a button press has no message
+            return {}
+        return {
+            "reply_parameters": ReplyParameters(
+                message.message_id, allow_sending_without_reply=True
+            )
+        }
     place: dict[str, Any] = {
         "reply_parameters": ReplyParameters(message.message_id, allow_sending_without_reply=True)
     }

@@ -23,6 +23,7 @@ from bot.telegram.context import (
     user_script,
 )
 from bot.telegram.http import NotSent
+from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.render import OutgoingMessage, render_reply
 from index.script import to_traditional
 from index.text import Language
@@ -100,7 +101,9 @@ async def _send(update: Update, context: BotContext, messages: list[OutgoingMess
     chat = update.effective_chat
     if chat is None:
         return
-    place = reply_place(update)  # in a group: its thread, quoting the question
+    # In a group: its thread, quoting the question; in a private chat, quoting it when the
+    # person sent several at once, so that each answer says which question it answers.
+    place = reply_place(update, quote=_crowded(update, context))
     for message in messages:
         try:
             await _deliver(context, chat.id, message.html, message, ParseMode.HTML, place=place)
@@ -109,6 +112,11 @@ async def _send(update: Update, context: BotContext, messages: list[OutgoingMess
                 raise
             log.warning("markup rejected, sending plain text (update %s)", update.update_id)
             await _deliver(context, chat.id, message.plain, message, None, place=place)
+
+
+def _crowded(update: Update, context: BotContext) -> bool:
+    processor = context.application.update_processor
+    return isinstance(processor, ChatOrderedProcessor) and processor.crowded(update)
 
 
 async def _deliver(

@@ -4,6 +4,7 @@ Every test builds the application with `build_application`, exactly as `rwa-bot 
 feeds it updates through `process_update`; the network is replaced at the request layer.
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -483,3 +484,42 @@ async def test_a_follow_up_is_read_with_the_chats_last_answer(bot: Harness) -> N
     assert "Hong Kong" in second["text"] and "Not as things stand" not in second["text"]
     kept = await bot.store.context_of(USER.id)
     assert kept is not None and "hong kong" in kept.question
+
+
+# -- several questions at once ------------------------------------------------------------------
+
+
+def quoted_message(parameters: dict[str, Any]) -> int | None:
+    """The id of the message a sent message quotes, if any."""
+    reply = parameters.get("reply_parameters")
+    if isinstance(reply, str):
+        import json
+
+        reply = json.loads(reply)
+    return None if reply is None else int(reply["message_id"])
+
+
+async def test_answers_to_questions_sent_together_each_quote_their_question(bot: Harness) -> None:
+    first = text_update("What is RWA?")
+    second = text_update("What are the three obstacles?")
+    processor = bot.application.update_processor
+    sent = [Update.de_json(u.to_dict(), bot.application.bot) for u in (first, second)]
+    await asyncio.gather(
+        *(processor.process_update(u, bot.application.process_update(u)) for u in sent)
+    )
+    answers = bot.api.sent()
+    assert len(answers) == 2
+    assert first.message is not None and second.message is not None
+    assert [quoted_message(a) for a in answers] == [
+        first.message.message_id,
+        second.message.message_id,
+    ]
+
+
+async def test_an_answer_to_a_question_asked_alone_quotes_nothing(bot: Harness) -> None:
+    update = Update.de_json(text_update("What is RWA?").to_dict(), bot.application.bot)
+    await bot.application.update_processor.process_update(
+        update, bot.application.process_update(update)
+    )
+    [answer] = bot.api.sent()
+    assert quoted_message(answer) is None
