@@ -81,11 +81,19 @@ def build_desk(
     content: Content,
     settings: Settings,
     on_outbox: Callable[[], None] | None = None,
+    answerable: Callable[[str], bool] | None = None,
 ) -> Desk:
     """The consultation desk over the store's tickets, speaking the content's messages;
-    `on_outbox` is called whenever it leaves something in the outbox to send."""
+    `on_outbox` is called whenever it leaves something in the outbox to send; `answerable`
+    tells whether the engine answers a text with confidence (see bot/consult/intake.py)."""
     from bot.consult.desk import Desk
     from bot.store.queue import Queue
 
     language = settings.lawyers.language
-    return Desk(Queue(store.engine), content, lawyers_language=language, on_outbox=on_outbox)
+    return Desk(
+        Queue(store.engine),
+        content,
+        lawyers_language=language,
+        on_outbox=on_outbox,
+        answerable=answerable,
+    )

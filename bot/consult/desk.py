@@ -16,14 +16,28 @@ from dataclasses import dataclass
 from bot.consult.cards import MESSAGE_KEYS as LAWYER_KEYS
 from bot.consult.cards import Cards
 from bot.consult.clock import utc_now
+from bot.consult.intake import (
+    ASIDE,
+    Advanced,
+    Answering,
+    Choice,
+    Declined,
+    Finished,
+    Intake,
+    IntakeState,
+    Left,
+    Outcome,
+    Rejected,
+)
 from bot.consult.intake import MESSAGE_KEYS as INTAKE_KEYS
-from bot.consult.intake import Advanced, Choice, Declined, Finished, Intake, IntakeState, Rejected
+from bot.consult.lawyer_desk import LawyersDesk
 from bot.consult.model import TICKET_PLACEHOLDER, Person, SavedIntake, Ticket
+from bot.consult.notices import MESSAGE_KEYS as NOTICE_KEYS
+from bot.consult.notices import TicketNotices
 from bot.consult.ports import Consultations
 from bot.consult.redelivery import delivered_again, fresh_key
-from bot.consult.row_ids import is_row_id
 from bot.content.loader import Content
-from index.text import Language
+from index.text import Language, normalize
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +45,13 @@ log = logging.getLogger(__name__)
 # around the intake and about their ticket, and what the lawyers' group is told.
 MESSAGE_KEYS = (
     *INTAKE_KEYS,
+    *NOTICE_KEYS,
     "intake.intro",
     "intake.cancelled",
     "intake.declined",
     "intake.resumed",
-    "ticket.received",
-    "ticket.received_offline",
-    "ticket.already_open",
+    "intake.left",
+    "intake.back",
     "ticket.claimed",
     "ticket.closed",
     "ticket.still_waiting",
@@ -67,17 +81,21 @@ class Turn:
     """What the desk made of a message: what to tell the person, and whether it took it.
 
     `handled` False means the message is not the desk's business: the engine answers it.
+    `question`, when set, is for the engine to answer after `messages`; `then` follows it.
     """
 
     messages: tuple[Say, ...] = ()
     handled: bool = True
+    question: str | None = None
+    then: tuple[Say, ...] = ()
 
 
 NOT_MINE = Turn(handled=False)
 
 
-class Desk:
-    """Consultation requests from intake to closing; one per running bot."""
+class Desk(LawyersDesk):
+    """Consultation requests from intake to closing; one per running bot. The lawyers' side
+    (claiming, replying, closing, the queue, reminders) is LawyersDesk's."""
 
     def __init__(
         self,
@@ -86,39 +104,37 @@ class Desk:
         *,
         lawyers_language: str = "en",
         on_outbox: Callable[[], None] | None = None,
+        answerable: Callable[[str], bool] | None = None,
     ) -> None:
+        """`answerable(text)`: whether the answer engine answers `text` with confidence (the
+        intake then takes a reply that picks no choice for a question; see intake.py)."""
         self.queue = queue
-        self.content = content
-        self.intake = Intake(content)
         self.lawyers_language = lawyers_language
-        self.cards = Cards(content, self.intake, lawyers_language)
+        self._answerable = answerable
         self._on_outbox = on_outbox or (lambda: None)
+        self.use_content(content)
         # Nothing of a user's consultation state is kept here: the store is the one truth, so
         # that replicas on one database, and a user's messages handled by any of them, agree.
 
     def use_content(self, content: Content) -> None:
-        """Speak with reloaded content from now on."""
-        self.content, self.intake = content, Intake(content)
+        """Speak with (reloaded) content from now on."""
+        self.content, self.intake = content, Intake(content, self._answerable)
+        self.notices = TicketNotices(content)
         self.cards = Cards(content, self.intake, self.lawyers_language)
-
-    def _text(self, language: str, key: str, **fields: object) -> str:
-        return self.content.message(language, key, **fields)
-
-    def _lawyer_text(self, key: str, **fields: object) -> str:
-        return self.cards.text(key, **fields)
 
     # -- users ---------------------------------------------------------------------------------
 
     async def request(
         self, person: Person, language: Language, *, update_id: int | None = None
     ) -> Turn:
-        """The user asked for a lawyer: their open ticket, their intake, or a new intake."""
+        """The user asked for a lawyer: their open ticket's status, their intake, or a new
+        intake."""
         ticket = await self.queue.active_ticket(person.user_id)
         if ticket is not None:
-            return Turn((Say(self._text(language, "ticket.already_open", ticket=ticket.id)),))
+            return Turn((self._status(person, ticket, language),))
         saved = await self.queue.load_intake(person.user_id)
         if saved is not None:
-            state = IntakeState(saved.step, saved.answers)
+            state = IntakeState(saved.step, saved.answers, saved.held)
             intro = self._text(saved.language, "intake.resumed")
             return Turn((Say(intro), self._ask(state, saved.language, person)))
         state = self.intake.start(language)
@@ -133,31 +149,47 @@ class Desk:
         *,
         update_id: int | None = None,
         source_key: str | None = None,
+        locale: str | None = None,
     ) -> Turn:
-        """A message from the user: an intake answer, a message for their lawyer, or neither."""
+        """A message from the user: an intake answer, a question about their ticket, a message
+        for their lawyer, or none of these. `locale` is the reader's ("zh-hk"), for what the
+        desk says in their language; by default the intake's or the ticket's."""
         saved = await self.queue.load_intake(person.user_id)
         if saved is not None:
-            return await self._answer_intake(person, saved, text, update_id)
+            return await self._answer_intake(person, saved, text, update_id, locale)
         ticket = await self.queue.active_ticket(person.user_id)
-        if ticket is None or ticket.status != "claimed":
+        if ticket is None:
             return NOT_MINE
+        asks_status = self.content.intents.asks_ticket_status(normalize(text))
+        if ticket.status != "claimed":
+            return Turn((self._status(person, ticket, locale),)) if asks_status else NOT_MINE
         stored = await self.queue.relay(
             ticket.id, "to_lawyers", text, person.user_id, source_key or fresh_key(person)
         )
         if stored:
             self._on_outbox()
-        return Turn()
+        # Also answered: who asks whether anyone is there should not hear nothing.
+        return Turn((self._status(person, ticket, locale),)) if asks_status else Turn()
 
     async def choose(
-        self, person: Person, step: str, value: str, *, update_id: int | None = None
+        self,
+        person: Person,
+        step: str,
+        value: str,
+        *,
+        update_id: int | None = None,
+        locale: str | None = None,
     ) -> Turn:
-        """A pressed intake button: the answer to `step` if the intake waits at that step;
-        otherwise (a button of a finished intake or of an earlier step) NOT_MINE, and nothing is
-        taken or relayed."""
+        """A pressed intake button: the answer to `step` (or to the aside) if the intake waits
+        there; otherwise (a button of a finished intake or of an earlier step) NOT_MINE, and
+        nothing is taken or relayed."""
         saved = await self.queue.load_intake(person.user_id)
-        if saved is None or (saved.step != step and not delivered_again(saved, update_id)):
+        waits_here = saved is not None and (
+            saved.held is not None if step == ASIDE else saved.step == step
+        )
+        if saved is None or (not waits_here and not delivered_again(saved, update_id)):
             return NOT_MINE
-        return await self._answer_intake(person, saved, value, update_id)
+        return await self._answer_intake(person, saved, value, update_id, locale)
 
     async def cancel(self, person: Person, language: Language) -> Turn:
         """/cancel: leave the intake, if one is in progress; NOT_MINE when there was none."""
@@ -167,20 +199,25 @@ class Desk:
         await self.queue.drop_intake(person.user_id)
         return Turn((Say(self._text(saved.language, "intake.cancelled")),))
 
-    async def end(self, person: Person, language: Language) -> Turn:
-        """/end: the user ends the conversation with their lawyer (closing the ticket)."""
+    async def end(self, person: Person, language: Language, *, locale: str | None = None) -> Turn:
+        """/end: the user closes their ticket: a request withdrawn, or the conversation with
+        their lawyer ended. Told through the outbox with the closing on Telegram, at once in
+        the terminal (which the outbox does not reach)."""
         ticket = await self.queue.active_ticket(person.user_id)
         if ticket is None:
             return Turn((Say(self._text(language, "ticket.no_conversation")),))
+        reader = _reader(language, locale)
+        told = self.notices.closed_by_person(reader, ticket)
         closed = await self.queue.close(
             ticket.id,
             "user",
-            user_notice=lambda t: self._text(t.language, "ticket.closed", ticket=t.id),
+            user_notice=lambda t: told,
             lawyers_notice=lambda t: self._lawyer_text("user_ended", ticket=t.id),
         )
-        if closed is not None:
-            self._on_outbox()
-        return Turn()
+        if closed is None:  # closed meanwhile, by a lawyer: they were told
+            return Turn((Say(self._text(language, "ticket.no_conversation")),))
+        self._on_outbox()
+        return Turn((Say(told),)) if person.chat_id is None else Turn()
 
     async def forget(
         self, user_id: int, *, chat_id: int | None = None, language: str = "en"
@@ -208,6 +245,10 @@ class Desk:
         ask = self.intake.ask(state, language, on_telegram=person.chat_id is not None)
         return Say(ask.text, ask.choices, ask.step)
 
+    def _status(self, person: Person, ticket: Ticket, locale: str | None) -> Say:
+        reader = _reader(ticket.language, locale)
+        return Say(self.notices.status(reader, ticket, offline=person.chat_id is None))
+
     async def _save(
         self,
         person: Person,
@@ -229,14 +270,20 @@ class Desk:
                 last_update_id=update_id,
                 started_at=started or now,
                 updated_at=now,
+                held=state.held,
             )
         )
 
     async def _answer_intake(
-        self, person: Person, saved: SavedIntake, text: str, update_id: int | None
+        self,
+        person: Person,
+        saved: SavedIntake,
+        text: str,
+        update_id: int | None,
+        locale: str | None,
     ) -> Turn:
         language = saved.language
-        state = IntakeState(saved.step, saved.answers)
+        state = IntakeState(saved.step, saved.answers, saved.held)
         if delivered_again(saved, update_id):
             # Delivered again after a restart: it was taken already; ask where we stand.
             return Turn(
@@ -244,142 +291,49 @@ class Desk:
             )
         on_telegram = person.chat_id is not None
         result = self.intake.answer(state, text, language, on_telegram=on_telegram)
+        if isinstance(result, Finished):
+            return await self._file(person, _reader(language, locale), result.answers)
+        if isinstance(result, Advanced | Answering):
+            await self._save(person, language, result.state, update_id, saved.started_at)
+        elif isinstance(result, Declined | Left):
+            await self.queue.drop_intake(person.user_id)
+        return self._intake_turn(result, language, person, state)
+
+    def _intake_turn(
+        self, result: Outcome, language: str, person: Person, state: IntakeState
+    ) -> Turn:
+        """What to tell the person after an intake answer that filed nothing."""
         if isinstance(result, Rejected):
             return Turn((Say(result.reason), self._ask(state, language, person)))
         if isinstance(result, Advanced):
-            await self._save(person, language, result.state, update_id, saved.started_at)
             return Turn((self._ask(result.state, language, person),))
-        if isinstance(result, Declined):
-            await self.queue.drop_intake(person.user_id)
-            return Turn((Say(self._text(language, "intake.declined")),))
-        assert isinstance(result, Finished)
-        return await self._file(person, language, result.answers)
+        if isinstance(result, Answering):  # the engine answers, then the step is asked again
+            back = Say(self._text(language, "intake.back"))
+            return Turn(
+                question=result.question, then=(back, self._ask(result.state, language, person))
+            )
+        if isinstance(result, Left):
+            return Turn((Say(self._text(language, "intake.left")),), question=result.question)
+        return Turn((Say(self._text(language, "intake.declined")),))
 
-    async def _file(self, person: Person, language: str, answers: dict[str, str]) -> Turn:
+    async def _file(self, person: Person, reader: str, answers: dict[str, str]) -> Turn:
+        """File the ticket; the person is told through the outbox (Telegram), or at once."""
+        offline = person.chat_id is None
         context = await self.queue.recent_questions(person.user_id, RECENT_QUESTIONS)
-        key = "ticket.received" if person.chat_id is not None else "ticket.received_offline"
-        notice = self._text(language, key, ticket=TICKET_PLACEHOLDER)
+        notice = self.notices.received(reader, answers, offline=offline, ticket=TICKET_PLACEHOLDER)
         ticket, created = await self.queue.open_ticket(
-            person, language, answers, context, notice if person.chat_id is not None else None
+            person, reader[:2], answers, context, None if offline else notice
         )
         self._on_outbox()
         if not created:
-            return Turn((Say(self._text(language, "ticket.already_open", ticket=ticket.id)),))
+            return Turn((self._status(person, ticket, reader),))
         log.info("ticket %d opened", ticket.id)
-        if person.chat_id is None:  # the terminal: no outbox to the user, say it now
-            return Turn((Say(self._text(language, key, ticket=ticket.id)),))
+        if offline:  # the terminal: no outbox to the user, say it now
+            return Turn((Say(notice.replace(TICKET_PLACEHOLDER, str(ticket.id))),))
         return Turn()
 
-    # -- lawyers -------------------------------------------------------------------------------
 
-    async def claim(self, ticket_id: int, lawyer: Person) -> str:
-        """A lawyer claims a ticket; return what to tell them (one wins a race, told so)."""
-        if not is_row_id(ticket_id):  # no query with a number no ticket can have
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
-        result = await self.queue.claim(
-            ticket_id,
-            lawyer.user_id,
-            lawyer.name,
-            user_notice=lambda t: self._text(t.language, "ticket.claimed", ticket=t.id),
-        )
-        if result.ticket is None:
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
-        if result.claimed:
-            self._on_outbox()
-            log.info("ticket %d claimed", ticket_id)  # who claimed it is in the ticket, not the log
-            return self._lawyer_text("claimed_ok", ticket=ticket_id)
-        if result.ticket.status == "closed":
-            return self._lawyer_text("already_closed", ticket=ticket_id)
-        return self._lawyer_text("already_claimed", lawyer=result.ticket.lawyer_name or "?")
-
-    async def reply(self, ticket_id: int, lawyer: Person, text: str, source_key: str) -> str | None:
-        """A lawyer's message for a ticket's user; None when it was queued, else the refusal."""
-        if not is_row_id(ticket_id):
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
-        ticket = await self.queue.ticket(ticket_id)
-        if ticket is None:
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
-        if ticket.status == "closed":
-            return self._lawyer_text("already_closed", ticket=ticket_id)
-        if ticket.status != "claimed":
-            return self._lawyer_text("not_claimed", ticket=ticket_id)
-        if ticket.lawyer_id != lawyer.user_id:
-            return self._lawyer_text(
-                "not_yours", ticket=ticket_id, lawyer=ticket.lawyer_name or "?"
-            )
-        if ticket.chat_id is None:
-            return self._lawyer_text("offline_ticket", ticket=ticket_id)
-        if await self.queue.relay(ticket_id, "to_user", text, lawyer.user_id, source_key):
-            self._on_outbox()
-        return None
-
-    async def close(self, ticket_id: int, lawyer: Person, *, force: bool = False) -> str:
-        """A lawyer closes a ticket; return what to tell them.
-
-        An open ticket any lawyer may close; a claimed one only the lawyer who claimed it,
-        unless `force` (`/close N force`: the claimant is away), which is logged."""
-        if not is_row_id(ticket_id):
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
-        ticket = await self.queue.ticket(ticket_id)
-        if ticket is None:
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
-        closed = await self.queue.close(
-            ticket_id,
-            "lawyer",
-            user_notice=lambda t: self._text(t.language, "ticket.closed", ticket=t.id),
-            lawyers_notice=lambda t: None,
-            claimed_by=None if force else lawyer.user_id,
-        )
-        if closed is None:
-            now = await self.queue.ticket(ticket_id)
-            if now is not None and now.status == "claimed":  # another lawyer's, and no force
-                return self._lawyer_text(
-                    "close_not_yours", ticket=ticket_id, lawyer=now.lawyer_name or "?"
-                )
-            return self._lawyer_text("already_closed", ticket=ticket_id)
-        forced = force and ticket.lawyer_id not in (None, lawyer.user_id)
-        self._on_outbox()
-        log.info("ticket %d closed by %s", ticket_id, "force" if forced else "a lawyer")
-        return self._lawyer_text("closed_ok", ticket=ticket_id)
-
-    async def ticket_for_message(self, chat_id: int, message_id: int) -> int | None:
-        """The ticket whose card or relayed message is this message of the lawyers' group."""
-        return await self.queue.ticket_for_message(chat_id, message_id)
-
-    async def queue_text(self) -> str:
-        """/queue: the open and claimed tickets, one line each."""
-        return self.cards.queue_list(await self.queue.tickets(("open", "claimed")))
-
-    async def ticket_text(self, ticket_id: int) -> str:
-        """/ticket N: the ticket's card."""
-        if not is_row_id(ticket_id):
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
-        ticket = await self.queue.ticket(ticket_id)
-        if ticket is None:
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
-        return self.card(ticket)
-
-    async def remind(self, after: dt.timedelta) -> int:
-        """Announce again every ticket unclaimed for `after`, telling its user; return how many."""
-        cutoff = utc_now() - after
-        minutes = max(1, round(after.total_seconds() / 60))
-        reminded = 0
-        for ticket in await self.queue.due_for_reminder(cutoff):
-            # Not announced again since it was filed: this is the first reminder.
-            first_reminder = ticket.announced_at is None or ticket.announced_at <= ticket.created_at
-            user_notice = (
-                self._text(ticket.language, "ticket.still_waiting", ticket=ticket.id)
-                if ticket.chat_id is not None and first_reminder
-                else None  # told once; the lawyers are reminded every time
-            )
-            lawyers_notice = self._lawyer_text("reminder", ticket=ticket.id, minutes=minutes)
-            if await self.queue.remind(ticket.id, cutoff, user_notice, lawyers_notice):
-                reminded += 1
-        if reminded:
-            self._on_outbox()
-            log.info("reminded the lawyers of %d unclaimed ticket(s)", reminded)
-        return reminded
-
-    def card(self, ticket: Ticket) -> str:
-        """The ticket card for the lawyers' group, as plain text."""
-        return self.cards.card(ticket)
+def _reader(language: str, locale: str | None) -> str:
+    """The key of the messages for the reader: their current `locale` ("zh-hk": Traditional)
+    when the front end knows it, else `language` (the intake's or the ticket's)."""
+    return locale or language

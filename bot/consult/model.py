@@ -121,7 +121,8 @@ class Ticket:
 @dataclass(frozen=True)
 class SavedIntake:
     """An intake in progress, as kept after every step: the step it waits at, the answers so
-    far, and the id of the last update handled (so a redelivered update is not answered twice)."""
+    far, the id of the last update handled (so a redelivered update is not answered twice), and
+    a reply held while the person says whether it was a question (None: none)."""
 
     user_id: int
     chat_id: int | None
@@ -133,6 +134,7 @@ class SavedIntake:
     last_update_id: int | None
     started_at: dt.datetime
     updated_at: dt.datetime
+    held: str | None = None
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ class PhraseSet:
         """Whether `text` contains one of the phrases."""
         return self.pattern is not None and self.pattern.search(text) is not None
 
+    def at_start(self, text: str) -> bool:
+        """Whether `text` starts with one of the phrases (punctuation aside)."""
+        return self.pattern is not None and self.pattern.match(_EDGES.sub("", text)) is not None
+
     def at_either_end(self, text: str) -> bool:
         """Whether `text` starts or ends with one of the phrases (punctuation aside)."""
         if self.pattern is None:
@@ -91,6 +95,13 @@ class Intents:
     why: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
     # Words that say the message starts a new subject ("different question", 「换个问题」).
     new_topic: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    # With a ticket open, what asks about it ("is anyone there?", 「律师什么时候回复」).
+    ticket_status: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    # In the intake: how a question starts or ends, and words of the writer's own case. None of
+    # these three is in `all_phrases`: they decide nothing of the engine's.
+    question_starts: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    question_ends: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
+    own_case: PhraseSet = field(default_factory=lambda: PhraseSet.of(()))
 
     def all_phrases(self) -> list[str]:
         """Every phrase, for building the spelling vocabulary."""
@@ -139,6 +150,23 @@ class Intents:
     def changes_topic(self, text: str) -> bool:
         """Whether normalised `text` says it asks about something new ("another question")."""
         return self.new_topic.search(text)
+
+    def asks_ticket_status(self, text: str) -> bool:
+        """Whether normalised `text` asks what became of the writer's request for a lawyer."""
+        return self.ticket_status.search(text)
+
+    def looks_like_question(self, text: str) -> bool:
+        """Whether normalised `text` is shaped as a question: a question mark, or a question's
+        first or last words ("what is...", 「…吗」)."""
+        return (
+            "?" in text
+            or self.question_starts.at_start(text)
+            or self.question_ends.at_either_end(text)
+        )
+
+    def speaks_of_own_case(self, text: str) -> bool:
+        """Whether normalised `text` speaks of the writer's own case ("we", "my", 「我」)."""
+        return self.own_case.search(text)
 
     def asks_why(self, text: str) -> bool:
         """Whether normalised `text` asks for a reason ("why not?", 「为什么」)."""
@@ -212,5 +240,9 @@ def read_intents(path: Path, problems: list[Problem]) -> Intents | None:
         refer_back=both("follow_ups", "refer_back"),
         why=both("follow_ups", "why"),
         new_topic=both("follow_ups", "new_topic"),
+        ticket_status=both("ticket_status"),
+        question_starts=both("intake_asides", "question_starts"),
+        question_ends=both("intake_asides", "question_ends"),
+        own_case=both("intake_asides", "own_case"),
     )
     return intents if len(problems) == before else None

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.content.choice_synonyms import check_choice_synonyms
 from bot.content.faq import LANGUAGES
 from bot.content.problems import Problem
 from bot.content.yaml_checks import load_yaml
@@ -51,6 +52,7 @@ def read_messages(
     """Return the messages under `directory`/messages by language; each `required` key (dotted,
     "smalltalk.thanks") must be a sentence in every language, with the same placeholders."""
     messages: dict[str, dict[str, Any]] = {}
+    files: dict[str, tuple[Path, LocatedYaml]] = {}
     for lang in LANGUAGES:
         path = directory / "messages" / f"{lang}.yaml"
         if not path.is_file():
@@ -70,6 +72,8 @@ def read_messages(
         for key in required:
             _check_message(doc, path, data, key, problems)
         messages[lang] = data
+        files[lang] = (path, doc)
+    check_choice_synonyms(files, problems)
     if "en" in messages and "zh" in messages:
         zh_path = directory / "messages" / "zh.yaml"
         _check_same_placeholders(messages["en"], messages["zh"], zh_path, required, problems)

@@ -33,6 +33,7 @@ class SqlIntakes(OnEngine):
             last_update_id=row.last_update_id,
             started_at=row.started_at,
             updated_at=row.updated_at,
+            held=row.held,
         )
 
     async def save_intake(self, intake: SavedIntake) -> None:
@@ -47,6 +48,7 @@ class SqlIntakes(OnEngine):
             "last_update_id": intake.last_update_id,
             "started_at": intake.started_at,
             "updated_at": intake.updated_at,
+            "held": intake.held,
         }
         for attempt in (1, 2):
             try:

@@ -317,6 +317,12 @@ def m009_outbox_leases_and_job_runs(connection: Connection) -> None:
     metadata.create_all(connection, checkfirst=False)
 
 
+def m010_held_intake_replies(connection: Connection) -> None:
+    """`held` on intakes: a reply that looked like a question rather than an answer, kept while
+    the person says what to do with it (NULL: none)."""
+    add_column(connection, "intakes", Column("held", Text, nullable=True))
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -327,4 +333,5 @@ MIGRATIONS: list[Migration] = [
     m007_merged_relays_and_deletions,
     m008_language_tags_and_conversation_contexts,
     m009_outbox_leases_and_job_runs,
+    m010_held_intake_replies,
 ]

@@ -78,6 +78,7 @@ intakes = Table(
     Column("last_update_id", BigInteger, nullable=True),
     Column("started_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("held", Text, nullable=True),  # m010: a reply held while the person decides
 )
 tickets = Table(
     "tickets",

@@ -63,10 +63,13 @@ MESSAGE_KEYS = (
     "inline.more",
     "inline.open_bot",
 )
+# What `rwa-bot ask` adds to a request for a lawyer: where to make one.
+CLI_MESSAGE_KEYS = ("escalate_how",)
 BOT_MESSAGE_KEYS = tuple(
     dict.fromkeys(
         (
             *MESSAGE_KEYS,
+            *CLI_MESSAGE_KEYS,
             *ANSWER_KEYS,
             *DESK_KEYS,
             *(f"buttons.{key}" for key in BUTTON_KEYS),

@@ -207,9 +207,7 @@ def test_a_nested_message_with_other_placeholders_than_in_english_is_reported(
 ) -> None:
     path = content_copy / "messages" / "zh.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(
-        text.replace("工单 #{ticket}。律师会", "工单 #{number}。律师会"), encoding="utf-8"
-    )
+    path.write_text(text.replace("工单 #{ticket}。律所", "工单 #{number}。律所"), encoding="utf-8")
     status, out, _ = run("--content", str(content_copy), "faq", "check")
     assert status == 1
     assert "message 'ticket.received' uses other placeholders than in en.yaml" in out
@@ -228,3 +226,39 @@ def test_every_message_the_desk_sends_is_required(
     status, out, _ = run("--content", str(content_copy), "faq", "check")
     assert status == 1
     assert f"message '{section}.{key}' is missing" in out
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "words"),
+    [
+        ("en", "      both: [both, ", "      both: [hk, both, ", "'hk' also names 'hong_kong'"),
+        ("en", "      later: [next year, ", '      later: ["3", next year, ', "'3' is no word"),
+        (
+            "en",
+            "      real_estate: [property, ",
+            "      castles: [keep]\n      real_estate: [property, ",
+            "'intake.synonyms.asset.castles' names no choice of intake.choices",
+        ),
+        (
+            "zh",
+            "      real_estate: [房产, ",
+            "      real_estate: [金融, 房产, ",
+            "'金融' also names",
+        ),
+    ],
+)
+def test_a_choice_synonym_naming_another_choice_a_number_or_no_choice_is_reported_at_its_line(
+    content_copy: Path, file: str, old: str, new: str, words: str
+) -> None:
+    path = content_copy / "messages" / f"{file}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    changed = new.splitlines()[0]
+    lines = text.replace(old, new).splitlines()
+    line = 1 + next(n for n, x in enumerate(lines) if x.startswith(changed))
+    status, out, _ = run("--content", str(content_copy), "faq", "check")
+    assert status == 1
+    reported = [x for x in out.splitlines() if words in x]
+    assert reported, out
+    assert reported[0].startswith(f"{path}:{line}: error:")

@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,17 @@ async def test_an_intake_is_kept_replaced_and_dropped(queue: Queue) -> None:
 
     await queue.drop_intake(ALICE.user_id)
     assert await queue.load_intake(ALICE.user_id) is None
+
+
+async def test_a_reply_held_as_a_question_is_kept_with_the_intake_until_cleared(
+    queue: Queue,
+) -> None:
+    held = replace(intake(ALICE, "need"), answers={}, held="What is RWA?")
+    await queue.save_intake(held)
+    assert await queue.load_intake(ALICE.user_id) == held
+    cleared = replace(held, held=None)
+    await queue.save_intake(cleared)
+    assert await queue.load_intake(ALICE.user_id) == cleared
 
 
 async def test_recent_questions_are_the_users_own_newest_last_with_the_passages_shown(

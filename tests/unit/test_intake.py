@@ -1,8 +1,10 @@
 """The consultation intake asks a few questions, one at a time, and accepts only sound answers.
 
-need -> jurisdiction -> asset -> timeline -> contact -> contact_detail (e-mail/phone only) ->
-consent. Choices are accepted by value, by label in either language, or by number; a refused
-answer comes back with the re-ask text in the user's language.
+need -> jurisdiction -> asset -> asset_detail (asset "other" only) -> timeline -> contact ->
+contact_detail (e-mail/phone only) -> consent. Choices are accepted by value, by label or synonym
+in either language (misspelt a little, or named alone in a short reply), or by number; a refused
+answer comes back with the re-ask text in the user's language. A reply that looks like a question
+is held, and the person asked whether to take it as the answer, have it answered, or leave.
 """
 
 import dataclasses
@@ -10,16 +12,19 @@ import dataclasses
 import pytest
 
 from bot.consult.intake import (
+    ASIDE,
     CHOICES,
     MESSAGE_KEYS,
     STEPS,
     Advanced,
+    Answering,
     Ask,
     Choice,
     Declined,
     Finished,
     Intake,
     IntakeState,
+    Left,
     Outcome,
     Rejected,
 )
@@ -62,7 +67,7 @@ def state_at(step: str, **answers: str) -> IntakeState:
 def test_a_whole_intake_in_english(intake: Intake) -> None:
     replies = [NEED_TEXT, "Hong Kong", "2", "within a month", "E-mail", "a.lee@example.com"]
     asked, outcome = feed(intake, [*replies, "Yes, send it"], "en")
-    assert asked == list(STEPS)
+    assert asked == [step for step in STEPS if step != "asset_detail"]
     assert outcome == Finished(
         {
             "need": NEED_TEXT,
@@ -79,7 +84,7 @@ def test_a_whole_intake_in_english(intake: Intake) -> None:
 def test_a_whole_intake_in_chinese(intake: Intake) -> None:
     replies = ["我们想通过香港公司把深圳的一个仓库代币化。", "中国大陆", "房地产", "三个月内"]
     asked, outcome = feed(intake, [*replies, "电话", "+852 1234 5678", "同意发送"], "zh")
-    assert asked == list(STEPS)
+    assert asked == [step for step in STEPS if step != "asset_detail"]
     assert outcome == Finished(
         {
             "need": "我们想通过香港公司把深圳的一个仓库代币化。",
@@ -117,7 +122,8 @@ def test_each_question_comes_from_the_messages_in_the_language_asked(
 
 
 def choice_cases() -> list[tuple[str, str]]:
-    return [(step, value) for step, values in CHOICES.items() for value in values]
+    """Every choice of every step (the aside is no step: its choices are tested below)."""
+    return [(step, value) for step, values in CHOICES.items() for value in values if step != ASIDE]
 
 
 @pytest.mark.parametrize(("step", "value"), choice_cases())
@@ -156,7 +162,7 @@ def test_case_spaces_surrounding_punctuation_and_full_width_digits_do_not_matter
     assert outcome == Advanced(state_at("asset", jurisdiction="hong_kong"))
 
 
-@pytest.mark.parametrize("typed", ["0", "4", "-", "Hong", "Kong Hong", "hong_kong_sar", "1.5", ""])
+@pytest.mark.parametrize("typed", ["0", "5", "-", "Hong", "Kong Hong", "hong_kong_sar", "1.5", ""])
 def test_anything_else_at_a_choice_step_is_refused_with_the_pick_one_text(
     intake: Intake, content: Content, typed: str
 ) -> None:
@@ -185,7 +191,7 @@ def test_off_telegram_contact_offers_only_email_and_phone_numbered_as_shown(
 ) -> None:
     ask = intake.ask(state_at("contact"), "en", on_telegram=False)
     assert [c.value for c in ask.choices] == ["email", "phone"]
-    pick_one = Rejected(content.message("en", "intake.pick_one"))
+    pick_one = Rejected(content.message("en", "intake.pick_one_typed"))
     for typed in ("telegram", "Here on Telegram", "就在 Telegram 上", "3"):
         assert intake.answer(state_at("contact"), typed, "en", on_telegram=False) == pick_one
     outcome = intake.answer(state_at("contact"), "1", "en", on_telegram=False)
@@ -421,6 +427,11 @@ def test_hostile_input_never_raises_at_any_step(intake: Intake, typed: str) -> N
             for on_telegram in (True, False):
                 outcome = intake.answer(state, typed, language, on_telegram=on_telegram)
                 assert isinstance(outcome, Advanced | Rejected | Finished | Declined)
+                held = IntakeState(state.step, state.answers, held="What is RWA?")
+                outcome = intake.answer(held, typed, language, on_telegram=on_telegram)
+                assert isinstance(
+                    outcome, Advanced | Rejected | Finished | Declined | Answering | Left
+                )
 
 
 def test_invisible_marks_around_a_label_do_not_hide_it(intake: Intake) -> None:
@@ -434,3 +445,252 @@ def test_markup_in_the_need_is_kept_as_written_for_the_renderer_to_escape(intake
     text = "<b>Help</b> with {ticket} & <script>"
     outcome = intake.answer(state_at("need"), text, "en", on_telegram=True)
     assert outcome == Advanced(state_at("jurisdiction", need=text))
+
+
+# Typed answers: synonyms, misspellings, a choice named in a short reply (faq/messages'
+# intake.synonyms)
+
+
+@pytest.mark.parametrize(
+    ("step", "typed", "value"),
+    [
+        ("jurisdiction", "both", "both"),
+        ("jurisdiction", "Mainland and Hong Kong", "both"),
+        ("jurisdiction", "HK", "hong_kong"),
+        ("jurisdiction", "深圳", "mainland"),
+        ("jurisdiction", "两地都有", "both"),
+        ("jurisdiction", "Singapore", "elsewhere"),
+        ("asset", "receivables", "financial"),
+        ("asset", "ＲＥＣＥＩＶＡＢＬＥＳ", "financial"),  # full width
+        ("asset", "應收賬款", "financial"),  # Traditional, read as Simplified
+        ("asset", "gold", "commodities"),
+        ("asset", "patents", "equity_ip"),
+        ("asset", "房產", "real_estate"),
+        ("timeline", "ASAP", "within_month"),
+        ("timeline", "next year", "later"),
+        ("timeline", "不知道", "unsure"),
+        ("contact", "e-mail", "email"),
+        ("contact", "call me", "phone"),
+        ("contact", "就在这里", "telegram"),
+        ("consent", "ok", "yes"),
+        ("consent", "好的", "yes"),
+        ("consent", "no thanks", "no"),
+    ],
+)
+def test_a_choice_is_accepted_by_its_synonyms_in_either_language_and_script(
+    intake: Intake, step: str, typed: str, value: str
+) -> None:
+    outcome = intake.answer(state_at(step, contact="email"), typed, "en", on_telegram=True)
+    if step == "consent":
+        assert outcome == (
+            Finished({"contact": "email", "consent": "yes"}) if value == "yes" else Declined()
+        )
+    else:
+        assert isinstance(outcome, Advanced), typed
+        assert outcome.state.answers[step] == value
+
+
+@pytest.mark.parametrize(
+    ("step", "typed", "value"),
+    [
+        ("asset", "recievables", "financial"),
+        ("asset", "Finacial assets", "financial"),
+        ("asset", "comodities", "commodities"),
+        ("jurisdiction", "Hong Kogn", "hong_kong"),
+        ("jurisdiction", "Mainlnd China", "mainland"),
+        ("timeline", "Not sure yte", "unsure"),
+    ],
+)
+def test_a_misspelt_label_or_synonym_is_accepted(
+    intake: Intake, step: str, typed: str, value: str
+) -> None:
+    outcome = intake.answer(state_at(step), typed, "en", on_telegram=True)
+    assert isinstance(outcome, Advanced), typed
+    assert outcome.state.answers[step] == value
+
+
+@pytest.mark.parametrize(
+    ("step", "typed", "value"),
+    [
+        ("asset", "an office building in Kowloon", "real_estate"),
+        ("asset", "我们有一栋写字楼", "real_estate"),
+        ("timeline", "as soon as possible, please", "within_month"),
+        ("jurisdiction", "we are in Shenzhen", "mainland"),
+    ],
+)
+def test_a_short_reply_naming_one_choice_alone_picks_it(
+    intake: Intake, step: str, typed: str, value: str
+) -> None:
+    outcome = intake.answer(state_at(step), typed, "en", on_telegram=True)
+    assert isinstance(outcome, Advanced), typed
+    assert outcome.state.answers[step] == value
+
+
+@pytest.mark.parametrize(
+    ("step", "typed"),
+    [
+        ("asset", "gold and real estate"),  # two choices
+        ("asset", "not real estate"),  # a negation
+        ("asset", "不是房产"),
+        ("jurisdiction", "China and Singapore"),
+        ("consent", "yse"),  # consent is never guessed: a misspelling is asked again
+        ("consent", "ok but do not send"),
+    ],
+)
+def test_a_reply_naming_two_choices_a_negation_or_an_unclear_consent_picks_none(
+    intake: Intake, content: Content, step: str, typed: str
+) -> None:
+    outcome = intake.answer(state_at(step), typed, "en", on_telegram=True)
+    assert outcome == Rejected(content.message("en", "intake.pick_one"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"), [("二", "hong_kong"), ("第三个", "both"), ("②", "hong_kong")]
+)
+def test_a_number_in_chinese_or_circled_picks_by_position(
+    intake: Intake, typed: str, value: str
+) -> None:
+    outcome = intake.answer(state_at("jurisdiction"), typed, "zh", on_telegram=True)
+    assert outcome == Advanced(state_at("asset", jurisdiction=value))
+
+
+def test_other_asset_asks_what_it_is_and_keeps_the_answer_beside_the_choice(
+    intake: Intake, content: Content
+) -> None:
+    outcome = intake.answer(state_at("asset"), "Other", "en", on_telegram=True)
+    assert outcome == Advanced(state_at("asset_detail", asset="other"))
+    ask = intake.ask(state_at("asset_detail", asset="other"), "en", on_telegram=True)
+    assert ask == Ask("asset_detail", content.message("en", "intake.asset_detail"), ())
+    described = intake.answer(
+        state_at("asset_detail", asset="other"), "Artworks", "en", on_telegram=True
+    )
+    assert described == Advanced(state_at("timeline", asset="other", asset_detail="Artworks"))
+    too_short = intake.answer(state_at("asset_detail", asset="other"), "x", "zh", on_telegram=True)
+    assert too_short == Rejected(content.message("zh", "intake.asset_detail_length"))
+    fields = intake.describe({"asset": "other", "asset_detail": "Artworks"}, "en")
+    assert fields == [
+        ("Asset", "Other"),
+        (content.message("en", "intake.fields.asset_detail"), "Artworks"),
+    ]
+
+
+def test_off_telegram_a_refused_choice_asks_to_type_a_number_not_to_tap_a_button(
+    intake: Intake, content: Content
+) -> None:
+    for language in LANGUAGES:
+        outcome = intake.answer(state_at("asset"), "a castle", language, on_telegram=False)
+        assert outcome == Rejected(content.message(language, "intake.pick_one_typed"))
+    assert "button" not in content.message("en", "intake.pick_one_typed")
+    assert "按钮" not in content.message("zh", "intake.pick_one_typed")
+
+
+# A question in the middle of the intake
+
+
+def test_a_question_at_the_need_step_is_held_and_the_person_asked_what_it_is(
+    intake: Intake, content: Content
+) -> None:
+    outcome = intake.answer(state_at("need"), "What is RWA?", "en", on_telegram=True)
+    assert outcome == Advanced(IntakeState("need", {}, held="What is RWA?"))
+    ask = intake.ask(IntakeState("need", {}, held="What is RWA?"), "en", on_telegram=True)
+    assert ask.step == ASIDE
+    assert ask.text == content.message("en", "intake.aside")
+    assert [c.value for c in ask.choices] == ["keep", "ask", "leave"]  # it would be a need
+
+
+@pytest.mark.parametrize(
+    "typed", ["什么是RWA？", "RWA是什么", "why is RWA banned in China", "請問香港可以做RWA嗎"]
+)
+def test_a_question_in_either_language_and_script_is_held(intake: Intake, typed: str) -> None:
+    outcome = intake.answer(state_at("need"), typed, "zh", on_telegram=True)
+    assert outcome == Advanced(IntakeState("need", {}, held=typed))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Can we tokenize our office building in Hong Kong?",
+        "我想知道我的仓库能不能做RWA？",
+        "We want to tokenize a warehouse in Shenzhen.",
+    ],
+)
+def test_a_question_about_the_writers_own_case_is_their_need(intake: Intake, typed: str) -> None:
+    outcome = intake.answer(state_at("need"), typed, "en", on_telegram=True)
+    assert outcome == Advanced(state_at("jurisdiction", need=typed))
+
+
+def test_a_question_at_a_choice_step_is_held_without_the_choice_to_keep_it(
+    intake: Intake,
+) -> None:
+    state = state_at("asset", need=NEED_TEXT)
+    outcome = intake.answer(state, "What counts as a real-world asset?", "en", on_telegram=True)
+    held = IntakeState("asset", {"need": NEED_TEXT}, held="What counts as a real-world asset?")
+    assert outcome == Advanced(held)
+    ask = intake.ask(held, "en", on_telegram=False)
+    assert [c.value for c in ask.choices] == ["ask", "leave"]
+
+
+def test_a_reply_the_engine_answers_with_confidence_is_held_at_a_choice_step(
+    content: Content,
+) -> None:
+    intake = Intake(content, answerable=lambda text: text == "tell me about the three obstacles")
+    held = intake.answer(
+        state_at("timeline"), "tell me about the three obstacles", "en", on_telegram=True
+    )
+    assert held == Advanced(IntakeState("timeline", {}, held="tell me about the three obstacles"))
+    refused = intake.answer(state_at("timeline"), "a castle", "en", on_telegram=True)
+    assert refused == Rejected(content.message("en", "intake.pick_one"))
+    picked = intake.answer(state_at("timeline"), "later", "en", on_telegram=True)
+    assert picked == Advanced(state_at("contact", timeline="later"))
+
+
+HELD = IntakeState("need", {}, held="What is RWA?")
+
+
+@pytest.mark.parametrize("typed", ["1", "It was my answer", "这就是我的回答", "keep"])
+def test_at_the_aside_keeping_the_reply_takes_it_as_the_answer(intake: Intake, typed: str) -> None:
+    outcome = intake.answer(HELD, typed, "en", on_telegram=True)
+    assert outcome == Advanced(state_at("jurisdiction", need="What is RWA?"))
+
+
+@pytest.mark.parametrize("typed", ["2", "Answer my question, then go on", "先回答我的问题，再继续"])
+def test_at_the_aside_asking_for_an_answer_hands_back_the_question_and_the_step(
+    intake: Intake, typed: str
+) -> None:
+    outcome = intake.answer(HELD, typed, "en", on_telegram=True)
+    assert outcome == Answering("What is RWA?", state_at("need"))
+
+
+@pytest.mark.parametrize("typed", ["3", "Leave the request", "退出", "leave"])
+def test_at_the_aside_leaving_hands_back_the_question_and_keeps_nothing(
+    intake: Intake, typed: str
+) -> None:
+    assert intake.answer(HELD, typed, "en", on_telegram=True) == Left("What is RWA?")
+
+
+def test_at_the_aside_a_new_answer_to_the_step_is_taken_and_anything_else_asks_again(
+    intake: Intake, content: Content
+) -> None:
+    state = IntakeState("jurisdiction", {"need": NEED_TEXT}, held="What is RWA?")
+    assert intake.answer(state, "Hong Kong", "en", on_telegram=True) == Advanced(
+        state_at("asset", need=NEED_TEXT, jurisdiction="hong_kong")
+    )
+    assert intake.answer(state, "Mars", "en", on_telegram=False) == Rejected(
+        content.message("en", "intake.pick_one_typed")
+    )
+    again = intake.answer(state, "Why is it banned?", "en", on_telegram=True)
+    assert again == Advanced(
+        IntakeState("jurisdiction", {"need": NEED_TEXT}, held="Why is it banned?")
+    )
+
+
+def test_a_question_naming_a_choice_is_held_not_taken_but_a_choice_asked_as_one_is_taken(
+    intake: Intake,
+) -> None:
+    typed = "Why is RWA banned in China?"
+    assert intake.answer(state_at("jurisdiction"), typed, "en", on_telegram=True) == Advanced(
+        IntakeState("jurisdiction", {}, held=typed)
+    )
+    assert intake.answer(state_at("jurisdiction"), "Hong Kong?", "en", on_telegram=True) == (
+        Advanced(state_at("asset", jurisdiction="hong_kong"))
+    )

@@ -1,0 +1,145 @@
+"""The lawyers' side of the desk (desk.py): claiming a ticket, replying to its user, closing it,
+the queue, a ticket's card, and reminders of tickets nobody took. `Desk` extends it; like the
+desk, it puts what is to be sent into the outbox with the change it reports, and returns what to
+tell the lawyer who acted.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from bot.consult.cards import Cards
+from bot.consult.clock import utc_now
+from bot.consult.model import Person, Ticket
+from bot.consult.ports import Consultations
+from bot.consult.row_ids import is_row_id
+from bot.content.loader import Content
+
+log = logging.getLogger(__name__)
+
+
+class LawyersDesk:
+    """What the lawyers do with tickets, over the desk's queue, content and cards."""
+
+    queue: Consultations
+    content: Content
+    cards: Cards
+    _on_outbox: Callable[[], None]
+
+    def _text(self, language: str, key: str, **fields: object) -> str:
+        return self.content.message(language, key, **fields)
+
+    def _lawyer_text(self, key: str, **fields: object) -> str:
+        return self.cards.text(key, **fields)
+
+    async def claim(self, ticket_id: int, lawyer: Person) -> str:
+        """A lawyer claims a ticket; return what to tell them (one wins a race, told so)."""
+        if not is_row_id(ticket_id):  # no query with a number no ticket can have
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        result = await self.queue.claim(
+            ticket_id,
+            lawyer.user_id,
+            lawyer.name,
+            user_notice=lambda t: self._text(t.language, "ticket.claimed", ticket=t.id),
+        )
+        if result.ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        if result.claimed:
+            self._on_outbox()
+            log.info("ticket %d claimed", ticket_id)  # who claimed it is in the ticket, not the log
+            return self._lawyer_text("claimed_ok", ticket=ticket_id)
+        if result.ticket.status == "closed":
+            return self._lawyer_text("already_closed", ticket=ticket_id)
+        return self._lawyer_text("already_claimed", lawyer=result.ticket.lawyer_name or "?")
+
+    async def reply(self, ticket_id: int, lawyer: Person, text: str, source_key: str) -> str | None:
+        """A lawyer's message for a ticket's user; None when it was queued, else the refusal."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        ticket = await self.queue.ticket(ticket_id)
+        if ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        if ticket.status == "closed":
+            return self._lawyer_text("already_closed", ticket=ticket_id)
+        if ticket.status != "claimed":
+            return self._lawyer_text("not_claimed", ticket=ticket_id)
+        if ticket.lawyer_id != lawyer.user_id:
+            return self._lawyer_text(
+                "not_yours", ticket=ticket_id, lawyer=ticket.lawyer_name or "?"
+            )
+        if ticket.chat_id is None:
+            return self._lawyer_text("offline_ticket", ticket=ticket_id)
+        if await self.queue.relay(ticket_id, "to_user", text, lawyer.user_id, source_key):
+            self._on_outbox()
+        return None
+
+    async def close(self, ticket_id: int, lawyer: Person, *, force: bool = False) -> str:
+        """A lawyer closes a ticket; return what to tell them.
+
+        An open ticket any lawyer may close; a claimed one only the lawyer who claimed it,
+        unless `force` (`/close N force`: the claimant is away), which is logged."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        ticket = await self.queue.ticket(ticket_id)
+        if ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        closed = await self.queue.close(
+            ticket_id,
+            "lawyer",
+            user_notice=lambda t: self._text(t.language, "ticket.closed", ticket=t.id),
+            lawyers_notice=lambda t: None,
+            claimed_by=None if force else lawyer.user_id,
+        )
+        if closed is None:
+            now = await self.queue.ticket(ticket_id)
+            if now is not None and now.status == "claimed":  # another lawyer's, and no force
+                return self._lawyer_text(
+                    "close_not_yours", ticket=ticket_id, lawyer=now.lawyer_name or "?"
+                )
+            return self._lawyer_text("already_closed", ticket=ticket_id)
+        forced = force and ticket.lawyer_id not in (None, lawyer.user_id)
+        self._on_outbox()
+        log.info("ticket %d closed by %s", ticket_id, "force" if forced else "a lawyer")
+        return self._lawyer_text("closed_ok", ticket=ticket_id)
+
+    async def ticket_for_message(self, chat_id: int, message_id: int) -> int | None:
+        """The ticket whose card or relayed message is this message of the lawyers' group."""
+        return await self.queue.ticket_for_message(chat_id, message_id)
+
+    async def queue_text(self) -> str:
+        """/queue: the open and claimed tickets, one line each."""
+        return self.cards.queue_list(await self.queue.tickets(("open", "claimed")))
+
+    async def ticket_text(self, ticket_id: int) -> str:
+        """/ticket N: the ticket's card."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        ticket = await self.queue.ticket(ticket_id)
+        if ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        return self.card(ticket)
+
+    async def remind(self, after: dt.timedelta) -> int:
+        """Announce again every ticket unclaimed for `after`, telling its user; return how many."""
+        cutoff = utc_now() - after
+        minutes = max(1, round(after.total_seconds() / 60))
+        reminded = 0
+        for ticket in await self.queue.due_for_reminder(cutoff):
+            # Not announced again since it was filed: this is the first reminder.
+            first_reminder = ticket.announced_at is None or ticket.announced_at <= ticket.created_at
+            user_notice = (
+                self._text(ticket.language, "ticket.still_waiting", ticket=ticket.id)
+                if ticket.chat_id is not None and first_reminder
+                else None  # told once; the lawyers are reminded every time
+            )
+            lawyers_notice = self._lawyer_text("reminder", ticket=ticket.id, minutes=minutes)
+            if await self.queue.remind(ticket.id, cutoff, user_notice, lawyers_notice):
+                reminded += 1
+        if reminded:
+            self._on_outbox()
+            log.info("reminded the lawyers of %d unclaimed ticket(s)", reminded)
+        return reminded
+
+    def card(self, ticket: Ticket) -> str:
+        """The ticket card for the lawyers' group, as plain text."""
+        return self.cards.card(ticket)
