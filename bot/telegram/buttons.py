@@ -22,9 +22,8 @@ from bot.telegram.context import (
     user_language,
     user_locale,
 )
-from bot.telegram.handlers import answer_entry, lawyer
+from bot.telegram.handlers import answer_entry, lawyer, send_desk_turn
 from bot.telegram.lawyers import card_button
-from bot.telegram.sending import send_turn
 
 
 async def button(update: Update, context: BotContext) -> None:
@@ -80,11 +79,15 @@ async def _choose(
     person = person_of(update)
     assert person is not None  # button() passes on choices of people only
     turn = await context.services.desk.choose(
-        person, choice.step, choice.value, update_id=update.update_id
+        person,
+        choice.step,
+        choice.value,
+        update_id=update.update_id,
+        locale=user_locale(update, context),
     )
     if turn.handled:
         await answer_button(query)
-        await send_turn(update, context, turn)
+        await send_desk_turn(update, context, turn)
     else:
         await _acknowledge(update, context, query)
 

@@ -14,6 +14,7 @@ from bot import bootstrap
 from bot.answers.answering import Answerer
 from bot.config import Settings
 from bot.consult.desk import Desk
+from bot.consult.intake import answers_confidently
 from bot.consult.model import Person
 from bot.content.loader import Content, locale_for
 from bot.store.store import SqlStore
@@ -41,8 +42,16 @@ class Services:
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(per_minute=self.settings.rate_limit_per_minute)
         self.desk = bootstrap.build_desk(
-            self.store, self.content, self.settings, on_outbox=self._wake_outbox
+            self.store,
+            self.content,
+            self.settings,
+            on_outbox=self._wake_outbox,
+            answerable=self._answerable,
         )
+
+    def _answerable(self, text: str) -> bool:
+        # The engine of the moment: /reload swaps it.
+        return answers_confidently(self.engine, text)
 
     def _wake_outbox(self) -> None:
         if self.outbox is not None:

@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 from bot import bootstrap
 from bot.answers.followups import Context, context_after
 from bot.answers.reply import Reply, Suggestion
+from bot.consult.desk import Turn
 from bot.telegram.callbacks import ForgetCallback
 from bot.telegram.context import (
     BotContext,
@@ -116,7 +117,9 @@ async def end_conversation(update: Update, context: BotContext) -> None:
     if not in_private(update):
         await private_only(update, context, "end")
     elif person is not None:
-        turn = await context.services.desk.end(person, user_language(update, context))
+        turn = await context.services.desk.end(
+            person, user_language(update, context), locale=user_locale(update, context)
+        )
         await send_turn(update, context, turn)
 
 
@@ -195,10 +198,14 @@ async def question(update: Update, context: BotContext) -> None:
         return
     if in_private(update):  # a consultation lives in the user's private chat only
         turn = await context.services.desk.message(
-            person, message.text, update_id=update.update_id, source_key=source_key(update)
+            person,
+            message.text,
+            update_id=update.update_id,
+            source_key=source_key(update),
+            locale=user_locale(update, context),
         )
         if turn.handled:
-            await send_turn(update, context, turn)
+            await send_desk_turn(update, context, turn)
             return
     await _answer_unless_flooding(update, context, message.text)
 
@@ -261,6 +268,16 @@ async def error_handler(update: object, context: BotContext) -> None:
             await context.bot.send_message(chat_id, went_wrong, **reply_place(update))
         except Exception:  # the error handler itself must never raise
             log.error("could not tell the user about update %s", update_id)
+
+
+async def send_desk_turn(update: Update, context: BotContext, turn: Turn) -> None:
+    """Send what the desk answered; a question it hands back (asked in the middle of the
+    intake) is answered by the engine, then what follows it is sent."""
+    await send_turn(update, context, turn)
+    if turn.question is not None:
+        await answer(update, context, turn.question)
+    if turn.then:
+        await send_turn(update, context, Turn(turn.then))
 
 
 # -- answering a question -----------------------------------------------------------------------

@@ -55,6 +55,7 @@ TYPED_ANSWERS = (NEED, "Hong Kong", "1", "within_quarter", "E-mail", "li@example
 RECEIVED = "Received: ticket #1."
 CLAIMED = "A lawyer has taken ticket #1"
 CLOSED = "The conversation about ticket #1 is closed."
+ENDED = "You ended the conversation about ticket #1"
 REFUSED = "Only the firm's lawyers can do that."
 ANSWERED_TWICE = {
     "ok": False,
@@ -73,7 +74,7 @@ FLOOD = (
     },
 )
 SERVER_ERROR = (500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
-REPLY_HERE = "A lawyer will reply here, in this chat."
+TOLD_HERE = "I'll tell you here when one does."
 TAKE_IT = "Please take it with the button on its card."
 
 
@@ -439,9 +440,9 @@ async def test_the_card_goes_to_the_lawyers_with_claim_close_the_answers_and_rec
 async def test_asking_again_while_the_ticket_is_open_gives_the_same_ticket(firm: Firm) -> None:
     await file_ticket(firm)
     await firm.send(text_update("/lawyer"))
-    assert "You already have a request open: ticket #1." in firm.texts()[-1]
+    assert firm.texts()[-1].startswith("Your request is ticket #1, filed ")
     await firm.send(text_update("I want to talk to a lawyer about my project"))
-    assert "You already have a request open: ticket #1." in firm.texts()[-1]
+    assert firm.texts()[-1].startswith("Your request is ticket #1, filed ")
     assert [t.id for t in await firm.tickets()] == [1]
     assert await firm.deliver() == 0  # no second card
 
@@ -703,7 +704,7 @@ async def test_end_by_the_user_ends_the_conversation(firm: Firm) -> None:
     await claimed_ticket(firm)
     await firm.send(text_update("/end"))
     await firm.deliver()
-    assert firm.texts()[-1].startswith(CLOSED)
+    assert firm.texts()[-1].startswith(ENDED)
     assert "The user ended the conversation on ticket #1." in firm.to_lawyers()
     assert "Ticket #1 · closed" in firm.api.sent("editMessageText")[-1]["text"]
     [ticket] = await firm.tickets()
@@ -1060,8 +1061,8 @@ async def test_the_reminder_job_reminds_the_user_and_the_lawyers_once(firm: Firm
     await job.run(firm.application)
     await job.run(firm.application)
     await firm.deliver()
-    waiting = "Ticket #1 is still waiting for a lawyer."
-    assert [t for t in firm.texts() if waiting in t] == [f"{waiting} {REPLY_HERE}"]
+    waiting = "Ticket #1 is still waiting for one of the firm's lawyers to take it."
+    assert [t for t in firm.texts() if waiting in t] == [f"{waiting} {TOLD_HERE}"]
     reminders = [t for t in firm.to_lawyers() if "has waited" in t]
     assert reminders == ["Ticket #1 has waited 30 minutes for a lawyer. " + TAKE_IT]
 
@@ -1156,3 +1157,126 @@ async def test_a_long_relayed_message_arrives_whole_in_pieces(firm: Firm) -> Non
     relayed = "".join(t for t in firm.to_lawyers() if "wrote" in t or t.startswith("a"))
     assert relayed.endswith("THEEND")
     assert all(len(t) <= 4096 for t in firm.to_lawyers())
+
+
+# -- what the person is told, typed answers, and questions in the middle of the intake ------------
+
+HK_USER = User(id=88, first_name="陳", is_bot=False, language_code="zh-hk")
+# A whole intake in Traditional Chinese, by numbers: Hong Kong, real estate, within three
+# months, here on Telegram, yes.
+HK_ANSWERS = ("我們想把香港的一棟寫字樓代幣化", "2", "1", "2", "1", "1")
+
+
+def aside_sent(firm: Firm) -> dict[str, Any]:
+    """The last message sent: the question of what to do with a reply that was a question."""
+    aside = firm.api.sent()[-1]
+    assert "looks like a question" in aside["text"] or "像是在問我問題" in aside["text"]
+    return aside
+
+
+async def test_filing_and_lawyer_after_it_say_alike_where_the_lawyer_will_write(
+    firm: Firm,
+) -> None:
+    await file_ticket(firm)  # contact by e-mail
+    received = firm.texts()[-1]
+    assert received.startswith(RECEIVED)
+    assert "write to you here, in this chat, or at the e-mail address you gave" in received
+    await firm.send(text_update("/lawyer"))
+    status = firm.texts()[-1]
+    assert status.startswith("Your request is ticket #1, filed ")
+    assert "write to you here, in this chat, or at the e-mail address you gave" in status
+    assert not any("contact you by the e-mail or phone" in text for text in firm.texts())
+
+
+async def test_a_status_question_after_filing_gets_the_tickets_status_not_the_introduction(
+    firm: Firm,
+) -> None:
+    await file_ticket(firm)
+    await firm.send(text_update("Is anyone there? When will the lawyer answer?"))
+    status = firm.texts()[-1]
+    assert status.startswith("Your request is ticket #1, filed ")
+    assert "waiting for one of the firm's lawyers to take it" in status
+    assert "I'm rwa-bot" not in status
+    await firm.press("t:claim:1", ADA, LAWYERS_CHAT)
+    await firm.deliver()
+    await firm.send(text_update("Any update?"))
+    assert "A lawyer took it on " in firm.texts()[-1]
+    await firm.deliver()
+    assert any("Any update?" in text for text in firm.to_lawyers())  # and passed on
+
+
+async def test_a_traditional_reader_is_told_of_the_filing_and_status_in_traditional(
+    firm: Firm,
+) -> None:
+    await file_ticket(firm, HK_USER, HK_ANSWERS, question="香港可以做RWA嗎？")
+    received = firm.texts(HK_USER.id)[-1]
+    assert received.startswith("已收到：工單 #1。")
+    assert "之後律師會在這個對話中給您發消息。" in received
+    await firm.send(text_update("律師什麼時候回覆？", HK_USER, private(HK_USER)))
+    assert firm.texts(HK_USER.id)[-1].startswith("您的請求是工單 #1，提交於 ")
+
+
+async def test_end_on_a_ticket_no_lawyer_took_says_the_request_was_withdrawn(firm: Firm) -> None:
+    await file_ticket(firm)
+    await firm.send(text_update("/end"))
+    await firm.deliver()
+    assert firm.texts()[-1].startswith("You withdrew your request, ticket #1:")
+    [ticket] = await firm.tickets()
+    assert (ticket.status, ticket.closed_by) == ("closed", "user")
+
+
+async def test_typed_synonyms_and_other_with_what_it_is_fill_the_intake(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    for answer in (NEED, "both", "Other", "A racehorse", "asap", "here", "ok"):
+        await firm.send(text_update(answer))
+    [ticket] = await firm.tickets()
+    assert ticket.answers == {
+        "need": NEED,
+        "jurisdiction": "both",
+        "asset": "other",
+        "asset_detail": "A racehorse",
+        "timeline": "within_month",
+        "contact": "telegram",
+        "consent": "yes",
+    }
+
+
+async def test_a_question_mid_intake_is_answered_on_request_then_the_step_asked_again(
+    firm: Firm,
+) -> None:
+    await firm.send(text_update("/lawyer"))
+    await firm.send(text_update("What is RWA?"))
+    assert buttons(aside_sent(firm)) == ["i:aside:keep", "i:aside:ask", "i:aside:leave"]
+    await firm.press("i:aside:ask")
+    answer, back, need = firm.texts()[-3:]
+    assert "<blockquote" in answer  # the engine's answer, with its quoted passage
+    assert back == "Back to your request for a lawyer:"
+    assert need == "What do you need help with? A few sentences are enough; please leave out " + (
+        "confidential details for now."
+    )
+    saved = await firm.services.desk.queue.load_intake(USER.id)
+    assert saved is not None and (saved.step, saved.held) == ("need", None)
+
+
+async def test_leaving_the_intake_at_a_question_keeps_nothing_and_says_so(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer"))
+    await firm.send(text_update(NEED))
+    await firm.send(text_update("Why is RWA banned in China?"))
+    assert buttons(aside_sent(firm)) == ["i:aside:ask", "i:aside:leave"]  # no answer to keep
+    await firm.press("i:aside:leave")
+    left, answer = firm.texts()[-2:]
+    assert left.startswith("You left the request: nothing was sent to a lawyer")
+    assert "mainland" in answer.lower()
+    await firm.deliver()
+    tables = await everything(firm.store)
+    assert tables["intakes"] == tables["tickets"] == tables["outbox"] == []
+
+
+async def test_a_traditional_reader_is_asked_about_a_question_in_traditional(firm: Firm) -> None:
+    await firm.send(text_update("/lawyer", HK_USER, private(HK_USER)))
+    await firm.send(text_update("什麼是RWA？", HK_USER, private(HK_USER)))
+    aside = aside_sent(firm)
+    assert aside["text"].startswith("這看起來像是在問我問題")
+    markup = as_json(aside["reply_markup"])
+    labels = [b["text"] for row in markup["inline_keyboard"] for b in row]
+    assert labels == ["這就是我的回答", "先回答我的問題，再繼續", "退出這次申請"]
