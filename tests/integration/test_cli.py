@@ -6,9 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.answers.answering import Answerer
 from bot.cli.main import main
 from tests.conftest import REPO
 
@@ -112,7 +114,7 @@ def test_chat_files_a_ticket_into_the_queue_after_the_same_intake_as_telegram() 
     status, out, _ = run("chat", stdin="\n".join(lines) + "\n")
     assert status == 0
     assert "Please type it like name@example.com" in out  # a clear re-ask
-    assert "Received: ticket #1" in out
+    assert "Saved: ticket #1" in out
     status, listed, _ = run("queue", "list", "--json")
     [ticket] = json.loads(listed)
     assert ticket["status"] == "open"
@@ -124,7 +126,7 @@ def test_cancel_leaves_the_intake_in_the_terminal_and_files_nothing() -> None:
     status, out, _ = run("chat", stdin="/lawyer\n/cancel\nquit\n")
     assert status == 0
     assert "nothing was sent to a lawyer" in out
-    status, listed, _ = run("queue", "list", "--json")
+    _, listed, _ = run("queue", "list", "--json")
     assert json.loads(listed) == []
 
 
@@ -356,3 +358,113 @@ def test_ask_without_conversation_reads_each_line_alone() -> None:
     status, out, _ = run("ask", "--json", stdin="Can I do RWA in mainland China?\nand Hong Kong?\n")
     assert status == 0
     assert [json.loads(line)["context_used"] for line in out.splitlines()] == [False, False]
+
+
+# The way to a lawyer from the terminal: no buttons, no chat to reply in, no lawyer at the other end
+
+# An intake typed in the terminal: synonyms, a misspelling, numbers, an e-mail address.
+FILED = [
+    "/lawyer",
+    "We want to tokenize a warehouse in Shenzhen.",
+    "both",  # a synonym of "Both mainland China and Hong Kong"
+    "recievables",  # "receivables", misspelt: financial assets
+    "2",  # within three months
+    "1",  # e-mail: the terminal has no Telegram chat to answer in
+    "me@example.com",
+    "yes",
+]
+
+
+def chat(*lines: str) -> str:
+    status, out, _ = run("chat", stdin="\n".join([*lines, "quit"]) + "\n")
+    assert status == 0
+    return out
+
+
+def only_ticket() -> dict[str, Any]:
+    _, listed, _ = run("queue", "list", "--json")
+    [ticket] = json.loads(listed)
+    return dict(ticket)
+
+
+def test_the_terminal_intake_numbers_its_choices_takes_synonyms_and_never_mentions_buttons() -> (
+    None
+):
+    out = chat(*FILED[:3], "Mars", *FILED[3:])
+    assert "  1. Mainland China\n  2. Hong Kong\n  3. Both mainland China and Hong Kong\n" in out
+    assert "Please type the number of one of the choices above, or its name." in out
+    assert "button" not in out
+    answers = only_ticket()["answers"]
+    assert (answers["jurisdiction"], answers["asset"]) == ("both", "financial")
+
+
+def test_other_asks_what_the_asset_is_and_the_ticket_keeps_the_answer() -> None:
+    chat(*FILED[:3], "Other", "Artworks by a Hong Kong painter", *FILED[4:])
+    answers = only_ticket()["answers"]
+    assert (answers["asset"], answers["asset_detail"]) == (
+        "other",
+        "Artworks by a Hong Kong painter",
+    )
+
+
+def test_filing_in_the_terminal_says_what_becomes_of_the_request_and_lawyer_gives_its_status() -> (
+    None
+):
+    out = chat(*FILED, "/lawyer", "Is anyone there? When will the lawyer answer?")
+    assert "Saved: ticket #1," in out
+    assert "No lawyer is connected to this terminal" in out
+    assert "The lawyer will write to you at the e-mail address you gave" in out
+    assert "write to you here" not in out  # the terminal has no chat to reply in
+    assert "reply here" not in out
+    assert out.count("Your request is ticket #1, filed ") == 2  # /lawyer, and the question
+    assert "I'm rwa-bot" not in out  # not the self-introduction
+
+
+def test_a_status_question_in_traditional_chinese_gets_the_status_in_traditional() -> None:
+    out = chat(*FILED, "有人嗎？律師什麼時候回覆？")
+    assert "您的請求是工單 #1，提交於 " in out
+    assert "這個終端沒有連接任何律師" in out
+
+
+def test_end_after_filing_in_the_terminal_says_the_request_was_withdrawn_not_passed_on() -> None:
+    out = chat(*FILED, "/end")
+    assert "You withdrew your request, ticket #1: it is marked as closed by you" in out
+    assert "Passed on" not in out
+    ticket = only_ticket()
+    assert (ticket["status"], ticket["closed_by"]) == ("closed", "user")
+
+
+def test_a_question_in_the_middle_of_the_terminal_intake_is_answered_then_the_intake_goes_on(
+    engine: Answerer,
+) -> None:
+    out = chat("/lawyer", "What is RWA?", "2", "We want to tokenize a warehouse in Shenzhen.")
+    aside = (
+        "That looks like a question for me rather than an answer to what I asked. What would "
+        "you like to do?\n  1. It was my answer\n  2. Answer my question, then go on\n"
+        "  3. Leave the request\n"
+    )
+    assert aside in out
+    answered = out.index(engine.reply("What is RWA?", "en").body)
+    back = out.index("Back to your request for a lawyer:\n\nWhat do you need help with?")
+    assert answered < back < out.index("Where is your project based?")
+
+
+def test_leaving_the_terminal_intake_at_a_question_files_nothing_and_says_so() -> None:
+    out = chat("/lawyer", FILED[1], "Why is RWA banned in China?", "2", "/lawyer")
+    assert "You left the request: nothing was sent to a lawyer" in out
+    assert "We were in the middle of your request" not in out  # the intake starts afresh
+    _, listed, _ = run("queue", "list", "--json")
+    assert json.loads(listed) == []
+
+
+def test_ask_for_a_lawyer_says_where_to_make_the_request_in_the_askers_language() -> None:
+    status, out, _ = run("ask", "I want to talk to a lawyer")
+    assert status == 0
+    assert "on Telegram, send /lawyer to the bot" in out
+    assert "run rwa-bot chat and type /lawyer" in out
+    status, out, _ = run("ask", "--json", "我想找律師")
+    reply = json.loads(out)
+    assert set(reply) == KEYS
+    assert reply["kind"] == "escalate"
+    assert "在 Telegram 上向機器人發送 /lawyer" in reply["text"]  # Traditional, as asked
+    assert "rwa-bot chat" in reply["text"]
