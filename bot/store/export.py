@@ -204,6 +204,7 @@ async def _intake(connection: AsyncConnection, user_id: int) -> dict[str, Any] |
         "last_update_id": row.last_update_id,
         "started_at": _iso(row.started_at),
         "updated_at": _iso(row.updated_at),
+        "held_reply": row.held,  # a reply that looked like a question, while they decide
     }
 
 

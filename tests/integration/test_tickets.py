@@ -601,7 +601,8 @@ def mentions(row: dict[str, Any], numbers: set[int], words: tuple[str, ...]) -> 
 
 async def conversation(store: SqlStore, queue: Queue, person: Person, word: str) -> Ticket:
     """Give `person` (whose texts all contain `word`) a full history: a language, questions,
-    an old ticket with a conversation, a claimed ticket with one, sent messages, an intake."""
+    an old ticket with a conversation, a claimed ticket with one, sent messages, an intake
+    holding a reply."""
     await store.remember_language(person.user_id, "zh-hk")
     # The last question answered in their chat, which a follow-up would be read with.
     await store.keep_context(
@@ -632,7 +633,9 @@ async def conversation(store: SqlStore, queue: Queue, person: Person, word: str)
         await send_everything(queue)
         if ticket.id % 2:  # the first of each person's tickets is over
             await queue.close(ticket.id, "lawyer", closed_notice, closed_notice)
-    await queue.save_intake(intake(person, need=f"{word} again", contact_detail=f"{word}@x.org"))
+    # An intake in progress, with a reply held while they say whether it was a question.
+    in_progress = intake(person, need=f"{word} again", contact_detail=f"{word}@x.org")
+    await queue.save_intake(replace(in_progress, held=f"what is {word} asked next?"))
     active = await queue.active_ticket(person.user_id)
     assert active is not None
     return active
