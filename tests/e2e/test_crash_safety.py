@@ -21,8 +21,8 @@ every trial the oracle checks that:
   are exactly those given: nothing taken twice, nothing lost;
 - the user has exactly one ticket, with the answers given;
 - every message of the ticket's outbox (ticket.received, the card, ticket.claimed, each relayed
-  message, ticket.closed) reached the right chat exactly once, relayed messages in order, and
-  nobody was told "something went wrong".
+  message, ticket.closed, or ticket.ended when the user closed it) reached the right chat
+  exactly once, relayed messages in order, and nobody was told "something went wrong".
 
 When the bot dies after Telegram accepted a message and before the outbox row was marked sent,
 the bot cannot know the message arrived (the Bot API has no idempotency key); the bot runs with a
@@ -466,14 +466,15 @@ class Scenario:
 
     def intake_steps(self, state: TrialState) -> list[Step]:
         rng, user = self.rng, state.user
-        contact = rng.choice(CHOICES["contact"])
+        contact, asset = rng.choice(CHOICES["contact"]), rng.choice(CHOICES["asset"])
         plan: list[tuple[str, str]] = [
             ("need", f"Need a lawyer n-{state.number:03d} for tokenizing a warehouse"),
             ("jurisdiction", rng.choice(CHOICES["jurisdiction"])),
-            ("asset", rng.choice(CHOICES["asset"])),
-            ("timeline", rng.choice(CHOICES["timeline"])),
-            ("contact", contact),
+            ("asset", asset),
         ]
+        if asset == "other":  # what it is, asked next
+            plan.append(("asset_detail", f"A racehorse n-{state.number:03d}"))
+        plan += [("timeline", rng.choice(CHOICES["timeline"])), ("contact", contact)]
         if contact == "email":
             plan.append(("contact_detail", f"user{state.number}@example.com"))
         elif contact == "phone":
@@ -655,7 +656,8 @@ class Scenario:
             return self.fake.send_command(LAWYER, f"/close {state.ticket}", chat_id=GROUP)[0]
 
         def settled(counts: dict[int, int]) -> bool:
-            closed = self.text("ticket.closed", ticket=state.ticket)
+            key = "ticket.ended" if who == "user" else "ticket.closed"  # closed by them, or not
+            closed = self.text(key, ticket=state.ticket)
             return closed in self.new_texts(user, counts) and self.flushed(state)
 
         return Step(f"close ({who})", act, settled, lambda counts, killed: None)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.consult.notices import TicketNotices
 from bot.content.loader import Content
 from bot.store.outbox import LEASE
 from tests.e2e.processes import isolated_env, start_process, stop_process
@@ -159,6 +160,11 @@ class Consultations:
         self.late: list[str] = []  # the steps that did not complete in time
 
     def text(self, key: str, **fields: object) -> str:
+        if key == "ticket.received":  # filed with contact by Telegram (choice 1)
+            notices = TicketNotices(self.content)
+            return notices.received(
+                "en", {"contact": "telegram"}, offline=False, ticket=str(fields["ticket"])
+            )
         return self.content.message("en", key, **fields).strip()
 
     def step(
@@ -257,7 +263,7 @@ class Consultations:
     def close(self) -> None:
         self.step(
             lambda u: self.fake.send_command(u, "/end"),
-            lambda u: (u, self.text("ticket.closed", ticket=self.tickets[u])),
+            lambda u: (u, self.text("ticket.ended", ticket=self.tickets[u])),
             "closing",
         )
 
@@ -271,7 +277,7 @@ def owed(world: Consultations) -> list[tuple[int, str, Callable[[str], bool]]]:
     found: list[tuple[int, str, Callable[[str], bool]]] = []
     for user in world.users:
         ticket = world.tickets[user]
-        for key in ("ticket.received", "ticket.claimed", "ticket.closed"):
+        for key in ("ticket.received", "ticket.claimed", "ticket.ended"):
             expected = text(key, ticket=ticket)
             found.append((user, f"{key} #{ticket}", lambda sent, e=expected: sent == e))
         card = f"Ticket #{ticket} · "

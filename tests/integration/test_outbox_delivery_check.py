@@ -182,14 +182,14 @@ async def firm(fake: FakeTelegram, database_url: str, content: Content) -> Async
 async def file_ticket(firm: Firm) -> int:
     """Li files a ticket: the outbox gets "ticket.received" for Li and the card for the group,
     as Desk does when the intake is finished."""
-    notice = firm.desk.content.message("en", "ticket.received", ticket="{ticket}")
+    notice = firm.desk.notices.received("en", ANSWERS, offline=False, ticket="{ticket}")
     ticket, created = await firm.desk.queue.open_ticket(LI, "en", ANSWERS, (), notice)
     assert created
     return ticket.id
 
 
 def received(firm: Firm, ticket_id: int) -> str:
-    return firm.desk.content.message("en", "ticket.received", ticket=ticket_id)
+    return firm.desk.notices.received("en", ANSWERS, offline=False, ticket=str(ticket_id))
 
 
 async def claimed_ticket(firm: Firm) -> int:
