@@ -246,7 +246,7 @@ class Desk(LawyersDesk):
         return Say(ask.text, ask.choices, ask.step)
 
     def _status(self, person: Person, ticket: Ticket, locale: str | None) -> Say:
-        reader = _reader(ticket.language, locale)
+        reader = _reader(ticket.reader, locale)
         return Say(self.notices.status(reader, ticket, offline=person.chat_id is None))
 
     async def _save(
@@ -322,7 +322,7 @@ class Desk(LawyersDesk):
         context = await self.queue.recent_questions(person.user_id, RECENT_QUESTIONS)
         notice = self.notices.received(reader, answers, offline=offline, ticket=TICKET_PLACEHOLDER)
         ticket, created = await self.queue.open_ticket(
-            person, reader[:2], answers, context, None if offline else notice
+            person, reader, answers, context, None if offline else notice
         )
         self._on_outbox()
         if not created:

@@ -40,7 +40,7 @@ class LawyersDesk:
             ticket_id,
             lawyer.user_id,
             lawyer.name,
-            user_notice=lambda t: self._text(t.language, "ticket.claimed", ticket=t.id),
+            user_notice=lambda t: self._text(t.reader, "ticket.claimed", ticket=t.id),
         )
         if result.ticket is None:
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
@@ -86,7 +86,7 @@ class LawyersDesk:
         closed = await self.queue.close(
             ticket_id,
             "lawyer",
-            user_notice=lambda t: self._text(t.language, "ticket.closed", ticket=t.id),
+            user_notice=lambda t: self._text(t.reader, "ticket.closed", ticket=t.id),
             lawyers_notice=lambda t: None,
             claimed_by=None if force else lawyer.user_id,
         )
@@ -128,7 +128,7 @@ class LawyersDesk:
             # Not announced again since it was filed: this is the first reminder.
             first_reminder = ticket.announced_at is None or ticket.announced_at <= ticket.created_at
             user_notice = (
-                self._text(ticket.language, "ticket.still_waiting", ticket=ticket.id)
+                self._text(ticket.reader, "ticket.still_waiting", ticket=ticket.id)
                 if ticket.chat_id is not None and first_reminder
                 else None  # told once; the lawyers are reminded every time
             )

@@ -93,6 +93,12 @@ class Ticket:
     card_message_id: int | None
     announced_at: dt.datetime | None
     anonymised: bool
+    locale: str = ""  # the reader's locale when filed ("zh-hk": Traditional); "" as `language`
+
+    @property
+    def reader(self) -> str:
+        """The key of the messages the person is told about this ticket in."""
+        return self.locale or self.language
 
     def to_json(self) -> dict[str, Any]:
         """Return the ticket as a JSON-able dict: every field, datetimes in ISO 8601."""
@@ -104,6 +110,7 @@ class Ticket:
             "name": self.name,
             "username": self.username,
             "language": self.language,
+            "locale": self.reader,
             "answers": dict(self.answers),
             "context": [question.to_json() for question in self.context],
             "created_at": self.created_at.isoformat(),

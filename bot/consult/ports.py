@@ -57,7 +57,7 @@ class Tickets(Protocol):
     async def open_ticket(
         self,
         person: Person,
-        language: str,
+        language: str,  # the reader's locale ("en", "zh", "zh-hk")
         answers: Mapping[str, str],
         context: Sequence[ShownQuestion],
         user_notice: str | None,

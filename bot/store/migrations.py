@@ -323,6 +323,12 @@ def m010_held_intake_replies(connection: Connection) -> None:
     add_column(connection, "intakes", Column("held", Text, nullable=True))
 
 
+def m011_ticket_locales(connection: Connection) -> None:
+    """`locale` on tickets: the reader's locale ("zh-hk", "zh-tw": Traditional) when filed, so
+    that what a lawyer's action makes the bot tell them later is in their script too."""
+    add_column(connection, "tickets", Column("locale", String(16), nullable=True))
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -334,4 +340,5 @@ MIGRATIONS: list[Migration] = [
     m008_language_tags_and_conversation_contexts,
     m009_outbox_leases_and_job_runs,
     m010_held_intake_replies,
+    m011_ticket_locales,
 ]

@@ -60,6 +60,7 @@ def ticket_from_row(row: Row[Any]) -> Ticket:
         card_message_id=row.card_message_id,
         announced_at=row.announced_at,
         anonymised=row.anonymised_at is not None,
+        locale=row.locale or row.language,
     )
 
 

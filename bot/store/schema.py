@@ -102,6 +102,9 @@ tickets = Table(
     Column("announced_at", UtcDateTime, nullable=True),
     Column("anonymised_at", UtcDateTime, nullable=True),
     Column("card_chat_id", BigInteger, nullable=True),  # m005: the chat the card is in
+    # m011: the reader's locale when the ticket was filed ("zh-hk": Traditional), for what the
+    # bot later tells them (NULL: as `language` says).
+    Column("locale", String(16), nullable=True),
 )
 outbox = Table(
     "outbox",

@@ -231,7 +231,7 @@ class OutboxWorker:
         if self.relay_pace.should_warn(item.ticket_id):
             ticket = await queue.ticket(item.ticket_id)
             if ticket is not None and ticket.chat_id is not None:
-                text = self.desk.content.message(ticket.language, "relay.slowed")
+                text = self.desk.content.message(ticket.reader, "relay.slowed")
                 await queue.notify(ticket.chat_id, ticket.id, text)
         return True
 

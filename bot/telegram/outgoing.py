@@ -116,6 +116,6 @@ class RowMessages:
         """A lawyer's message for the user whole, in several pieces if it is too long for one
         (a message at Telegram's limit plus our header line)."""
         body = self.desk.content.message(
-            ticket.language, "relay.from_lawyer", ticket=ticket.id, text=item.text or ""
+            ticket.reader, "relay.from_lawyer", ticket=ticket.id, text=item.text or ""
         )
         return [Piece(piece) for piece in split_text(body)]

@@ -148,7 +148,7 @@ class FakeConsultations:
             chat_id=person.chat_id,
             name=person.name,
             username=person.username,
-            language=language,
+            language=language[:2],
             answers=dict(answers),
             context=tuple(context),
             created_at=now,
@@ -160,6 +160,7 @@ class FakeConsultations:
             card_message_id=None,
             announced_at=now,
             anonymised=False,
+            locale=language,
         )
         self.tickets_by_id[ticket.id] = ticket
         self.intakes.pop(person.user_id, None)

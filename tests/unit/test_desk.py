@@ -164,6 +164,22 @@ async def test_a_lawyer_claims_an_open_ticket_and_its_user_is_told(
     assert ("text", ALICE.chat_id, told) in [(r.kind, r.chat_id, r.text) for r in queue.pending()]
 
 
+@pytest.mark.parametrize("locale", ["zh-hk", "zh-tw"])
+async def test_a_traditional_reader_is_told_in_traditional_of_what_lawyers_do_later(
+    desk: Desk, queue: FakeConsultations, content: Content, locale: str
+) -> None:
+    await desk.request(ALICE, "zh", update_id=1)
+    for update_id, (step, value) in enumerate(ANSWERS, start=2):
+        await desk.choose(ALICE, step, value, update_id=update_id, locale=locale)
+    await desk.choose(ALICE, "consent", "yes", update_id=len(ANSWERS) + 2, locale=locale)
+    await desk.claim(1, LAWYER)
+    await desk.close(1, LAWYER)
+    told = [r.text for r in queue.pending() if r.kind == "text" and r.chat_id == ALICE.chat_id]
+    for key in ("ticket.claimed", "ticket.closed"):
+        assert content.message(locale, key, ticket=1) in told
+        assert content.message(locale, key, ticket=1) != content.message("zh", key, ticket=1)
+
+
 async def test_a_second_lawyer_cannot_claim_a_claimed_ticket(
     desk: Desk, queue: FakeConsultations, content: Content
 ) -> None:
