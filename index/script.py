@@ -3,7 +3,7 @@
 Matching folds every text to Simplified, the content's script (`to_simplified`); replies to
 Traditional readers are converted back as Hong Kong or Taiwan writes (`to_traditional`)."""
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import opencc
@@ -39,6 +39,7 @@ def to_simplified(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)  # answers, renderings and fixed messages come again and again
 def to_traditional(text: str, variant: Variant = "hk") -> str:
     """Return Simplified `text` in Traditional characters, as Hong Kong or Taiwan writes them
     (OpenCC's configurations, which also swap regional words: 软件 → 軟體 in Taiwan; the
