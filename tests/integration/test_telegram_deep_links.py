@@ -4,7 +4,6 @@ greets."""
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +11,9 @@ import pytest
 from telegram import Chat, Update, User
 
 from bot.answers.answering import Answerer
-from bot.config import Secret, Settings
 from bot.content.loader import Content
-from bot.store.store import SqlStore, open_store, sqlite_url
-from bot.telegram.app import build_application
-from bot.telegram.context import Services
-from tests.fakes.bot_api import USER, FakeBotApi, button_update, text_update
+from tests.fakes.bot_api import USER, button_update, text_update
+from tests.fakes.telegram_app import Harness, running
 
 TOKEN = "424242:TEST-token-of-the-deep-link-tests"
 OTHER_USER = User(id=79, first_name="Ma", is_bot=False, language_code="en")
@@ -25,35 +21,10 @@ CHINESE_USER = User(id=78, first_name="王", is_bot=False, language_code="zh-han
 TAIWAN_USER = User(id=80, first_name="林", is_bot=False, language_code="zh-tw")
 
 
-@dataclass
-class Harness:
-    application: Any
-    api: FakeBotApi
-    store: SqlStore
-
-    async def send(self, update: Update) -> None:
-        # As the Updater does: the update arrives as JSON and is bound to the bot.
-        await self.application.process_update(
-            Update.de_json(update.to_dict(), self.application.bot)
-        )
-
-    def texts(self, chat_id: int) -> list[str]:
-        return [p["text"] for p in self.api.sent() if int(p["chat_id"]) == chat_id]
-
-
 @pytest.fixture
 async def bot(tmp_path: Path, content: Content, engine: Answerer) -> AsyncIterator[Harness]:
-    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var")
-    store = await open_store(sqlite_url(settings.data_dir))
-    api = FakeBotApi()
-    application = build_application(
-        settings, Services(engine, content, store, settings), request=api
-    )
-    try:
-        async with application:
-            yield Harness(application, api, store)
-    finally:
-        await store.close()
+    async with running(tmp_path, content, engine, TOKEN) as harness:
+        yield harness
 
 
 def said_by(user: User, text: str) -> Update:

@@ -16,13 +16,9 @@ from sqlalchemy import select
 from telegram import Chat, Message, User
 
 from bot.answers.answering import Answerer
-from bot.config import Secret, Settings
 from bot.content.loader import Content
 from bot.store.schema import intakes, questions
-from bot.store.store import open_store, sqlite_url
 from bot.telegram import handlers as telegram_handlers
-from bot.telegram.app import build_application
-from bot.telegram.context import Services
 from tests.fakes.bot_api import (
     BOT,
     GROUP,
@@ -32,7 +28,8 @@ from tests.fakes.bot_api import (
     button_update,
     group_update,
 )
-from tests.integration.test_telegram_handlers import TOKEN, Harness
+from tests.fakes.telegram_app import Harness, running
+from tests.integration.test_telegram_handlers import TOKEN
 
 PLAIN_GROUP = Chat(id=-4006000, type=Chat.GROUP, title="Friends")
 OTHER = User(id=79, first_name="Wen", is_bot=False, language_code="en")
@@ -43,17 +40,8 @@ PRIVATE_LINK = f"https://t.me/{BOT['username']}"
 
 @pytest.fixture
 async def bot(tmp_path: Path, content: Content, engine: Answerer) -> AsyncIterator[Harness]:
-    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var")
-    store = await open_store(sqlite_url(settings.data_dir))
-    api = FakeBotApi()
-    application = build_application(
-        settings, Services(engine, content, store, settings), request=api
-    )
-    try:
-        async with application:
-            yield Harness(application, api, store)
-    finally:
-        await store.close()
+    async with running(tmp_path, content, engine, TOKEN) as harness:
+        yield harness
 
 
 def said(api: FakeBotApi) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ feeds it updates through `process_update`; the network is replaced at the reques
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,13 @@ from telegram.error import TimedOut
 from bot.answers.answering import Answerer
 from bot.config import Secret, Settings
 from bot.content.loader import Content
-from bot.store.store import SqlStore, open_store, sqlite_url
+from bot.store.store import open_store, sqlite_url
 from bot.telegram import app as telegram_app
 from bot.telegram import handlers as telegram_handlers
 from bot.telegram.app import build_application
 from bot.telegram.context import Services
 from tests.fakes.bot_api import USER, FakeBotApi, button_update, text_update
+from tests.fakes.telegram_app import Harness, running
 
 TOKEN = "424242:TEST-token-that-must-never-be-logged"
 CHINESE_USER = User(id=78, first_name="王", is_bot=False, language_code="zh-hans")
@@ -46,33 +46,10 @@ FLOOD = (
 )
 
 
-@dataclass
-class Harness:
-    application: Any
-    api: FakeBotApi
-    store: SqlStore
-
-    async def send(self, update: Update) -> None:
-        # As the Updater does: the update arrives as JSON and is bound to the bot.
-        bound = Update.de_json(update.to_dict(), self.application.bot)
-        await self.application.process_update(bound)
-
-
 @pytest.fixture
-async def bot(
-    tmp_path: Path, content: Content, engine: Answerer, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Harness]:
-    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var")
-    store = await open_store(sqlite_url(settings.data_dir))
-    api = FakeBotApi()
-    application = build_application(
-        settings, Services(engine, content, store, settings), request=api
-    )
-    try:
-        async with application:
-            yield Harness(application, api, store)
-    finally:
-        await store.close()
+async def bot(tmp_path: Path, content: Content, engine: Answerer) -> AsyncIterator[Harness]:
+    async with running(tmp_path, content, engine, TOKEN) as harness:
+        yield harness
 
 
 def buttons(parameters: dict[str, Any]) -> list[str]:

@@ -6,26 +6,23 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Update, User
+from telegram import User
 
 from bot.answers import compose
 from bot.answers.answering import Answerer
 from bot.answers.reply import Reply
-from bot.config import Secret, Settings
 from bot.content.loader import Content
-from bot.store.store import SqlStore, open_store, sqlite_url
-from bot.telegram.app import build_application
-from bot.telegram.context import Services
 from bot.telegram.processor import ChatOrderedProcessor
 from index import Hit
 from index.script import to_traditional
-from tests.fakes.bot_api import BOT, FakeBotApi, inline_query_update, text_update
+from tests.fakes import telegram_app
+from tests.fakes.bot_api import BOT, inline_query_update, text_update
 from tests.fakes.bot_api_server import render_text
 
 TOKEN = "424242:TEST-token-of-the-inline-tests"
@@ -34,17 +31,8 @@ HONG_KONG_USER = User(id=81, first_name="陳", is_bot=False, language_code="zh-h
 LINK = f"https://t.me/{BOT['username']}?start="
 
 
-@dataclass
-class Harness:
-    application: Any
-    api: FakeBotApi
-    store: SqlStore
-
-    async def send(self, update: Update) -> None:
-        # As the Updater does: the update arrives as JSON and is bound to the bot.
-        await self.application.process_update(
-            Update.de_json(update.to_dict(), self.application.bot)
-        )
+class Harness(telegram_app.Harness):
+    """The shared harness, able to type `@bot query`."""
 
     async def ask_inline(self, query: str, user: User | None = None) -> dict[str, Any]:
         """Type `@bot query`; return the bot's one answerInlineQuery, parameters decoded."""
@@ -58,20 +46,9 @@ class Harness:
         }
 
 
-@asynccontextmanager
-async def running(tmp_path: Path, content: Content, engine: Any) -> AsyncIterator[Harness]:
+def running(tmp_path: Path, content: Content, engine: Any) -> AbstractAsyncContextManager[Harness]:
     """The application over `engine`, as `rwa-bot run` builds it."""
-    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var")
-    store = await open_store(sqlite_url(settings.data_dir))
-    api = FakeBotApi()
-    application = build_application(
-        settings, Services(engine, content, store, settings), request=api
-    )
-    try:
-        async with application:
-            yield Harness(application, api, store)
-    finally:
-        await store.close()
+    return telegram_app.running(tmp_path, content, engine, TOKEN, Harness)
 
 
 @pytest.fixture

@@ -16,14 +16,11 @@ import pytest
 from telegram import Chat, User
 
 from bot.answers.answering import Answerer
-from bot.config import Secret, Settings
 from bot.content.loader import Content
-from bot.store.store import open_store, sqlite_url
 from bot.telegram import app as telegram_app
-from bot.telegram.app import build_application
-from bot.telegram.context import Services
-from tests.fakes.bot_api import USER, FakeBotApi, button_update, group_update, text_update
-from tests.integration.test_telegram_handlers import TOKEN, Harness
+from tests.fakes.bot_api import USER, button_update, group_update, text_update
+from tests.fakes.telegram_app import Harness, running
+from tests.integration.test_telegram_handlers import TOKEN
 
 OTHER = User(id=79, first_name="Wen", is_bot=False, language_code="en", username="wen")
 OTHERS_CHAT = Chat(id=79, type=Chat.PRIVATE)
@@ -32,17 +29,8 @@ CHINESE_USER = User(id=78, first_name="王", is_bot=False, language_code="zh-han
 
 @pytest.fixture
 async def bot(tmp_path: Path, content: Content, engine: Answerer) -> AsyncIterator[Harness]:
-    settings = Settings(token=Secret(TOKEN), data_dir=tmp_path / "var")
-    store = await open_store(sqlite_url(settings.data_dir))
-    api = FakeBotApi()
-    application = build_application(
-        settings, Services(engine, content, store, settings), request=api
-    )
-    try:
-        async with application:
-            yield Harness(application, api, store)
-    finally:
-        await store.close()
+    async with running(tmp_path, content, engine, TOKEN) as harness:
+        yield harness
 
 
 def the_document(bot: Harness) -> tuple[dict[str, Any], str, dict[str, Any]]:
