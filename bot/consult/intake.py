@@ -266,6 +266,8 @@ class Intake:
         """`text` as the answer to the step: taken, refused, or held as a likely question."""
         step = state.step
         value, refusal = self._value(state, text, on_telegram)
+        if questions_held and self._only_asks_for_a_lawyer(step, text, value):
+            return self._rejected(language, "intake.on_the_way")  # this is the way to one
         if questions_held and self._held_as_question(step, text, value):
             return Advanced(IntakeState(step, state.answers, held=text.strip()))
         if value is None:
@@ -306,6 +308,13 @@ class Intake:
             return False
         return self._question_shaped(text) or (step in CHOICES and self._answerable(text))
 
+    def _only_asks_for_a_lawyer(self, step: str, text: str, value: str | None) -> bool:
+        """Whether a reply only asks for a lawyer ("Can I talk to a lawyer?"): not a need, not a
+        detail, and no choice ("call me" picks the phone, or wants it asked for)."""
+        if step == CONTACT_DETAIL or (step in CHOICES and value is not None):
+            return False
+        return self._content.intents.asks_only_for_a_lawyer(normalize(text))
+
     def _question_shaped(self, text: str) -> bool:
         return self._content.intents.looks_like_question(normalize(text))
 
@@ -313,6 +322,8 @@ class Intake:
         """The answer to the aside: keep the held reply, have it answered, or leave."""
         held = state.held or ""
         resumed = IntakeState(state.step, state.answers)
+        if self._content.intents.asks_only_for_a_lawyer(normalize(text)):
+            return self._rejected(language, "intake.on_the_way")  # the aside again
         choice = picked(text, self._terms(ASIDE, on_telegram, state))
         if choice == KEEP:
             return self._checked(resumed, held, language, on_telegram, questions_held=False)

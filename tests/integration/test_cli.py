@@ -468,3 +468,10 @@ def test_ask_for_a_lawyer_says_where_to_make_the_request_in_the_askers_language(
     assert reply["kind"] == "escalate"
     assert "在 Telegram 上向機器人發送 /lawyer" in reply["text"]  # Traditional, as asked
     assert "rwa-bot chat" in reply["text"]
+
+
+def test_asking_for_a_lawyer_mid_terminal_intake_says_this_is_the_way_and_goes_on() -> None:
+    out = chat("/lawyer", "Can I talk to a lawyer?", FILED[1])
+    assert out.count("What do you need help with?") == 2  # asked, then asked again
+    assert "You are already on your way to a lawyer" in out
+    assert "Where is your project based?" in out

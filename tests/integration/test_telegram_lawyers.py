@@ -1280,3 +1280,21 @@ async def test_a_traditional_reader_is_asked_about_a_question_in_traditional(fir
     markup = as_json(aside["reply_markup"])
     labels = [b["text"] for row in markup["inline_keyboard"] for b in row]
     assert labels == ["這就是我的回答", "先回答我的問題，再繼續", "退出這次申請"]
+
+
+@pytest.mark.parametrize("step_answers", [(), (NEED,)])  # at the free-text step, at a choice
+async def test_asking_for_a_lawyer_mid_intake_says_this_is_the_way_and_asks_the_step_once(
+    firm: Firm, step_answers: tuple[str, ...]
+) -> None:
+    await firm.send(text_update("/lawyer"))
+    for answer in step_answers:
+        await firm.send(text_update(answer))
+    asked = firm.texts()[-1]
+    await firm.send(text_update("Can I talk to a lawyer?"))
+    on_the_way, again = firm.texts()[-2:]
+    assert on_the_way.startswith("You are already on your way to a lawyer")
+    assert again == asked
+    assert sum("I'm a bot, not a lawyer" in text for text in firm.texts()) == 1  # no new intake
+    saved = await firm.services.desk.queue.load_intake(USER.id)
+    assert saved is not None and saved.held is None
+    assert saved.answers == ({"need": NEED} if step_answers else {})

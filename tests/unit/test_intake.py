@@ -694,3 +694,27 @@ def test_a_question_naming_a_choice_is_held_not_taken_but_a_choice_asked_as_one_
     assert intake.answer(state_at("jurisdiction"), "Hong Kong?", "en", on_telegram=True) == (
         Advanced(state_at("asset", jurisdiction="hong_kong"))
     )
+
+
+@pytest.mark.parametrize(
+    ("state", "typed"),
+    [
+        (state_at("need"), "Can I talk to a lawyer?"),
+        (state_at("need"), "我能直接跟律师谈吗？"),
+        (state_at("jurisdiction", need=NEED_TEXT), "Can I speak to a lawyer now?"),
+        (IntakeState("need", {}, held="What is RWA?"), "can i talk to a lawyer please?"),
+    ],
+)
+def test_asking_for_a_lawyer_mid_intake_is_told_this_is_the_way_not_held_as_a_question(
+    intake: Intake, content: Content, state: IntakeState, typed: str
+) -> None:
+    outcome = intake.answer(state, typed, "en", on_telegram=True)
+    assert outcome == Rejected(content.message("en", "intake.on_the_way"))  # the step again
+
+
+def test_a_need_that_asks_for_a_lawyer_about_the_writers_own_case_is_their_need(
+    intake: Intake,
+) -> None:
+    typed = "I want a lawyer to look at tokenizing our warehouse in Shenzhen."
+    outcome = intake.answer(state_at("need"), typed, "en", on_telegram=True)
+    assert outcome == Advanced(state_at("jurisdiction", need=typed))
