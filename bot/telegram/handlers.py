@@ -292,7 +292,9 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
     typing = asyncio.create_task(_typing_after(context, (chat.id, thread), TYPING_DELAY_SECONDS))
     try:
         script, variant = user_script(update, context)
-        earlier = await _context_of(context, chat.id)
+        # A group keeps no thread of its own: it would belong to nobody (/forget, /mydata).
+        private = in_private(update)
+        earlier = await _context_of(context, chat.id) if private else None
         reply: Reply = context.services.engine.reply(
             question,
             user_language(update, context),
@@ -300,7 +302,8 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
             variant=variant,
             context=earlier,
         )
-        await _keep_context(context, chat.id, earlier, reply)
+        if private:
+            await _keep_context(context, chat.id, earlier, reply)
         question_id = await _record(update, context, question, reply)
         if reply.kind == "escalate":
             await lawyer(update, context)  # straight into the intake (in a group: the way)

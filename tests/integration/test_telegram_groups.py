@@ -17,7 +17,7 @@ from telegram import Chat, Message, User
 
 from bot.answers.answering import Answerer
 from bot.content.loader import Content
-from bot.store.schema import intakes, questions
+from bot.store.schema import conversation_contexts, intakes, questions
 from bot.telegram import handlers as telegram_handlers
 from tests.fakes.bot_api import (
     BOT,
@@ -88,6 +88,18 @@ async def test_a_mention_is_answered_without_the_mention(bot: Harness) -> None:
     assert ANSWERED in answer["text"]
     assert int(answer["chat_id"]) == PLAIN_GROUP.id
     assert await stored_questions(bot) == [(PLAIN_GROUP.id, QUESTION)]
+
+
+async def test_a_group_keeps_no_conversation_for_follow_ups(bot: Harness) -> None:
+    """Context kept under the group's id would belong to nobody: /forget and /mydata are per
+    person. So in a group every mention stands alone, whoever wrote the one before."""
+    await bot.send(group_update(f"@rwa_test_bot {QUESTION}"))
+    await bot.send(group_update("@rwa_test_bot why?", user=OTHER))
+
+    async with bot.store.engine.connect() as connection:
+        kept = (await connection.execute(select(conversation_contexts))).all()
+    assert kept == []
+    assert ANSWERED not in said(bot.api)[-1]["text"]  # Wen's "why?" is no follow-up of it
 
 
 async def test_a_mention_anywhere_in_any_case_is_one(bot: Harness) -> None:
