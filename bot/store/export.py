@@ -280,7 +280,7 @@ async def _updates(connection: AsyncConnection, user_id: int) -> list[dict[str, 
         {
             "update_id": row.update_id,
             "received_at": _iso(row.received_at),
-            "update": _parsed(row.payload),
+            "sent": _own_part(row.payload, user_id),
         }
         for row in await connection.execute(query)
     ]
@@ -293,10 +293,42 @@ async def _unreadable(connection: AsyncConnection, user_id: int) -> list[dict[st
             "update_id": row.update_id,
             "reason": row.reason,
             "received_at": _iso(row.received_at),
-            "update": _parsed(row.payload),
+            "sent": _own_part(row.payload, user_id),
         }
         for row in await connection.execute(query.order_by(dead_letters.c.id))
     ]
+
+
+# What a person sends in an update, by the update's kind; the rest of an update (the message
+# it replies to, a group's other members, the chat) is not theirs to be given.
+_SENT_KINDS = (
+    "message",
+    "edited_message",
+    "callback_query",
+    "inline_query",
+    "chosen_inline_result",
+)
+_SENT_FIELDS = ("text", "caption", "data", "query")
+
+
+def _own_part(payload: str | None, user_id: int) -> dict[str, Any]:
+    """What the person sent in a stored update: its kind, date and words, and how Telegram
+    named them (`from`, when it is them), nothing else."""
+    update = _parsed(payload)
+    if not isinstance(update, dict):
+        return {"kind": "unreadable", "note": "the bot could not read this update"}
+    for kind in _SENT_KINDS:
+        part = update.get(kind)
+        if isinstance(part, dict):
+            sent: dict[str, Any] = {"kind": kind}
+            if isinstance(part.get("date"), int):
+                sent["date"] = _iso(dt.datetime.fromtimestamp(part["date"], dt.UTC))
+            sent.update({f: part[f] for f in _SENT_FIELDS if isinstance(part.get(f), str)})
+            sender = part.get("from")
+            if isinstance(sender, dict) and sender.get("id") == user_id:
+                sent["from"] = sender
+            return sent
+    return {"kind": next((k for k in update if k != "update_id"), "unknown")}
 
 
 async def _forgetting(connection: AsyncConnection, chats: set[int]) -> list[dict[str, Any]]:

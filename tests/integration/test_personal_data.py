@@ -54,7 +54,10 @@ async def histories(store: SqlStore) -> SqlStore:
     alices_question, bobs_question = 1, 3
     await store.record_vote(question_id=alices_question, user_id=BOB.user_id, vote="up")
     await store.record_vote(question_id=bobs_question, user_id=ALICE.user_id, vote="down")
-    waiting = {"update_id": 900, "message": {"from": {"id": ALICE.user_id}, "text": "alice here"}}
+    # In a group, replying to Bob: the update carries Bob's message too, which is not hers.
+    bobs = {"message_id": 5, "from": {"id": BOB.user_id, "first_name": "bob"}, "text": "bob says"}
+    message = {"from": {"id": ALICE.user_id}, "text": "alice here", "reply_to_message": bobs}
+    waiting = {"update_id": 900, "message": {**message, "date": 1764900000}}
     await UpdateInbox(store.engine).receive(waiting, 900)
     now = dt.datetime.now(dt.UTC)
     async with store.engine.begin() as connection:
@@ -196,8 +199,19 @@ async def test_the_export_is_versioned_dated_and_holds_the_persons_questions_wit
         "alice asks about RWA",
         "Can alice tokenise a warehouse?",
     ]
-    assert exported["updates_waiting"][0]["update"]["message"]["text"] == "alice here"
-    assert exported["unreadable_updates"][0]["update"]["message"]["text"] == "alice writes"
+    # Of an update only what she sent: never the message of someone else it replies to.
+    assert exported["updates_waiting"][0]["sent"] == {
+        "kind": "message",
+        "date": "2025-12-05T02:00:00+00:00",
+        "text": "alice here",
+        "from": {"id": ALICE.user_id},
+    }
+    assert exported["unreadable_updates"][0]["sent"] == {
+        "kind": "message",
+        "text": "alice writes",
+        "from": {"id": ALICE.user_id, "first_name": "alice"},
+    }
+    assert "bob" not in json.dumps(exported)
     json.dumps(exported)  # plain data all through
 
 
