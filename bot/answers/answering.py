@@ -95,6 +95,17 @@ class AnswerEngine(Protocol):
         message that leans on `context` (the last answer) is read with it."""
         ...
 
+    def entry_reply(
+        self,
+        entry_id: str,
+        language: Language,
+        *,
+        script: Script | None = None,
+        variant: Variant = "hk",
+    ) -> Reply:
+        """The answer of FAQ entry `entry_id` itself, without retrieval."""
+        ...
+
 
 class Answerer:
     """The real answer engine over checked content; build once, ask many times."""

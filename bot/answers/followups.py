@@ -57,12 +57,20 @@ class Conversation:
     def reply(self, message: str, language_hint: Language | None = None) -> Reply:
         """The engine's reply to `message`, given the conversation so far."""
         now = self._clock()
-        context = self.context
-        if context is not None and now - context.at > self._seconds:
-            context = None
+        context = self._current(now)
         reply = self._engine.reply(message, language_hint, context=context)
         self.context = context_after(reply, context, now)
         return reply
+
+    def took(self, reply: Reply) -> None:
+        """Go on from `reply`, given without the engine reading a message (an entry picked)."""
+        now = self._clock()
+        self.context = context_after(reply, self._current(now), now)
+
+    def _current(self, now: float) -> Context | None:
+        """The last answer, unless it is too old to lean on."""
+        context = self.context
+        return None if context is None or now - context.at > self._seconds else context
 
 
 class ContextualEngine(Protocol):

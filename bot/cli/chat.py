@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from bot import bootstrap
 from bot.answers.answering import AnswerEngine
 from bot.answers.followups import Conversation
-from bot.answers.reply import Reply, render_plain
+from bot.answers.reply import Reply, Suggestion, render_plain
 from bot.cli.session import EXIT_OK, EXIT_UNUSABLE, Session, load_content
 from bot.config import Settings
 from bot.consult.desk import Say, Turn
@@ -140,6 +140,13 @@ def _desk_turn(desk: TerminalDesk, message: str, language: Language, locale: str
     return desk.message(message, locale)
 
 
+def _picked(choice: str, suggestions: list[Suggestion]) -> Suggestion | None:
+    """The suggestion a typed number picks, if it picks one."""
+    if choice.isdigit() and len(choice) <= 3 and 1 <= int(choice) <= len(suggestions):
+        return suggestions[int(choice) - 1]
+    return None
+
+
 def _language_of(
     message: str, language: Language, script: Script | None
 ) -> tuple[Language, Script | None]:
@@ -171,7 +178,7 @@ def run_chat(
         f"{hello.body}\n(Type a question, a number to pick a suggested question, "
         f"or 'quit' to leave.)\n"
     )
-    suggestions: list[str] = []
+    suggestions: list[Suggestion] = []
     conversation = Conversation(engine)  # follow-ups ("and Hong Kong?") use the last answer
     for line in lines if not interactive else _prompted(lines, write):
         message = line.rstrip("\r\n")
@@ -182,8 +189,9 @@ def run_chat(
             quotes = QUOTES_SWITCH[" ".join(choice.lower().split())]
             write(f"\n(Quotes {'in full' if quotes else 'folded to their first line'}.)\n\n")
             continue
-        if choice.isdigit() and len(choice) <= 3 and 1 <= int(choice) <= len(suggestions):
-            message = suggestions[int(choice) - 1]
+        picked = _picked(choice, suggestions)
+        if picked is not None:
+            message = picked.question
             write(f"» {message}\n")
         told_language, told_script = _language_of(message, language, script)
         locale = locale_for(told_language, told_script, "hk")
@@ -193,7 +201,11 @@ def run_chat(
             language, script = told_language, told_script
             _show_turn(desk, conversation, turn, (language, locale, quotes), write)
             continue
-        reply = conversation.reply(message, language)
+        if picked is not None:  # the entry offered, as a suggestion's button does
+            reply = engine.entry_reply(picked.faq_id, language, script=script)
+            conversation.took(reply)
+        else:
+            reply = conversation.reply(message, language)
         if message.strip():
             language, script = reply.language, reply.script
         if desk is not None and message.strip():
@@ -203,7 +215,7 @@ def run_chat(
             locale = locale_for(language, script, "hk")
             write(f"\n{_turn_text(desk.request(language).messages, locale)}\n\n")
             continue
-        suggestions = [s.question for s in reply.suggestions]
+        suggestions = list(reply.suggestions)
         write(f"\n{_numbered(reply, quotes)}\n\n")
     write("\nGoodbye.\n")
     return 0

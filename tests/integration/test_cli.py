@@ -475,3 +475,22 @@ def test_asking_for_a_lawyer_mid_terminal_intake_says_this_is_the_way_and_goes_o
     assert out.count("What do you need help with?") == 2  # asked, then asked again
     assert "You are already on your way to a lawyer" in out
     assert "Where is your project based?" in out
+
+
+def test_a_number_picks_the_suggested_entry_itself_not_a_search_for_its_words(
+    engine: Answerer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a suggestion's button on Telegram: the entry offered is the one answered."""
+    offered = engine.reply("What are the three obstacles?", "en").suggestions[0]
+    searched: list[str] = []
+    real_reply = Answerer.reply
+
+    def spied(self: Answerer, message: str, *args: Any, **kwargs: Any) -> Any:
+        searched.append(message)
+        return real_reply(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(Answerer, "reply", spied)
+    out = chat("What are the three obstacles?", "1")
+    assert f"» {offered.question}" in out
+    assert engine.entry_reply(offered.faq_id, "en").body in out
+    assert offered.question not in searched
