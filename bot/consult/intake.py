@@ -228,6 +228,8 @@ class Intake:
                 if state.answers.get(CONTACT) == PHONE
                 else "intake.contact_email"
             )
+        elif state.step == CONSENT and not on_telegram:  # no chat name: the login's
+            step, key = state.step, "intake.consent_terminal"
         else:
             step, key = state.step, f"intake.{state.step}"
         choices = tuple(

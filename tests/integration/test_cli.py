@@ -494,3 +494,9 @@ def test_a_number_picks_the_suggested_entry_itself_not_a_search_for_its_words(
     assert f"» {offered.question}" in out
     assert engine.entry_reply(offered.faq_id, "en").body in out
     assert offered.question not in searched
+
+
+def test_the_terminal_consent_names_what_it_shares_here_not_a_chat_name() -> None:
+    out = chat(*FILED)
+    assert "your user name on this computer and the last questions you asked me here" in out
+    assert "chat name" not in out
