@@ -12,11 +12,11 @@ or leave the intake.
 """
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.consult.contact_details import typed, valid_email, valid_phone
 from bot.consult.typed_choices import ChoiceTerms, names_a_position, picked
 from bot.content.faq import LANGUAGES
 from bot.content.loader import Content
@@ -59,8 +59,6 @@ NEED_MIN_CHARS, NEED_MAX_CHARS = 3, 2000
 # the choices of the step asked.
 CONFIDENT_ANSWER = 0.8
 DETAIL_MIN_CHARS, DETAIL_MAX_CHARS = 2, 200
-EMAIL_MAX_CHARS = 254  # the longest address SMTP carries (RFC 5321)
-PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 15  # 15: the longest number E.164 allows
 
 # Every message this module reads; the desk passes them on to `read_content`, which requires them.
 MESSAGE_KEYS: tuple[str, ...] = (
@@ -75,6 +73,8 @@ MESSAGE_KEYS: tuple[str, ...] = (
     "intake.asset_detail_length",
     "intake.bad_email",
     "intake.bad_phone",
+    "intake.on_the_way",
+    "intake.consent_terminal",
 )
 # Free-text steps: the shortest and longest answer taken, and the refusal of any other length.
 _LENGTHS = {
@@ -82,9 +82,7 @@ _LENGTHS = {
     ASSET_DETAIL: (DETAIL_MIN_CHARS, DETAIL_MAX_CHARS, "intake.asset_detail_length"),
 }
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-_PHONE = re.compile(r"\+?[0-9 ().-]+")
-_SPACES = re.compile(r"\s+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,41 +161,10 @@ class Left:
 Outcome = Advanced | Rejected | Finished | Declined | Answering | Left
 
 
-def _typed(text: str) -> str:
-    """`text` as typed, for comparing: compatibility forms folded (full-width digits, ＠),
-    invisible format characters (zero-width, direction marks) removed, spaces collapsed."""
-    folded = unicodedata.normalize("NFKC", text)
-    visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
-    return _SPACES.sub(" ", visible).strip()
-
-
 def answers_confidently(engine: "AnswerEngine", text: str) -> bool:
     """Whether `engine` answers `text` from the FAQ with confidence (see CONFIDENT_ANSWER)."""
     reply = engine.reply(text)
     return reply.kind == "answer" and reply.confidence >= CONFIDENT_ANSWER
-
-
-def valid_email(text: str) -> str | None:
-    """Return the e-mail address in `text` (trimmed), or None if it is not one: exactly one @,
-    no spaces, a domain with a dot and no empty part, at most 254 characters."""
-    address = _typed(text)
-    if len(address) > EMAIL_MAX_CHARS or not _EMAIL.fullmatch(address):
-        return None
-    labels = address.split("@")[1].split(".")
-    return address if len(labels) > 1 and all(labels) else None
-
-
-def valid_phone(text: str) -> str | None:
-    """Return the phone number in `text` normalised to an optional + and its digits
-    ("+852 1234 5678" -> "+85212345678"), or None if it has other characters than +, digits,
-    spaces, dashes, dots and parentheses, or fewer than 7 or more than 15 digits."""
-    number = _typed(text)
-    if not _PHONE.fullmatch(number):
-        return None
-    digits = "".join(c for c in number if c.isdigit())
-    if not PHONE_MIN_DIGITS <= len(digits) <= PHONE_MAX_DIGITS:
-        return None
-    return ("+" if number.startswith("+") else "") + digits
 
 
 class Intake:
@@ -290,7 +257,7 @@ class Intake:
         if step in _LENGTHS:
             shortest, longest, refusal = _LENGTHS[step]
             kept = text.strip()
-            fits = shortest <= len(_typed(kept)) and len(kept) <= longest
+            fits = shortest <= len(typed(kept)) and len(kept) <= longest
             return (kept if fits else None), refusal
         if state.answers.get(CONTACT) == PHONE:  # the contact detail: a number
             return valid_phone(text), "intake.bad_phone"
@@ -311,11 +278,15 @@ class Intake:
         return self._question_shaped(text) or (step in CHOICES and self._answerable(text))
 
     def _only_asks_for_a_lawyer(self, step: str, text: str, value: str | None) -> bool:
-        """Whether a reply only asks for a lawyer ("Can I talk to a lawyer?"): not a need, not a
-        detail, and no choice ("call me" picks the phone, or wants it asked for)."""
+        """Whether a reply is a short question asking for a lawyer ("Can I talk to a lawyer?")
+        and picks no choice ("call me" picks the phone, or wants it asked)."""
         if step == CONTACT_DETAIL or (step in CHOICES and value is not None):
             return False
-        return self._content.intents.asks_only_for_a_lawyer(normalize(text))
+        typed = normalize(text)
+        short = len(typed.split()) <= 7 and len(_HAN.findall(typed)) <= 12
+        return (
+            short and self._question_shaped(text) and self._content.intents.is_consultation(typed)
+        )
 
     def _question_shaped(self, text: str) -> bool:
         return self._content.intents.looks_like_question(normalize(text))
@@ -324,7 +295,7 @@ class Intake:
         """The answer to the aside: keep the held reply, have it answered, or leave."""
         held = state.held or ""
         resumed = IntakeState(state.step, state.answers)
-        if self._content.intents.asks_only_for_a_lawyer(normalize(text)):
+        if self._only_asks_for_a_lawyer(ASIDE, text, None):
             return self._rejected(language, "intake.on_the_way")  # the aside again
         choice = picked(text, self._terms(ASIDE, on_telegram, state))
         if choice == KEEP:

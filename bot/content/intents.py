@@ -22,9 +22,6 @@ SMALLTALK_KINDS: tuple[SmalltalkKind, ...] = (
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NOT_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
 _EDGES = re.compile(r"^[^\w\u3400-\u9fff]+|[^\w\u3400-\u9fff]+$")
-_LATIN_WORD = re.compile(r"[a-z0-9]+")
-_HAN = re.compile(r"[\u3400-\u9fff]")
-_NOTHING_ELSE = 2  # words (a Chinese character counts half) left beside a bare request
 
 
 def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
@@ -137,18 +134,6 @@ class Intents:
         if self.consultation.search(text):
             return True
         return self.lawyer_words.search(text) and self.request_words.search(text)
-
-    def asks_only_for_a_lawyer(self, text: str) -> bool:
-        """Whether normalised `text` asks for a lawyer and says nothing else ("Can I talk to a
-        lawyer now?", 「我能跟律师谈吗」), unlike a request that describes a case."""
-        if not self.is_consultation(text):
-            return False
-        for words in (self.consultation, self.lawyer_words, self.request_words, self.filler):
-            text = words.remove(text)
-        for words in (self.own_case, self.question_starts, self.question_ends):
-            text = words.remove(text)
-        said = len(_LATIN_WORD.findall(text)) + len(_HAN.findall(text)) / 2
-        return said <= _NOTHING_ELSE
 
     def asks_for_specifics(self, text: str) -> bool:
         """Whether normalised `text` asks for a name, number, date or procedure."""

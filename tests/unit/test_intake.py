@@ -712,9 +712,16 @@ def test_asking_for_a_lawyer_mid_intake_is_told_this_is_the_way_not_held_as_a_qu
     assert outcome == Rejected(content.message("en", "intake.on_the_way"))  # the step again
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "I want a lawyer to look at tokenizing our warehouse in Shenzhen.",
+        "Need a lawyer for tokenizing a warehouse",
+        "Can a lawyer help us tokenize the income of our warehouse in Shenzhen?",
+    ],
+)
 def test_a_need_that_asks_for_a_lawyer_about_the_writers_own_case_is_their_need(
-    intake: Intake,
+    intake: Intake, typed: str
 ) -> None:
-    typed = "I want a lawyer to look at tokenizing our warehouse in Shenzhen."
     outcome = intake.answer(state_at("need"), typed, "en", on_telegram=True)
     assert outcome == Advanced(state_at("jurisdiction", need=typed))
