@@ -239,7 +239,7 @@ class Analyser:
         return Analysis(
             language,
             text,
-            faq[:8],
+            faq,  # every entry with a score: a follow-up may lift one far down
             declined,
             passages[0] if passages else None,
             unknown,

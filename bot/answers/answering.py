@@ -4,7 +4,6 @@ compares is on the retriever's 0-to-1 scale, every threshold a named field of Th
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
@@ -15,11 +14,12 @@ from bot.answers import compose
 from bot.answers.analysis import Analyser, Analysis, Scored, message_size
 from bot.answers.features import features
 from bot.answers.followups import Context, follow_up_adjust, only_places, with_earlier
-from bot.answers.reply import Citation, Reply
+from bot.answers.reply import Reply
+from bot.answers.scripts import in_script
 from bot.answers.thresholds import Thresholds
 from bot.content.loader import Content
 from index import Hit, detect_language, normalize
-from index.script import Script, Variant, detect_script, to_traditional
+from index.script import Script, Variant, detect_script
 from index.semantic import Embedder, NoMeaning, UniversalSentenceEncoder, VectorCache
 from index.text import Language
 
@@ -38,6 +38,7 @@ MESSAGE_KEYS = (
 # A message of at most this many words (or pairs of Chinese characters) may lean on the turn
 # before it ("and for my staff?"); a longer one stands on its own unless it starts "and", "那"...
 FOLLOW_UP_WORDS = 5
+NEAR_ENTRIES = 8  # the entries a follow-up with words of its own may lift
 # Small talk may carry a few more words ("thanks, that was very clear"); more is a question.
 MAX_CHATTER_WORDS = 4
 _HAS_TEXT = re.compile(r"[\w\u3400-\u9fff]")
@@ -230,6 +231,10 @@ class Answerer:
         found = self.analyse(understood, language)
         previous = self.content.entries.get(context.faq_id or "")
         adjust = follow_up_adjust(previous, intents.asks_why(normalized), self.thresholds)
+        if not self._bare(normalized):
+            # A follow-up with words of its own lifts only entries those words found too.
+            near = {hit.key for hit in found.faq[:NEAR_ENTRIES]}
+            adjust = {key: value for key, value in adjust.items() if key in near}
         read = self.decide(message, found, adjust)
         if swap:
             # "and Singapore?" says nothing by itself: the earlier question about that place
@@ -240,6 +245,13 @@ class Answerer:
         ):
             return alone
         return replace(read, context_used=True, understood=understood)
+
+    def _bare(self, normalized: str) -> bool:
+        """Whether a follow-up says nothing but that it leans on the last answer ("why?",
+        "and?", 「为什么呢」): then the last entry's related and `why` entries are what it
+        can mean, however far down the retrieval put them."""
+        intents = self.content.intents
+        return message_size(intents.why.remove(intents.refer_back.remove(normalized))) == 0
 
     def _declined_by_itself(self, alone: Reply, rest: str) -> bool:
         """Whether a message, declined by itself (`alone`), is much closer to an example the
@@ -351,40 +363,3 @@ class Answerer:
             # weak match alone is no answer and no choice.
             return compose.clarify(content, message, language, near, score)
         return compose.out_of_scope(content, message, language, 1.0 - max(score, 0.0))
-
-
-def in_script(reply: Reply, script: Script, variant: Variant = "hk") -> Reply:
-    """Return a Chinese `reply` marked with its script; in Traditional characters for "Hant"
-    (all but the citations, which stay the source's verbatim words)."""
-    if script == "Hans":
-        return replace(reply, script="Hans")
-
-    def hant(text: str) -> str:
-        return to_traditional(text, variant)
-
-    return replace(
-        reply,
-        script="Hant",
-        body=hant(reply.body),
-        suggestions=tuple(replace(s, question=hant(s.question)) for s in reply.suggestions),
-        suggestions_heading=hant(reply.suggestions_heading),
-        source_lines=tuple(hant(line) for line in reply.source_lines),
-        disclaimer=hant(reply.disclaimer),
-        source_brief=tuple(hant(line) for line in reply.source_brief),
-        disclaimer_brief=hant(reply.disclaimer_brief),
-        original_label=hant(reply.original_label),
-        citations=tuple(_hant_citation(c, hant) for c in reply.citations),
-    )
-
-
-def _hant_citation(citation: Citation, hant: Callable[[str], str]) -> Citation:
-    """The citation with its Chinese rendering in Traditional characters; the quoted original
-    stays as the source wrote it."""
-    if citation.translation is None:
-        return citation
-    return replace(
-        citation,
-        translation=hant(citation.translation),
-        translated_section=hant(citation.translated_section),
-        translation_label=hant(citation.translation_label),
-    )

@@ -10,8 +10,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError
 
-from bot.answers.answering import in_script
 from bot.answers.reply import Reply, Suggestion
+from bot.answers.scripts import in_script
 from bot.consult.desk import Turn
 from bot.content.loader import TRADITIONAL_LOCALES, Content, locale_for
 from bot.telegram.callbacks import ChoiceCallback

@@ -115,3 +115,22 @@ def test_asking_for_details_the_last_answer_did_not_give_is_declined(engine: Ans
 def test_a_follow_up_that_changes_the_subject_is_read_by_itself(engine: Answerer) -> None:
     _, second = _talk(engine, "What is the 9.24 Notice?", "different question: what is RWA?")
     assert not second.context_used
+
+
+def test_a_bare_why_reaches_the_named_reason_however_far_down_retrieval_put_it(
+    engine: Answerer,
+) -> None:
+    """The reason entry shares few words with "Can I tokenize assets…why not": it ranked
+    below the eighth entry, and "why not?" was declined."""
+    first, second = _talk(engine, "Can I tokenize assets inside mainland China?", "why not?")
+    assert first.faq_id == "rwa-in-mainland-now"
+    assert (second.kind, second.faq_id) == ("answer", "three-obstacles")
+
+
+def test_a_why_with_words_of_its_own_is_not_pulled_to_a_far_reason(engine: Answerer) -> None:
+    _, second = _talk(
+        engine,
+        "Is now a good time to push our RWA project in China?",
+        "why does timing matter so much?",
+    )
+    assert second.faq_id == "timing-high-pressure"
