@@ -166,6 +166,7 @@ class OutboxItem:
     message_ids: tuple[int, ...] = ()
     merged_upto: int | None = None
     sender_id: int | None = None
+    thread_id: int | None = None  # the forum topic in its chat (None: the main thread)
 
 
 @dataclass(frozen=True)

@@ -210,8 +210,11 @@ class Outbox(Protocol):
         """Give up `item_id`, queueing `lawyers_notice` (if given) on its ticket."""
         ...
 
-    async def send_in_doubt(self, chat_id: int, text: str, floor: int | None) -> None:
-        """Queue a message whose direct send failed (`floor`: it may have arrived above it)."""
+    async def send_in_doubt(
+        self, chat_id: int, text: str, floor: int | None, thread_id: int | None = None
+    ) -> None:
+        """Queue a message whose direct send failed (`floor`: it may have arrived above it),
+        for forum topic `thread_id` of the chat (None: its main thread)."""
         ...
 
     async def notify(self, chat_id: int, ticket_id: int | None, text: str) -> None:

@@ -329,6 +329,12 @@ def m011_ticket_locales(connection: Connection) -> None:
     add_column(connection, "tickets", Column("locale", String(16), nullable=True))
 
 
+def m012_outbox_threads(connection: Connection) -> None:
+    """`thread_id` on the outbox: the forum topic a message goes to in its chat (a group's
+    answer sent through the outbox stays in the topic it was asked in); NULL: the main one."""
+    add_column(connection, "outbox", Column("thread_id", BigInteger, nullable=True))
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -341,4 +347,5 @@ MIGRATIONS: list[Migration] = [
     m009_outbox_leases_and_job_runs,
     m010_held_intake_replies,
     m011_ticket_locales,
+    m012_outbox_threads,
 ]

@@ -84,6 +84,7 @@ def _item(row: Row[Any]) -> OutboxItem:
         message_ids=split_ids(row.message_ids),
         merged_upto=row.merged_upto,
         sender_id=row.sender_id,
+        thread_id=row.thread_id,
     )
 
 
@@ -326,11 +327,17 @@ class SqlOutbox(OnEngine):
                 notice = pending_row(utc_now(), "text", None, row.ticket_id, lawyers_notice)
                 await queue_messages(connection, [notice])
 
-    async def send_in_doubt(self, chat_id: int, text: str, floor: int | None) -> None:
+    async def send_in_doubt(
+        self, chat_id: int, text: str, floor: int | None, thread_id: int | None = None
+    ) -> None:
         """Queue a message whose direct send failed: with `floor` (the highest message id known
         in the chat before it) it may have arrived and is looked for above it before it is
-        sent again; with None it is known not to have arrived."""
-        row = {**pending_row(utc_now(), "text", chat_id, None, text), "floor": floor}
+        sent again; with None it is known not to have arrived. `thread_id`: its forum topic."""
+        row = {
+            **pending_row(utc_now(), "text", chat_id, None, text),
+            "floor": floor,
+            "thread_id": thread_id,
+        }
         async with self.engine.begin() as connection:
             await queue_messages(connection, [row])
 

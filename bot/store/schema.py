@@ -139,6 +139,8 @@ outbox = Table(
     # worker dies first; both NULL while nobody holds it.
     Column("claimed_by", String(64), nullable=True),
     Column("lease_until", UtcDateTime, nullable=True),
+    # m012: the forum topic (message_thread_id) it goes to in its chat; NULL: the main thread.
+    Column("thread_id", BigInteger, nullable=True),
 )
 # m007: a forgotten user to be told how many copies in the lawyers' group were deleted, and
 # each copy to delete (chat_id NULL: the lawyers' group as configured).

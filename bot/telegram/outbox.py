@@ -336,7 +336,11 @@ class OutboxWorker:
             started = time.monotonic()
             try:
                 message = await self.bot.send_message(
-                    chat_id, piece.text, reply_markup=piece.keyboard, reply_parameters=piece.reply
+                    chat_id,
+                    piece.text,
+                    reply_markup=piece.keyboard,
+                    reply_parameters=piece.reply,
+                    message_thread_id=item.thread_id,
                 )
             except (RetryAfter, ChatMigrated):  # Telegram refused it: it did not arrive
                 await queue.not_sent(item.id)

@@ -130,8 +130,7 @@ async def _deliver(
 ) -> None:
     """Send one message, where `place` says in its chat (`reply_place`); when the network
     fails, hand it to the outbox rather than send it blind: a send that may have reached
-    Telegram is looked for there before it goes again (in the chat: the outbox keeps no
-    thread, so a group's reply sent that way lands in its main thread).
+    Telegram is looked for there before it goes again (in the chat and forum topic).
 
     A send that provably never reached Telegram was already tried again by the HTTP layer
     (bot/telegram/http.py); flood limits are the rate limiter's (it waits out retry_after).
@@ -166,7 +165,7 @@ async def _deliver(
         )
         # As plain text, without buttons: the outbox sends what a lawyer or user wrote so.
         await context.services.desk.queue.send_in_doubt(
-            chat_id, message.plain, floor if in_doubt else None
+            chat_id, message.plain, floor if in_doubt else None, place.get("message_thread_id")
         )
         outbox.wake()
         return

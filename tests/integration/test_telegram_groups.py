@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from telegram import Chat, Message, User
+from telegram.error import TimedOut
 
 from bot.answers.answering import Answerer
 from bot.content.loader import Content
@@ -173,6 +174,19 @@ async def test_the_answer_goes_to_the_same_forum_topic_quoting_the_question(bot:
     [answer] = said(bot.api)
     assert int(answer["message_thread_id"]) == 77
     assert quoted(answer) == asked.message.message_id
+
+
+async def test_an_answer_whose_send_timed_out_still_goes_to_its_forum_topic(bot: Harness) -> None:
+    """Handed to the outbox (the send may have reached Telegram), it keeps its topic."""
+    bot.api.fail("sendMessage", TimedOut())
+    await bot.send(group_update(f"@rwa_test_bot {QUESTION}", thread=77))
+    outbox = bot.application.bot_data.services.outbox
+    assert outbox is not None
+
+    assert await outbox.send_due() == 1
+    [answer] = said(bot.api)
+    assert ANSWERED in answer["text"]
+    assert int(answer["message_thread_id"]) == 77
 
 
 async def test_in_a_plain_group_the_answer_quotes_the_question_without_a_thread(
