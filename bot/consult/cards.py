@@ -3,7 +3,7 @@ in the lawyers' language, from the content's messages."""
 
 from collections.abc import Sequence
 
-from bot.consult.intake import Intake
+from bot.consult.intake import ASSET, JURISDICTION, Intake
 from bot.consult.model import Ticket
 from bot.content.loader import Content
 
@@ -30,7 +30,11 @@ MESSAGE_KEYS = (
     "lawyer.user_ended",
     "lawyer.reminder",
     "lawyer.offline_ticket",
+    "lawyer.topic_opened",
+    "lawyer.note_kept",
+    "lawyer.claimed_in_topic",
 )
+TOPIC_NAME_LIMIT = 128  # Telegram's longest topic name
 # A ticket card stays well under Telegram's 4096 characters.
 CARD_LIMIT = 3500
 QUESTION_PREVIEW = 200
@@ -53,6 +57,17 @@ class Cards:
         if ticket.status == "claimed":
             return self.text("status_claimed", lawyer=ticket.lawyer_name or "?")
         return self.text(f"status_{ticket.status}")
+
+    def topic_name(self, ticket: Ticket) -> str:
+        """The name of the ticket's forum topic: its number and what it is about in choices
+        ("#12 · Hong Kong · Real estate"), never the person's name or words: a topic's name
+        stays in the group when their messages are deleted."""
+        labels = [
+            self.intake.choice_label(self.language, step, ticket.answers.get(step))
+            for step in (JURISDICTION, ASSET)
+        ]
+        name = " · ".join([f"#{ticket.id}", *(label for label in labels if label)])
+        return name[:TOPIC_NAME_LIMIT]
 
     def queue_list(self, tickets: Sequence[Ticket]) -> str:
         """The /queue answer: a heading and one line per ticket, or that the queue is empty."""

@@ -350,6 +350,11 @@ class Intake:
             found = found.get(key) if isinstance(found, dict) else None
         return tuple(str(t) for t in found) if isinstance(found, list) else ()
 
+    def choice_label(self, language: str, step: str, value: str | None) -> str | None:
+        """The label of choice `value` of `step` in `language`; None for no value or one the
+        step does not offer."""
+        return self._label(language, step, value) if value in CHOICES.get(step, ()) else None
+
     def _label(self, language: str, step: str, value: str) -> str:
         return self._content.message(language, f"intake.choices.{step}.{value}")
 

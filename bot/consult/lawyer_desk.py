@@ -34,8 +34,30 @@ class LawyersDesk:
 
     async def claim(self, ticket_id: int, lawyer: Person) -> str:
         """A lawyer claims a ticket; return what to tell them (one wins a race, told so)."""
+        return (await self._claim(ticket_id, lawyer))[1]
+
+    async def write_in_topic(
+        self, ticket_id: int, lawyer: Person, text: str, source_key: str
+    ) -> str | None:
+        """A lawyer's message in the ticket's forum topic: for the person, as with /reply; the
+        first lawyer to write takes an open ticket. What to tell the lawyer, or None."""
+        ticket = await self.queue.ticket(ticket_id)
+        claimed = False
+        if ticket is not None and ticket.status == "open":
+            claimed = (await self._claim(ticket_id, lawyer))[0]
+        refusal = await self.reply(ticket_id, lawyer, text, source_key)
+        if refusal is None and claimed:
+            return self._lawyer_text("claimed_in_topic", ticket=ticket_id)
+        return refusal
+
+    async def ticket_for_topic(self, topic_id: int) -> int | None:
+        """The ticket whose forum topic in the lawyers' group this is, if any."""
+        return await self.queue.ticket_for_topic(topic_id)
+
+    async def _claim(self, ticket_id: int, lawyer: Person) -> tuple[bool, str]:
+        """Claim a ticket: whether this lawyer got it, and what to tell them."""
         if not is_row_id(ticket_id):  # no query with a number no ticket can have
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+            return False, self._lawyer_text("no_such_ticket", ticket=ticket_id)
         result = await self.queue.claim(
             ticket_id,
             lawyer.user_id,
@@ -43,14 +65,14 @@ class LawyersDesk:
             user_notice=lambda t: self._text(t.reader, "ticket.claimed", ticket=t.id),
         )
         if result.ticket is None:
-            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+            return False, self._lawyer_text("no_such_ticket", ticket=ticket_id)
         if result.claimed:
             self._on_outbox()
             log.info("ticket %d claimed", ticket_id)  # who claimed it is in the ticket, not the log
-            return self._lawyer_text("claimed_ok", ticket=ticket_id)
+            return True, self._lawyer_text("claimed_ok", ticket=ticket_id)
         if result.ticket.status == "closed":
-            return self._lawyer_text("already_closed", ticket=ticket_id)
-        return self._lawyer_text("already_claimed", lawyer=result.ticket.lawyer_name or "?")
+            return False, self._lawyer_text("already_closed", ticket=ticket_id)
+        return False, self._lawyer_text("already_claimed", lawyer=result.ticket.lawyer_name or "?")
 
     async def reply(self, ticket_id: int, lawyer: Person, text: str, source_key: str) -> str | None:
         """A lawyer's message for a ticket's user; None when it was queued, else the refusal."""

@@ -94,6 +94,7 @@ class Ticket:
     announced_at: dt.datetime | None
     anonymised: bool
     locale: str = ""  # the reader's locale when filed ("zh-hk": Traditional); "" as `language`
+    topic_id: int | None = None  # its forum topic in the lawyers' group (None: none)
 
     @property
     def reader(self) -> str:

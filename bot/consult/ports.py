@@ -266,5 +266,22 @@ class Privacy(Protocol):
         ...
 
 
-class Consultations(Intakes, Tickets, Relay, Outbox, Privacy, Protocol):
+class Topics(Protocol):
+    """Each ticket's forum topic in the lawyers' group, when that group is a forum."""
+
+    async def set_topic(self, ticket_id: int, topic_id: int) -> None:
+        """Record `topic_id` as ticket `ticket_id`'s topic."""
+        ...
+
+    async def ticket_for_topic(self, topic_id: int) -> int | None:
+        """The newest ticket whose topic is `topic_id`; None if none is."""
+        ...
+
+    async def earlier_topic(self, ticket_id: int) -> int | None:
+        """The topic of the newest earlier ticket of the same person, to open again for this
+        one; None if they had none (or the ticket is anonymised)."""
+        ...
+
+
+class Consultations(Intakes, Tickets, Relay, Outbox, Privacy, Topics, Protocol):
     """The whole queue: what the desk works over, and what a front end's outbox worker sends."""

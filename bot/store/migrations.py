@@ -335,6 +335,12 @@ def m012_outbox_threads(connection: Connection) -> None:
     add_column(connection, "outbox", Column("thread_id", BigInteger, nullable=True))
 
 
+def m013_ticket_topics(connection: Connection) -> None:
+    """`topic_id` on tickets: the ticket's forum topic in the lawyers' group, when the group is
+    a forum (NULL: none yet, or no forum)."""
+    add_column(connection, "tickets", Column("topic_id", BigInteger, nullable=True))
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -348,4 +354,5 @@ MIGRATIONS: list[Migration] = [
     m010_held_intake_replies,
     m011_ticket_locales,
     m012_outbox_threads,
+    m013_ticket_topics,
 ]

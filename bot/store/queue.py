@@ -11,7 +11,8 @@ from bot.store.outbox import SqlOutbox
 from bot.store.privacy import SqlPrivacy
 from bot.store.relay import SqlRelay
 from bot.store.tickets import SqlTickets
+from bot.store.topics import SqlTopics
 
 
-class Queue(SqlIntakes, SqlTickets, SqlRelay, SqlOutbox, SqlPrivacy, SqlDeletions):
+class Queue(SqlIntakes, SqlTickets, SqlRelay, SqlOutbox, SqlPrivacy, SqlDeletions, SqlTopics):
     """Every part of the queue over one engine: `Queue(store.engine)`."""

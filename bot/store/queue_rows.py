@@ -61,6 +61,7 @@ def ticket_from_row(row: Row[Any]) -> Ticket:
         announced_at=row.announced_at,
         anonymised=row.anonymised_at is not None,
         locale=row.locale or row.language,
+        topic_id=row.topic_id,
     )
 
 

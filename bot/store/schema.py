@@ -105,6 +105,9 @@ tickets = Table(
     # m011: the reader's locale when the ticket was filed ("zh-hk": Traditional), for what the
     # bot later tells them (NULL: as `language` says).
     Column("locale", String(16), nullable=True),
+    # m013: the ticket's forum topic in the lawyers' group (its message_thread_id); NULL: none
+    # (the group is no forum, or the topic is not made yet).
+    Column("topic_id", BigInteger, nullable=True),
 )
 outbox = Table(
     "outbox",

@@ -25,7 +25,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import LawyerSettings, Settings
 from bot.content.faq import LANGUAGES
-from bot.telegram import handlers, inline, languages, lawyers, my_data
+from bot.telegram import handlers, inline, languages, lawyer_topics, lawyers, my_data
 from bot.telegram.buttons import button
 from bot.telegram.context import BotContext, BotData, Services, UserData
 from bot.telegram.http import AiohttpRequest
@@ -121,8 +121,9 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
         in_the_group = [
             MessageHandler(
                 lawyers_group & new & filters.TEXT & ~filters.COMMAND,
-                lawyers.lawyers_group_message,
+                lawyer_topics.group_message,
             ),
+            CommandHandler("note", lawyer_topics.note_command, filters=lawyers_group & new),
             MessageHandler(
                 lawyers_group & filters.StatusUpdate.MIGRATE, lawyers.lawyers_group_migrated
             ),
@@ -146,7 +147,7 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             CommandHandler("queue", lawyers.queue_command, filters=new),
             CommandHandler("ticket", lawyers.ticket_command, filters=new),
             CommandHandler("reply", lawyers.reply_command, filters=new),
-            CommandHandler("close", lawyers.close_command, filters=new),
+            CommandHandler("close", lawyer_topics.close_command, filters=new),
             CallbackQueryHandler(button),
             # `@bot question` in any chat: answers to share.
             InlineQueryHandler(inline.inline_query),

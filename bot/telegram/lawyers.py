@@ -16,28 +16,28 @@ log = logging.getLogger(__name__)
 
 async def queue_command(update: Update, context: BotContext) -> None:
     """/queue: the open and claimed tickets (lawyers only)."""
-    if await _lawyer_or_refuse(update, context, "/queue"):
-        await _tell_lawyer(update, context, await context.services.desk.queue_text())
+    if await lawyer_or_refuse(update, context, "/queue"):
+        await tell_lawyer(update, context, await context.services.desk.queue_text())
 
 
 async def ticket_command(update: Update, context: BotContext) -> None:
     """/ticket N: one ticket's card (lawyers only)."""
-    if not await _lawyer_or_refuse(update, context, "/ticket"):
+    if not await lawyer_or_refuse(update, context, "/ticket"):
         return
     number = await _ticket_number(update, context, "ticket_usage")
     if number is not None:
-        await _tell_lawyer(update, context, await context.services.desk.ticket_text(number))
+        await tell_lawyer(update, context, await context.services.desk.ticket_text(number))
 
 
 async def reply_command(update: Update, context: BotContext) -> None:
     """/reply N text: a message for the ticket's user (lawyers only)."""
-    lawyer_person = await _lawyer_or_refuse(update, context, "/reply")
+    lawyer_person = await lawyer_or_refuse(update, context, "/reply")
     message = update.effective_message
     if lawyer_person is None or message is None or message.text is None:
         return
     parts = message.text.split(maxsplit=2)
     if len(parts) < 3 or not parts[2].strip():
-        await _tell_lawyer(update, context, _lawyer_text(context, "reply_usage"))
+        await tell_lawyer(update, context, lawyer_text(context, "reply_usage"))
         return
     number = await _ticket_number(update, context, "reply_usage")
     if number is not None:
@@ -46,7 +46,7 @@ async def reply_command(update: Update, context: BotContext) -> None:
 
 async def close_command(update: Update, context: BotContext) -> None:
     """/close N [force]: end a ticket's conversation (lawyers only; force: another's)."""
-    lawyer_person = await _lawyer_or_refuse(update, context, "/close")
+    lawyer_person = await lawyer_or_refuse(update, context, "/close")
     if lawyer_person is None:
         return
     number = await _ticket_number(update, context, "close_usage")
@@ -54,10 +54,10 @@ async def close_command(update: Update, context: BotContext) -> None:
         return
     extra = [word.lower() for word in (context.args or [])[1:]]
     if extra not in ([], ["force"]):
-        await _tell_lawyer(update, context, _lawyer_text(context, "close_usage"))
+        await tell_lawyer(update, context, lawyer_text(context, "close_usage"))
         return
     closed = await context.services.desk.close(number, lawyer_person, force=extra == ["force"])
-    await _tell_lawyer(update, context, closed)
+    await tell_lawyer(update, context, closed)
 
 
 async def card_button(
@@ -65,7 +65,7 @@ async def card_button(
 ) -> None:
     """Claim or Close on a ticket card (lawyers only)."""
     query = update.callback_query
-    lawyer_person = await _lawyer_or_refuse(update, context, f"the {action} button")
+    lawyer_person = await lawyer_or_refuse(update, context, f"the {action} button")
     if query is None or lawyer_person is None:
         return
     desk = context.services.desk
@@ -87,7 +87,7 @@ async def lawyers_group_message(update: Update, context: BotContext) -> None:
     number = await context.services.desk.ticket_for_message(replied.chat_id, replied.message_id)
     if number is None:
         return
-    lawyer_person = await _lawyer_or_refuse(update, context, "a reply to a ticket")
+    lawyer_person = await lawyer_or_refuse(update, context, "a reply to a ticket")
     if lawyer_person is not None:
         await _relay_to_user(update, context, lawyer_person, number, message.text)
 
@@ -99,7 +99,7 @@ async def lawyers_group_migrated(update: Update, context: BotContext) -> None:
         outbox.follow_lawyers_chat(message.migrate_to_chat_id)
 
 
-async def _lawyer_or_refuse(update: Update, context: BotContext, what: str) -> Person | None:
+async def lawyer_or_refuse(update: Update, context: BotContext, what: str) -> Person | None:
     """The acting lawyer; anyone else is refused, and the attempt logged (without who it was)."""
     person = person_of(update)
     lawyers = context.services.settings.lawyers
@@ -112,7 +112,7 @@ async def _lawyer_or_refuse(update: Update, context: BotContext, what: str) -> P
         return person
     # Logged without the user's id: it is personal data, and /forget cannot reach the logs.
     log.warning("refused %s from a user who is not a lawyer", what)
-    refusal = _lawyer_text(context, "refused")
+    refusal = lawyer_text(context, "refused")
     if update.callback_query is not None:
         await answer_button(update.callback_query, refusal, show_alert=True)
     elif update.effective_chat is not None:
@@ -126,17 +126,20 @@ async def _relay_to_user(
     key = source_key(update)
     assert key is not None  # called for messages only
     refusal = await context.services.desk.reply(number, lawyer_person, text, key)
-    await _tell_lawyer(update, context, refusal)
+    await tell_lawyer(update, context, refusal)
 
 
-def _lawyer_text(context: BotContext, key: str, **fields: object) -> str:
+def lawyer_text(context: BotContext, key: str, **fields: object) -> str:
     language = context.services.settings.lawyers.language
     return context.services.content.message(language, f"lawyer.{key}", **fields)
 
 
-async def _tell_lawyer(update: Update, context: BotContext, text: str | None) -> None:
+async def tell_lawyer(update: Update, context: BotContext, text: str | None) -> None:
+    """Answer the lawyer where they wrote (in a forum topic: in that topic)."""
+    message = update.effective_message
+    topic = message.message_thread_id if message is not None and message.is_topic_message else None
     if text is not None and update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, text)
+        await context.bot.send_message(update.effective_chat.id, text, message_thread_id=topic)
 
 
 async def _ticket_number(update: Update, context: BotContext, usage: str) -> int | None:
@@ -145,10 +148,10 @@ async def _ticket_number(update: Update, context: BotContext, usage: str) -> int
     with a number no ticket can have)."""
     first = context.args[0].lstrip("#") if context.args else ""
     if not first.isascii() or not first.isdigit():
-        await _tell_lawyer(update, context, _lawyer_text(context, usage))
+        await tell_lawyer(update, context, lawyer_text(context, usage))
         return None
     number = parse_row_id(first)
     if number is None:
         shown = first if len(first) <= 20 else first[:20] + "…"
-        await _tell_lawyer(update, context, _lawyer_text(context, "no_such_ticket", ticket=shown))
+        await tell_lawyer(update, context, lawyer_text(context, "no_such_ticket", ticket=shown))
     return number

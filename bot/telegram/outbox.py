@@ -32,6 +32,7 @@ from bot.consult.ports import ClaimLost
 from bot.telegram.delivery import DeliveryCheck, shares_counter
 from bot.telegram.outgoing import Piece, RowMessages
 from bot.telegram.rate_limit import RateLimiter
+from bot.telegram.topics import TicketTopics
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class OutboxWorker:
         # Messages carrying each ticket's relays to the lawyers' group (a user has one
         # conversation at a time, so this is the per-user limit).
         self.relay_pace = RateLimiter(per_minute=relays_per_minute)
+        self.topics = TicketTopics(bot, desk)  # each ticket's topic, in a forum group
 
     def wake(self) -> None:
         """Something was written to the outbox: send it soon."""
@@ -174,10 +176,14 @@ class OutboxWorker:
         if outgoing is None:  # the ticket is gone: nothing to send
             await queue.mark_sent(item.id, None)
             return True
-        sent_ids = await self._send_pieces(item, chat_id, outgoing.pieces)
+        topic = await self.topics.thread_of(item, chat_id)
+        sent_ids = await self._send_pieces(item, chat_id, outgoing.pieces, topic)
         await queue.mark_sent(
             item.id, sent_ids[0], chat_id, message_ids=sent_ids, merged=outgoing.merged
         )
+        if item.kind == "card" and item.chat_id is None and topic is not None:
+            assert item.ticket_id is not None  # a card is a ticket's
+            await self.topics.card_sent(chat_id, topic, item.ticket_id, sent_ids[0])
         return True
 
     async def _failed(self, item: OutboxItem, chat_id: int, error: TelegramError) -> bool:
@@ -308,7 +314,9 @@ class OutboxWorker:
             text, chat_id=chat_id, message_id=ticket.card_message_id, reply_markup=keyboard
         )
 
-    async def _send_pieces(self, item: OutboxItem, chat_id: int, pieces: list[Piece]) -> list[int]:
+    async def _send_pieces(
+        self, item: OutboxItem, chat_id: int, pieces: list[Piece], topic: int | None
+    ) -> list[int]:
         """Send the pieces of the row that have not arrived; return the ids of all its pieces
         known (the first: the message's id).
 
@@ -340,7 +348,7 @@ class OutboxWorker:
                     piece.text,
                     reply_markup=piece.keyboard,
                     reply_parameters=piece.reply,
-                    message_thread_id=item.thread_id,
+                    message_thread_id=topic,
                 )
             except (RetryAfter, ChatMigrated):  # Telegram refused it: it did not arrive
                 await queue.not_sent(item.id)

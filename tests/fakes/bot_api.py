@@ -34,6 +34,13 @@ BOT = {
     "supports_inline_queries": True,  # inline mode on (@BotFather's /setinline)
 }
 MAX_INLINE_RESULTS = 50
+_NO_GIFTS = {
+    "unlimited_gifts": False,
+    "limited_gifts": False,
+    "unique_gifts": False,
+    "premium_subscription": False,
+    "gifts_from_channels": False,
+}
 _START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -47,14 +54,33 @@ class Sent:
     files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
 
 
+@dataclass
+class Topic:
+    """A forum topic as Telegram keeps it: its thread id (the id of the service message that
+    created it), name, and whether it is closed."""
+
+    thread_id: int
+    name: str
+    closed: bool = False
+
+
 class FakeBotApi(BaseRequest):
-    """Answers every Bot API call as Telegram would, and records it."""
+    """Answers every Bot API call as Telegram would, and records it.
+
+    Chats in `forums` are forum supergroups (getChat says is_forum): createForumTopic opens a
+    topic there (a name of 1 to 128 characters; its thread id is the id of the service message
+    that created it), closeForumTopic and reopenForumTopic close and reopen one
+    (TOPIC_NOT_MODIFIED when it already is so), and a message sent with message_thread_id of
+    no topic of the chat is refused ("message thread not found"), as Telegram does
+    (https://core.telegram.org/bots/api#createforumtopic)."""
 
     def __init__(self) -> None:
         self.calls: list[Sent] = []
         self.failures: dict[str, list[tuple[int, dict[str, Any]] | Exception]] = {}
         self._ids = itertools.count(1000)
         self._recorded = asyncio.Event()  # set whenever a call is recorded
+        self.forums: set[int] = set()
+        self.topics: dict[int, dict[int, Topic]] = {}  # chat id -> thread id -> topic
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -107,21 +133,60 @@ class FakeBotApi(BaseRequest):
                 raise failure
             status, body = failure
             return status, json.dumps(body).encode()
-        if name == "answerInlineQuery":
-            try:
+        try:
+            if name == "answerInlineQuery":
                 _check_inline_answer(parameters)
-            except ApiError as error:
-                return error.code, json.dumps(error.body()).encode()
+            self._check_topic(name, parameters)
+        except ApiError as error:
+            return error.code, json.dumps(error.body()).encode()
         self.calls.append(Sent(name, parameters, files))
         self._recorded.set()
         result = self._result(name, parameters, files)
         return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _check_topic(self, name: str, parameters: dict[str, Any]) -> None:
+        """Raise the ApiError Telegram answers to a forum call it refuses."""
+        chat_id = int(parameters.get("chat_id") or 0)
+        thread = parameters.get("message_thread_id")
+        if name == "createForumTopic":
+            if chat_id not in self.forums:
+                raise ApiError(400, "Bad Request: the chat is not a forum")
+            if not 1 <= len(str(parameters.get("name") or "")) <= 128:
+                raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        elif thread is not None and chat_id in self.forums:
+            topic = self.topics.get(chat_id, {}).get(int(thread))
+            if topic is None:
+                raise ApiError(400, "Bad Request: message thread not found")
+            closing = {"closeForumTopic": True, "reopenForumTopic": False}.get(name)
+            if closing is not None and topic.closed == closing:
+                raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
 
     def _result(
         self, name: str, parameters: dict[str, Any], files: dict[str, tuple[str, bytes, str]]
     ) -> Any:
         if name == "getMe":
             return BOT
+        if name == "getChat":
+            chat_id = int(parameters["chat_id"])
+            forum = {"is_forum": True} if chat_id in self.forums else {}
+            kind = "private" if chat_id > 0 else "supergroup"
+            full = {
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": _NO_GIFTS,
+            }
+            return {"id": chat_id, "type": kind, **full, **forum}
+        if name == "createForumTopic":
+            chat_id, thread = int(parameters["chat_id"]), next(self._ids)
+            topic = Topic(thread, str(parameters["name"]))
+            self.topics.setdefault(chat_id, {})[thread] = topic
+            return {"message_thread_id": thread, "name": topic.name, "icon_color": 7322096}
+        if name in {"closeForumTopic", "reopenForumTopic"}:
+            chat_id, thread = int(parameters["chat_id"]), int(parameters["message_thread_id"])
+            self.topics[chat_id][thread].closed = name == "closeForumTopic"
+            return True
+        if name == "copyMessage":
+            return {"message_id": next(self._ids)}
         if name in {"sendMessage", "editMessageText", "sendDocument"}:
             message = {
                 "message_id": next(self._ids),
@@ -129,6 +194,10 @@ class FakeBotApi(BaseRequest):
                 "chat": {"id": int(parameters["chat_id"]), "type": "private"},
                 "from": BOT,
             }
+            if parameters.get("message_thread_id") is not None:
+                message["chat"] = {"id": message["chat"]["id"], "type": "supergroup"}
+                message["message_thread_id"] = int(parameters["message_thread_id"])
+                message["is_topic_message"] = True
             if name != "sendDocument":
                 return {**message, "text": parameters.get("text", "")}
             # As Telegram answers an upload: the file's ids, name, type and size; the caption.
