@@ -62,6 +62,9 @@ async def close_in_topic(update: Update, context: BotContext, number: int) -> No
 async def group_message(update: Update, context: BotContext) -> None:
     """A text in the lawyers' group: in a ticket's topic, for its person; else as before (a
     reply to a card or relayed message works like /reply)."""
+    chat, outbox = update.effective_chat, context.services.outbox
+    if chat is not None and outbox is not None:  # topics may have been turned on or off
+        outbox.topics.learn(chat.id, bool(chat.is_forum))
     number = await ticket_in_topic(update, context)
     if number is not None:
         await topic_message(update, context, number)

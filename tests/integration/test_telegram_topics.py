@@ -228,3 +228,16 @@ async def test_a_group_without_topics_keeps_the_shared_stream(plain: Firm) -> No
     [card] = plain.to_lawyers()
     assert card.startswith("Ticket #1")
     assert (await plain.tickets())[0].topic_id is None
+
+
+async def test_a_group_that_turns_topics_on_is_followed_from_its_next_message(
+    plain: Firm,
+) -> None:
+    await file_ticket(plain)  # no forum yet: the shared stream
+    plain.api.forums.add(LAWYERS_CHAT.id)
+    await plain.send(text_update("we have topics now", ADA, FORUM))
+
+    await file_ticket(plain, WEN)
+
+    assert len(plain.api.sent("createForumTopic")) == 1
+    assert await only_topic(plain, 2) is not None
