@@ -33,6 +33,10 @@ MESSAGE_KEYS = (
     "lawyer.topic_opened",
     "lawyer.note_kept",
     "lawyer.claimed_in_topic",
+    "lawyer.assigned_ok",
+    "lawyer.unclaimed_ok",
+    "lawyer.assign_usage",
+    "lawyer.not_a_lawyer",
 )
 TOPIC_NAME_LIMIT = 128  # Telegram's longest topic name
 # A ticket card stays well under Telegram's 4096 characters.

@@ -53,6 +53,7 @@ MESSAGE_KEYS = (
     "intake.left",
     "intake.back",
     "ticket.claimed",
+    "ticket.handed_over",
     "ticket.closed",
     "ticket.still_waiting",
     "ticket.no_conversation",

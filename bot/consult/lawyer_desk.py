@@ -50,6 +50,31 @@ class LawyersDesk:
             return self._lawyer_text("claimed_in_topic", ticket=ticket_id)
         return refusal
 
+    async def hand_over(self, ticket_id: int, by: Person, to: Person | None) -> str:
+        """/assign (to a lawyer) or /unclaim (to None); return what to tell the lawyer."""
+        if not is_row_id(ticket_id):
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        changed = await self.queue.hand_over(
+            ticket_id,
+            by.user_id,
+            None if to is None else (to.user_id, to.name),
+            user_notice=lambda t: self._text(t.reader, "ticket.handed_over", ticket=t.id),
+        )
+        if changed is None:
+            now = await self.queue.ticket(ticket_id)
+            if now is None:
+                return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+            if now.status == "closed":
+                return self._lawyer_text("already_closed", ticket=ticket_id)
+            if now.status == "open":
+                return self._lawyer_text("not_claimed", ticket=ticket_id)
+            return self._lawyer_text("not_yours", ticket=ticket_id, lawyer=now.lawyer_name or "?")
+        self._on_outbox()
+        log.info("ticket %d handed over", ticket_id)
+        if to is None:
+            return self._lawyer_text("unclaimed_ok", ticket=ticket_id)
+        return self._lawyer_text("assigned_ok", ticket=ticket_id, lawyer=to.name)
+
     async def ticket_for_topic(self, topic_id: int) -> int | None:
         """The ticket whose forum topic in the lawyers' group this is, if any."""
         return await self.queue.ticket_for_topic(topic_id)

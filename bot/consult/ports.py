@@ -88,6 +88,16 @@ class Tickets(Protocol):
         """Give open ticket `ticket_id` to the lawyer; of lawyers claiming at once, one wins."""
         ...
 
+    async def hand_over(
+        self,
+        ticket_id: int,
+        by_lawyer_id: int,
+        to: tuple[int, str] | None,
+        user_notice: Callable[[Ticket], str | None],
+    ) -> Ticket | None:
+        """Give the ticket to lawyer `to` (id, name), or back to all (None); None if not theirs."""
+        ...
+
     async def close(
         self,
         ticket_id: int,

@@ -191,6 +191,42 @@ class SqlTickets(OnEngine):
             await queue_messages(connection, messages)
             return ticket
 
+    async def hand_over(
+        self,
+        ticket_id: int,
+        by_lawyer_id: int,
+        to: tuple[int, str] | None,
+        user_notice: Callable[[Ticket], str | None],
+    ) -> Ticket | None:
+        """Give ticket `ticket_id` to lawyer `to` (id, name), or back to every lawyer (None: it
+        is open again); only the lawyer who has it may, or anyone while it is open (assigning).
+        Return it as changed, or None (nothing written) when it was not theirs to give. The
+        outbox gets a card_update and, handed to someone, `user_notice(ticket)` for the user."""
+        mine = and_(tickets.c.status == "claimed", tickets.c.lawyer_id == by_lawyer_id)
+        now = utc_now()
+        values: dict[str, object]
+        if to is None:
+            where, values = mine, {"status": "open", "lawyer_id": None, "lawyer_name": None}
+        else:
+            where = or_(mine, tickets.c.status == "open")
+            values = {"status": "claimed", "lawyer_id": to[0], "lawyer_name": to[1]}
+        async with write_transaction(self.engine) as connection:
+            changed = await connection.execute(
+                update(tickets)
+                .where(tickets.c.id == ticket_id, where)
+                .values(**values, claimed_at=now if to is not None else None)
+            )
+            if changed.rowcount == 0:
+                return None
+            ticket = await ticket_in(connection, ticket_id)
+            assert ticket is not None
+            messages = [pending_row(now, "card_update", None, ticket_id)]
+            notice = user_notice(ticket) if to is not None else None
+            if ticket.chat_id is not None and notice is not None:
+                messages.append(pending_row(now, "text", ticket.chat_id, ticket_id, notice))
+            await queue_messages(connection, messages)
+            return ticket
+
     async def due_for_reminder(self, cutoff: dt.datetime) -> list[Ticket]:
         """Return the open tickets last announced at or before `cutoff`, oldest first."""
         query = (

@@ -148,6 +148,8 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             CommandHandler("ticket", lawyers.ticket_command, filters=new),
             CommandHandler("reply", lawyers.reply_command, filters=new),
             CommandHandler("close", lawyer_topics.close_command, filters=new),
+            CommandHandler("assign", lawyer_topics.assign_command, filters=new),
+            CommandHandler("unclaim", lawyer_topics.unclaim_command, filters=new),
             CallbackQueryHandler(button),
             # `@bot question` in any chat: answers to share.
             InlineQueryHandler(inline.inline_query),

@@ -7,7 +7,7 @@ from telegram import Update
 
 from bot.telegram import lawyers
 from bot.telegram.context import BotContext, source_key
-from bot.telegram.lawyers import lawyer_or_refuse, lawyer_text, tell_lawyer
+from bot.telegram.lawyers import find_lawyer, lawyer_or_refuse, lawyer_text, tell_lawyer
 
 NOTE_MARK = "!"
 
@@ -80,3 +80,47 @@ async def close_command(update: Update, context: BotContext) -> None:
         await close_in_topic(update, context, number)
     else:
         await lawyers.close_command(update, context)
+
+
+async def unclaim_command(update: Update, context: BotContext) -> None:
+    """/unclaim [N]: give the ticket (of this topic, or N) back to every lawyer."""
+    lawyer = await lawyer_or_refuse(update, context, "/unclaim")
+    named = await _ticket_named(update, context) if lawyer is not None else None
+    if lawyer is not None and named is not None:
+        told = await context.services.desk.hand_over(named[0], lawyer, None)
+        await tell_lawyer(update, context, told)
+
+
+async def assign_command(update: Update, context: BotContext) -> None:
+    """/assign [N] @lawyer (or their user id): hand the ticket to another lawyer."""
+    lawyer = await lawyer_or_refuse(update, context, "/assign")
+    named = await _ticket_named(update, context) if lawyer is not None else None
+    if lawyer is None or named is None:
+        return
+    number, rest = named
+    if len(rest) != 1:
+        await tell_lawyer(update, context, lawyer_text(context, "assign_usage"))
+        return
+    chat = update.effective_chat
+    target = await find_lawyer(context, chat.id if chat is not None else 0, rest[0])
+    if target is None:
+        await tell_lawyer(update, context, lawyer_text(context, "not_a_lawyer", who=rest[0]))
+        return
+    await tell_lawyer(
+        update, context, await context.services.desk.hand_over(number, lawyer, target)
+    )
+
+
+async def _ticket_named(update: Update, context: BotContext) -> tuple[int, list[str]] | None:
+    """The ticket of the topic the command was sent in (all its words then name the lawyer),
+    else the number its first word gives, with the words after it; None, the lawyer told how,
+    when neither."""
+    words = list(context.args or [])
+    number = await ticket_in_topic(update, context)
+    if number is not None:
+        return number, words
+    first = (words or [""])[0].lstrip("#")
+    if first.isascii() and first.isdigit():
+        return int(first), words[1:]
+    await tell_lawyer(update, context, lawyer_text(context, "assign_usage"))
+    return None

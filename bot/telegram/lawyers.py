@@ -5,6 +5,7 @@ to cards in the lawyers' group. Anyone may type the commands; only lawyers are o
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.consult.model import Person
 from bot.consult.row_ids import parse_row_id
@@ -155,3 +156,20 @@ async def _ticket_number(update: Update, context: BotContext, usage: str) -> int
         shown = first if len(first) <= 20 else first[:20] + "…"
         await tell_lawyer(update, context, lawyer_text(context, "no_such_ticket", ticket=shown))
     return number
+
+
+async def find_lawyer(context: BotContext, chat_id: int, named: str) -> Person | None:
+    """The firm's lawyer `named` by @username or Telegram user id, as the lawyers' group knows
+    them (getChatMember: their name as it is now); None if no lawyer is."""
+    wanted = named.removeprefix("@").lower()
+    for user_id in sorted(context.services.settings.lawyers.user_ids):
+        if wanted.isdigit() and int(wanted) != user_id:
+            continue
+        try:
+            member = await context.bot.get_chat_member(chat_id, user_id)
+        except TelegramError:
+            continue  # not in the group (any more)
+        user = member.user
+        if wanted.isdigit() or (user.username or "").lower() == wanted:
+            return Person(user.id, None, user.full_name, user.username)
+    return None

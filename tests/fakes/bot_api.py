@@ -72,7 +72,8 @@ class FakeBotApi(BaseRequest):
     that created it), closeForumTopic and reopenForumTopic close and reopen one
     (TOPIC_NOT_MODIFIED when it already is so), and a message sent with message_thread_id of
     no topic of the chat is refused ("message thread not found"), as Telegram does
-    (https://core.telegram.org/bots/api#createforumtopic)."""
+    (https://core.telegram.org/bots/api#createforumtopic). getChatMember knows the users in
+    `members` (in every group), and no one else ("user not found")."""
 
     def __init__(self) -> None:
         self.calls: list[Sent] = []
@@ -81,6 +82,7 @@ class FakeBotApi(BaseRequest):
         self._recorded = asyncio.Event()  # set whenever a call is recorded
         self.forums: set[int] = set()
         self.topics: dict[int, dict[int, Topic]] = {}  # chat id -> thread id -> topic
+        self.members: dict[int, dict[str, Any]] = {}  # user id -> the user, in every group
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -148,6 +150,8 @@ class FakeBotApi(BaseRequest):
         """Raise the ApiError Telegram answers to a forum call it refuses."""
         chat_id = int(parameters.get("chat_id") or 0)
         thread = parameters.get("message_thread_id")
+        if name == "getChatMember" and int(parameters["user_id"]) not in self.members:
+            raise ApiError(400, "Bad Request: user not found")
         if name == "createForumTopic":
             if chat_id not in self.forums:
                 raise ApiError(400, "Bad Request: the chat is not a forum")
@@ -176,6 +180,8 @@ class FakeBotApi(BaseRequest):
                 "accepted_gift_types": _NO_GIFTS,
             }
             return {"id": chat_id, "type": kind, **full, **forum}
+        if name == "getChatMember":
+            return {"status": "member", "user": self.members[int(parameters["user_id"])]}
         if name == "createForumTopic":
             chat_id, thread = int(parameters["chat_id"]), next(self._ids)
             topic = Topic(thread, str(parameters["name"]))

@@ -16,6 +16,7 @@ from tests.integration.test_telegram_lawyers import (
     BEN,
     BOT_USER,
     LAWYERS_CHAT,
+    MALLORY,
     TYPED_ANSWERS,
     USER,
     Firm,
@@ -35,6 +36,7 @@ def forum(request: pytest.FixtureRequest) -> Firm:
     """The firm (test_telegram_lawyers.py's fixture), its lawyers' group a forum supergroup."""
     firm: Firm = request.getfixturevalue("firm_fixture")
     firm.api.forums.add(LAWYERS_CHAT.id)
+    firm.api.members.update({user.id: user.to_dict() for user in (ADA, BEN, MALLORY)})
     return firm
 
 
@@ -241,3 +243,56 @@ async def test_a_group_that_turns_topics_on_is_followed_from_its_next_message(
 
     assert len(plain.api.sent("createForumTopic")) == 1
     assert await only_topic(plain, 2) is not None
+
+
+# -- handing a ticket over -------------------------------------------------------------------------
+
+
+async def test_unclaim_in_the_topic_gives_the_ticket_back_to_every_lawyer(forum: Firm) -> None:
+    await file_ticket(forum)
+    thread = await only_topic(forum)
+    await forum.send(in_topic("Ada here.", ADA, thread))
+
+    await forum.send(in_topic("/unclaim", ADA, thread))
+    await forum.deliver()
+
+    [ticket] = await forum.tickets()
+    assert (ticket.status, ticket.lawyer_id) == ("open", None)
+    await forum.send(in_topic("Ben here, taking over.", BEN, thread))
+    await forum.deliver()
+    assert forum.texts()[-1] == "Lawyer, ticket #1:\nBen here, taking over."
+
+
+async def test_assign_hands_the_ticket_to_another_lawyer_and_the_person_is_told(
+    forum: Firm,
+) -> None:
+    await file_ticket(forum)
+    thread = await only_topic(forum)
+    await forum.send(in_topic("Ada here.", ADA, thread))
+
+    await forum.send(in_topic(f"/assign {BEN.id}", ADA, thread))
+    await forum.deliver()
+
+    [ticket] = await forum.tickets()
+    assert (ticket.status, ticket.lawyer_id, ticket.lawyer_name) == ("claimed", BEN.id, "Ben Chan")
+    assert forum.texts()[-1].startswith("Another of the firm's lawyers now handles ticket #1")
+    assert "Ben Chan" in sent_to_topic(forum, thread)[-1]
+
+
+async def test_only_the_lawyer_who_has_it_hands_it_over_and_only_to_a_lawyer(
+    forum: Firm,
+) -> None:
+    await file_ticket(forum)
+    thread = await only_topic(forum)
+    await forum.send(in_topic("Ada here.", ADA, thread))
+
+    await forum.send(in_topic("/unclaim", BEN, thread))
+    await forum.send(in_topic("/assign 666", ADA, thread))  # Mallory is no lawyer
+    await forum.send(in_topic("/assign", ADA, thread))
+
+    [ticket] = await forum.tickets()
+    assert (ticket.status, ticket.lawyer_id) == ("claimed", ADA.id)
+    ben, mallory, usage = sent_to_topic(forum, thread)[-3:]
+    assert "Ada Wong" in ben
+    assert "not one of the firm's lawyers" in mallory
+    assert usage.startswith("Usage: /assign")
