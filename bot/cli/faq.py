@@ -20,7 +20,8 @@ def command(session: Session) -> int:
     if content is not None:
         print(
             f"ok: {len(content.sources)} source(s), {len(content.passages)} passages, "
-            f"{len(content.entries)} FAQ entries; {warnings} warning(s).",
+            f"{len(content.entries)} FAQ entries, {len(content.snippets)} snippet(s); "
+            f"{warnings} warning(s).",
             file=out,
         )
         return EXIT_OK

@@ -37,6 +37,7 @@ MESSAGE_KEYS = (
     "lawyer.unclaimed_ok",
     "lawyer.assign_usage",
     "lawyer.not_a_lawyer",
+    "lawyer.snip_unknown",
 )
 TOPIC_NAME_LIMIT = 128  # Telegram's longest topic name
 # A ticket card stays well under Telegram's 4096 characters.

@@ -13,7 +13,9 @@ from bot.consult.clock import utc_now
 from bot.consult.model import Person, Ticket
 from bot.consult.ports import Consultations
 from bot.consult.row_ids import is_row_id
-from bot.content.loader import Content
+from bot.content.loader import TRADITIONAL_LOCALES, Content
+from bot.content.snippets import Snippet
+from index.script import to_traditional
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,19 @@ class LawyersDesk:
         if to is None:
             return self._lawyer_text("unclaimed_ok", ticket=ticket_id)
         return self._lawyer_text("assigned_ok", ticket=ticket_id, lawyer=to.name)
+
+    async def snip(self, ticket_id: int, lawyer: Person, name: str, source_key: str) -> str | None:
+        """/snip NAME: snippet `name` for the ticket's person, in their language, sent as the
+        lawyer's message (see write_in_topic); else what to tell the lawyer."""
+        snippet = self.content.snippets.get(name.lower())
+        if snippet is None:
+            names = ", ".join(sorted(self.content.snippets)) or "-"
+            return self._lawyer_text("snip_unknown", name=name, names=names)
+        ticket = await self.queue.ticket(ticket_id) if is_row_id(ticket_id) else None
+        if ticket is None:
+            return self._lawyer_text("no_such_ticket", ticket=ticket_id)
+        text = snippet_text(self.content, snippet, ticket.reader)
+        return await self.write_in_topic(ticket_id, lawyer, text, source_key)
 
     async def ticket_for_topic(self, topic_id: int) -> int | None:
         """The ticket whose forum topic in the lawyers' group this is, if any."""
@@ -190,3 +205,19 @@ class LawyersDesk:
     def card(self, ticket: Ticket) -> str:
         """The ticket card for the lawyers' group, as plain text."""
         return self.cards.card(ticket)
+
+
+def snippet_text(content: Content, snippet: Snippet, reader: str) -> str:
+    """A snippet for a reader (a message locale: "en", "zh", "zh-hk"): its text in their
+    language (Traditional characters for a Traditional reader), then each passage it cites,
+    quoted verbatim, and the source's short line."""
+    language = "zh" if reader.startswith("zh") else "en"
+    variant = TRADITIONAL_LOCALES.get(reader)
+    text = snippet.text[language]
+    text = to_traditional(text, variant) if variant is not None else text
+    quoted = [content.passages[ref] for ref in snippet.cites if ref in content.passages]
+    if not quoted:
+        return text
+    source = content.sources.get(quoted[0].source_id)
+    brief = content.source_brief(reader, source) if source is not None else ""
+    return "\n\n".join([text, *(f"“{passage.text}”" for passage in quoted), f"— {brief}"])

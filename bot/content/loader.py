@@ -18,6 +18,7 @@ from bot.content.messages import locale_for as locale_for
 from bot.content.messages import read_messages, with_traditional
 from bot.content.problems import ContentError, Problem
 from bot.content.renderings import RENDERING_SUFFIX, Rendered, Rendering, read_rendering
+from bot.content.snippets import Snippet, read_snippets
 from bot.content.sources import Passage, SourceDocument, parse_source
 from bot.content.synonyms import read_synonyms
 from bot.content.yaml_checks import load_yaml, string_list
@@ -48,6 +49,7 @@ class Content:
     ignored_words: tuple[str, ...] = ()  # words dropped before matching
     calibration: Calibration = UNCALIBRATED  # calibration.yaml: confidence as probability
     renderings: dict[str, Rendering] = field(default_factory=dict)  # Chinese, by source id
+    snippets: dict[str, Snippet] = field(default_factory=dict)  # the lawyers' /snip, by name
 
     def rendered(self, ref: str) -> tuple[str, Rendered] | None:
         """The Chinese rendering of passage `ref` ("source:passage") and its label, or None
@@ -114,6 +116,7 @@ def read_content(
     intents = read_intents(directory / "intents.yaml", problems)
     out_of_scope = _read_out_of_scope(directory / "out_of_scope.yaml", seen_questions, problems)
     synonyms, ignored_words = read_synonyms(directory / "synonyms.yaml", problems)
+    snippets = read_snippets(directory / "snippets.yaml", set(passages), problems)
     required = tuple(dict.fromkeys((*message_keys, *CONTENT_MESSAGE_KEYS)))
     messages = with_traditional(read_messages(directory, required, problems))
     if any(p.severity == "error" for p in problems) or intents is None:
@@ -130,6 +133,7 @@ def read_content(
         ignored_words,
         load_calibration(directory),
         renderings,
+        snippets,
     )
     return content, problems
 

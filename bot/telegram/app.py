@@ -150,6 +150,7 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             CommandHandler("close", lawyer_topics.close_command, filters=new),
             CommandHandler("assign", lawyer_topics.assign_command, filters=new),
             CommandHandler("unclaim", lawyer_topics.unclaim_command, filters=new),
+            CommandHandler("snip", lawyer_topics.snip_command, filters=new),
             CallbackQueryHandler(button),
             # `@bot question` in any chat: answers to share.
             InlineQueryHandler(inline.inline_query),

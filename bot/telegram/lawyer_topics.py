@@ -111,6 +111,18 @@ async def assign_command(update: Update, context: BotContext) -> None:
     )
 
 
+async def snip_command(update: Update, context: BotContext) -> None:
+    """/snip [N] NAME: send the person a canned reply (faq/snippets.yaml) in their language."""
+    lawyer = await lawyer_or_refuse(update, context, "/snip")
+    named = await _ticket_named(update, context) if lawyer is not None else None
+    key = source_key(update)
+    if lawyer is None or named is None or key is None:
+        return
+    number, rest = named
+    told = await context.services.desk.snip(number, lawyer, " ".join(rest), key)
+    await tell_lawyer(update, context, told)
+
+
 async def _ticket_named(update: Update, context: BotContext) -> tuple[int, list[str]] | None:
     """The ticket of the topic the command was sent in (all its words then name the lawyer),
     else the number its first word gives, with the words after it; None, the lawyer told how,

@@ -262,3 +262,40 @@ def test_a_choice_synonym_naming_another_choice_a_number_or_no_choice_is_reporte
     reported = [x for x in out.splitlines() if words in x]
     assert reported, out
     assert reported[0].startswith(f"{path}:{line}: error:")
+
+
+SNIPPETS = """\
+source: rwa-path
+snippets:
+  - name: welcome
+    en: Hello.
+    zh: 您好。
+  - name: Bad Name
+    en: Hello.
+    zh: 您好。
+  - name: no-chinese
+    en: Hello.
+  - name: unknown-cite
+    en: Hello.
+    zh: 您好。
+    cites: [s9.p9]
+  - name: welcome
+    en: Again.
+    zh: 又一次。
+"""
+
+
+def test_snippets_are_checked_each_mistake_at_its_line(content_copy: Path) -> None:
+    (content_copy / "snippets.yaml").write_text(SNIPPETS, encoding="utf-8")
+    status, out, _ = run("--content", str(content_copy), "faq", "check")
+
+    assert status != 0
+    assert "snippets.yaml:6: error: snippet name 'Bad Name' is not a usable name" in out
+    assert "snippets.yaml:9: error: snippet 'no-chinese' has no usable 'zh' text" in out
+    assert "snippets.yaml:11: error: snippet 'unknown-cite' cites unknown passages" in out
+    assert "snippets.yaml:15: error: snippet 'welcome' twice" in out
+
+
+def test_the_shipped_snippets_are_counted() -> None:
+    _, out, _ = run("faq", "check")
+    assert "4 snippet(s)" in out

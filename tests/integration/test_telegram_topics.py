@@ -15,6 +15,8 @@ from tests.integration.test_telegram_lawyers import (
     ADA,
     BEN,
     BOT_USER,
+    HK_ANSWERS,
+    HK_USER,
     LAWYERS_CHAT,
     MALLORY,
     TYPED_ANSWERS,
@@ -296,3 +298,33 @@ async def test_only_the_lawyer_who_has_it_hands_it_over_and_only_to_a_lawyer(
     assert "Ada Wong" in ben
     assert "not one of the firm's lawyers" in mallory
     assert usage.startswith("Usage: /assign")
+
+
+# -- snippets --------------------------------------------------------------------------------------
+
+
+async def test_snip_sends_the_persons_language_version_with_its_passage_verbatim(
+    forum: Firm,
+) -> None:
+    await file_ticket(forum, HK_USER, HK_ANSWERS, question="香港可以做RWA嗎？")
+    thread = await only_topic(forum)
+    await forum.send(in_topic("/snip mainland-red-line", ADA, thread))
+    await forum.deliver()
+
+    sent = forum.texts(HK_USER.id)[-1]
+    assert "就目前而言" in sent  # the Chinese version, in Traditional characters
+    assert "監管部門" in sent and "监管部门" not in sent
+    assert "have not approved any real-world asset tokenization activities" in sent  # verbatim
+    [ticket] = await forum.tickets()
+    assert (ticket.status, ticket.lawyer_id) == ("claimed", ADA.id)
+
+
+async def test_an_unknown_snippet_is_refused_with_the_names_there_are(forum: Firm) -> None:
+    await file_ticket(forum)
+    thread = await only_topic(forum)
+    await forum.send(in_topic("/snip hello", ADA, thread))
+    await forum.deliver()
+
+    told = sent_to_topic(forum, thread)[-1]
+    assert "hello" in told and "welcome" in told and "mainland-red-line" in told
+    assert not any("Thank you for your request" in text for text in forum.texts())
