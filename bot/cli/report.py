@@ -6,6 +6,7 @@ import asyncio
 
 from bot.cli.session import EXIT_OK, EXIT_UNUSABLE, Session, existing_database
 from bot.store.database import DatabaseUnavailable
+from bot.store.ratings import RatingSummary
 from bot.store.report import Report
 from bot.store.schema_versions import MigrationError
 from bot.store.store import open_store
@@ -60,8 +61,26 @@ def format_report(report: Report) -> str:
             _section("Most frequent unanswered questions", unanswered),
             _section("Answers voted down", voted_down),
             _section("FAQ entries used", usage),
+            *(
+                [_section("Ratings of consultations", _ratings(report.ratings))]
+                if report.ratings
+                else []
+            ),
         ]
     )
+
+
+def _ratings(summary: RatingSummary | None) -> list[str]:
+    """The ratings: how many, their average, each score's count, the latest comments."""
+    if summary is None or not summary.count:
+        return []
+    average = f"{summary.average:.1f}" if summary.average is not None else "-"
+    scores = "  ".join(f"{score}★ {n}" for score, n in summary.by_score.items())
+    lines = [f"  ratings: {summary.count}, average {average}", f"  {scores}"]
+    if summary.comments:
+        lines.append(f"  comments: {summary.comments}; the latest:")
+        lines += [f"  #{t} {s}★  {printable(c)}" for t, s, c in summary.latest]
+    return lines
 
 
 async def build_report(url: str, limit: int) -> Report:

@@ -54,6 +54,10 @@ MESSAGE_KEYS = (
     "intake.back",
     "ticket.claimed",
     "ticket.handed_over",
+    "rating.ask",
+    "rating.thanks",
+    "rating.already",
+    "rating.comment_thanks",
     "ticket.closed",
     "ticket.still_waiting",
     "ticket.no_conversation",
@@ -214,6 +218,7 @@ class Desk(LawyersDesk):
             "user",
             user_notice=lambda t: told,
             lawyers_notice=lambda t: self._lawyer_text("user_ended", ticket=t.id),
+            rating=self.rating_question,
         )
         if closed is None:  # closed meanwhile, by a lawyer: they were told
             return Turn((Say(self._text(language, "ticket.no_conversation")),))

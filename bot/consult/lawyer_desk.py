@@ -90,6 +90,19 @@ class LawyersDesk:
         text = snippet_text(self.content, snippet, ticket.reader)
         return await self.write_in_topic(ticket_id, lawyer, text, source_key)
 
+    def rating_question(self, ticket: Ticket) -> str:
+        """The question asking the ticket's person to rate the consultation, in their words."""
+        return self._text(ticket.reader, "rating.ask", ticket=ticket.id)
+
+    async def rate(self, ticket_id: int, user_id: int, score: int) -> str | None:
+        """The person rates their consultation; the thanks to show, or None when it was not
+        theirs to rate (rated already, or another's)."""
+        ticket = await self.queue.ticket(ticket_id)
+        if ticket is None or not await self.queue.rate(ticket_id, user_id, score):
+            return None
+        log.info("ticket %d rated", ticket_id)
+        return self._text(ticket.reader, "rating.thanks", ticket=ticket_id, score=score)
+
     async def ticket_for_topic(self, topic_id: int) -> int | None:
         """The ticket whose forum topic in the lawyers' group this is, if any."""
         return await self.queue.ticket_for_topic(topic_id)
@@ -151,6 +164,7 @@ class LawyersDesk:
             user_notice=lambda t: self._text(t.reader, "ticket.closed", ticket=t.id),
             lawyers_notice=lambda t: None,
             claimed_by=None if force else lawyer.user_id,
+            rating=self.rating_question,
         )
         if closed is None:
             now = await self.queue.ticket(ticket_id)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 TicketStatus = Literal["open", "claimed", "closed"]
 ClosedBy = Literal["user", "lawyer"]
-OutboxKind = Literal["text", "card", "card_update", "relay"]
+OutboxKind = Literal["text", "card", "card_update", "relay", "rating"]
 Direction = Literal["to_user", "to_lawyers"]
 OutboxStatus = Literal["pending", "sent", "failed"]
 DeletionOutcome = Literal["deleted", "kept"]

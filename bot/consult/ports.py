@@ -105,9 +105,11 @@ class Tickets(Protocol):
         user_notice: Callable[[Ticket], str | None],
         lawyers_notice: Callable[[Ticket], str | None],
         claimed_by: int | None = None,
+        rating: Callable[[Ticket], str | None] | None = None,
     ) -> Ticket | None:
         """Close an open or claimed ticket (`claimed_by` given: only if open or claimed by that
-        lawyer); return it closed, or None when nothing was closed."""
+        lawyer); return it closed, or None when nothing was closed. `rating(ticket)`: the
+        question asking its person to rate a consultation that took place."""
         ...
 
     async def due_for_reminder(self, cutoff: dt.datetime) -> list[Ticket]:
@@ -293,5 +295,25 @@ class Topics(Protocol):
         ...
 
 
-class Consultations(Intakes, Tickets, Relay, Outbox, Privacy, Topics, Protocol):
+class Ratings(Protocol):
+    """How people rated their consultations (one rating per ticket)."""
+
+    async def rate(self, ticket_id: int, user_id: int, score: int) -> bool:
+        """Keep the ticket's person's rating; False when rated already or not theirs."""
+        ...
+
+    async def rating_message(self, ticket_id: int) -> int | None:
+        """The message id of the question asking to rate the ticket, once sent."""
+        ...
+
+    async def comment(self, chat_id: int, user_id: int, replied_to: int, text: str) -> bool:
+        """Add the comment to the rating asked in message `replied_to`; False if none fits."""
+        ...
+
+    async def asked_rating(self, chat_id: int, message_id: int) -> bool:
+        """Whether that message of the chat asked for a rating."""
+        ...
+
+
+class Consultations(Intakes, Tickets, Relay, Outbox, Privacy, Topics, Ratings, Protocol):
     """The whole queue: what the desk works over, and what a front end's outbox worker sends."""

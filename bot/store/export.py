@@ -29,6 +29,7 @@ from bot.store.schema import (
     intakes,
     outbox,
     questions,
+    ratings,
     tickets,
     user_languages,
     votes,
@@ -50,6 +51,7 @@ TABLE_SECTIONS: dict[str, tuple[str, ...]] = {
     "forget_reports": ("forgetting",),
     "deletions": ("forgetting",),
     "job_runs": (),  # when each repeating job last ran, on any replica
+    "ratings": ("ratings",),
 }
 SECTIONS = tuple(dict.fromkeys(s for names in TABLE_SECTIONS.values() for s in names))
 
@@ -101,6 +103,7 @@ async def personal_data(engine: AsyncEngine, user_id: int) -> PersonalData:
                 "updates_waiting": await _updates(connection, user_id),
                 "unreadable_updates": await _unreadable(connection, user_id),
                 "forgetting": await _forgetting(connection, chats),
+                "ratings": await _ratings(connection, user_id),
             }
     return PersonalData(user_id, utc_now(), {name: sections[name] for name in SECTIONS})
 
@@ -257,7 +260,7 @@ async def _messages_to(connection: AsyncConnection, chats: set[int]) -> list[dic
     tickets, replies sent again after a network failure."""
     query = (
         select(outbox)
-        .where(outbox.c.chat_id.in_(chats), outbox.c.kind == "text")
+        .where(outbox.c.chat_id.in_(chats), outbox.c.kind.in_(("text", "rating")))
         .order_by(outbox.c.id)
     )
     return [
@@ -329,6 +332,20 @@ def _own_part(payload: str | None, user_id: int) -> dict[str, Any]:
                 sent["from"] = sender
             return sent
     return {"kind": next((k for k in update if k != "update_id"), "unknown")}
+
+
+async def _ratings(connection: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+    """How they rated their consultations."""
+    query = select(ratings).where(ratings.c.user_id == user_id).order_by(ratings.c.ticket_id)
+    return [
+        {
+            "ticket": row.ticket_id,
+            "score": row.score,
+            "comment": row.comment,
+            "rated_at": _iso(row.rated_at),
+        }
+        for row in await connection.execute(query)
+    ]
 
 
 async def _forgetting(connection: AsyncConnection, chats: set[int]) -> list[dict[str, Any]]:

@@ -341,6 +341,25 @@ def m013_ticket_topics(connection: Connection) -> None:
     add_column(connection, "tickets", Column("topic_id", BigInteger, nullable=True))
 
 
+def m014_ratings(connection: Connection) -> None:
+    """`ratings`: how the person rated a consultation once it ended, once per ticket (a score
+    from 1 to 5 and an optional comment)."""
+    metadata = MetaData()
+    Table("tickets", metadata, Column("id", Integer, primary_key=True))
+    Table(
+        "ratings",
+        metadata,
+        Column(
+            "ticket_id", Integer, ForeignKey("tickets.id"), primary_key=True, autoincrement=False
+        ),
+        Column("user_id", BigInteger, nullable=True),
+        Column("score", Integer, nullable=False),
+        Column("comment", Text, nullable=True),
+        Column("rated_at", UtcDateTime, nullable=False),
+    )
+    metadata.tables["ratings"].create(connection)
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -355,4 +374,5 @@ MIGRATIONS: list[Migration] = [
     m011_ticket_locales,
     m012_outbox_threads,
     m013_ticket_topics,
+    m014_ratings,
 ]

@@ -29,6 +29,7 @@ from bot.store.schema import (
     intakes,
     outbox,
     questions,
+    ratings,
     tickets,
     user_languages,
     votes,
@@ -65,6 +66,12 @@ async def _anonymise(
     """
     if not ticket_ids:
         return 0, 0
+    # Their ratings keep only the score: who gave it and what they wrote go.
+    await connection.execute(
+        update(ratings)
+        .where(ratings.c.ticket_id.in_(ticket_ids))
+        .values(user_id=None, comment=None)
+    )
     touched = await _withdraw_outbox(connection, ticket_ids)
     changed = await _blank_tickets(connection, ticket_ids, now)
     return changed, touched

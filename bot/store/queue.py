@@ -9,10 +9,13 @@ from bot.store.deletions import SqlDeletions
 from bot.store.intakes import SqlIntakes
 from bot.store.outbox import SqlOutbox
 from bot.store.privacy import SqlPrivacy
+from bot.store.ratings import SqlRatings
 from bot.store.relay import SqlRelay
 from bot.store.tickets import SqlTickets
 from bot.store.topics import SqlTopics
 
 
-class Queue(SqlIntakes, SqlTickets, SqlRelay, SqlOutbox, SqlPrivacy, SqlDeletions, SqlTopics):
+class Queue(
+    SqlIntakes, SqlTickets, SqlRelay, SqlOutbox, SqlPrivacy, SqlDeletions, SqlTopics, SqlRatings
+):
     """Every part of the queue over one engine: `Queue(store.engine)`."""

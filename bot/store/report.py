@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answers.reply import KINDS, Kind
+from bot.store.ratings import RatingSummary, SqlRatings
 from bot.store.schema import dead_letters, questions, votes
 
 UNANSWERED_KINDS: tuple[Kind, ...] = ("out_of_scope", "clarify")
@@ -29,6 +30,7 @@ class Report:
     usage: tuple[tuple[str, int], ...]
     totals: dict[str, int]
     dead_letters: int = 0  # updates that could not be read, set aside (bot/store/update_inbox.py)
+    ratings: RatingSummary | None = None  # how people rated their consultations
 
 
 def _grouping_key(text: str) -> str:
@@ -98,4 +100,5 @@ async def read_report(engine: AsyncEngine, limit: int = 20) -> Report:
             usage=tuple((faq_id, count) for faq_id, count in usage),
             totals=totals,
             dead_letters=int(unread.scalar_one()),
+            ratings=(await SqlRatings(engine).rating_summary()) or None,
         )

@@ -145,6 +145,17 @@ outbox = Table(
     # m012: the forum topic (message_thread_id) it goes to in its chat; NULL: the main thread.
     Column("thread_id", BigInteger, nullable=True),
 )
+# m014: how the person rated a consultation once it ended (one rating per ticket): the score,
+# 1 to 5, and an optional comment; anonymised with the ticket (user id and comment removed).
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=True),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("rated_at", UtcDateTime, nullable=False),
+)
 # m007: a forgotten user to be told how many copies in the lawyers' group were deleted, and
 # each copy to delete (chat_id NULL: the lawyers' group as configured).
 forget_reports = Table(

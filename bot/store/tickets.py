@@ -153,6 +153,7 @@ class SqlTickets(OnEngine):
         user_notice: Callable[[Ticket], str | None],
         lawyers_notice: Callable[[Ticket], str | None],
         claimed_by: int | None = None,
+        rating: Callable[[Ticket], str | None] | None = None,
     ) -> Ticket | None:
         """Close an open or claimed ticket; return it closed, or None (nothing written) when
         there is no such ticket or it was closed already, or, `claimed_by` given, when it is
@@ -188,6 +189,10 @@ class SqlTickets(OnEngine):
                 messages.append(pending_row(now, "text", ticket.chat_id, ticket_id, to_user))
             if to_lawyers is not None:
                 messages.append(pending_row(now, "text", None, ticket_id, to_lawyers))
+            # A consultation that took place (a lawyer had it) may be rated by its person.
+            asked = rating(ticket) if rating is not None and ticket.lawyer_id else None
+            if ticket.chat_id is not None and asked is not None:
+                messages.append(pending_row(now, "rating", ticket.chat_id, ticket_id, asked))
             await queue_messages(connection, messages)
             return ticket
 

@@ -12,6 +12,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -114,20 +115,7 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
     """Register every handler, in the order that matters."""
     # New messages only: an edited message is not a second question, answer or relay.
     new = filters.UpdateType.MESSAGE
-    in_the_group = []
-    if lawyers_group is not None:
-        # In the lawyers' group, text is never a question: only replies to cards count; and
-        # when it becomes a supergroup, the bot follows it.
-        in_the_group = [
-            MessageHandler(
-                lawyers_group & new & filters.TEXT & ~filters.COMMAND,
-                lawyer_topics.group_message,
-            ),
-            CommandHandler("note", lawyer_topics.note_command, filters=lawyers_group & new),
-            MessageHandler(
-                lawyers_group & filters.StatusUpdate.MIGRATE, lawyers.lawyers_group_migrated
-            ),
-        ]
+    in_the_group = _lawyers_group_handlers(lawyers_group, new)
     application.add_handler(TypeHandler(Update, handlers.note_message), group=-2)  # first
     application.add_handler(TypeHandler(Update, languages.load_user), group=-1)
     application.add_handlers(
@@ -144,13 +132,7 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
             CommandHandler("forget", handlers.forget, filters=new),
             CommandHandler("reload", handlers.reload_content, filters=new),
             # The lawyers' commands: anyone may type them; only lawyers are obeyed.
-            CommandHandler("queue", lawyers.queue_command, filters=new),
-            CommandHandler("ticket", lawyers.ticket_command, filters=new),
-            CommandHandler("reply", lawyers.reply_command, filters=new),
-            CommandHandler("close", lawyer_topics.close_command, filters=new),
-            CommandHandler("assign", lawyer_topics.assign_command, filters=new),
-            CommandHandler("unclaim", lawyer_topics.unclaim_command, filters=new),
-            CommandHandler("snip", lawyer_topics.snip_command, filters=new),
+            *_lawyer_commands(new),
             CallbackQueryHandler(button),
             # `@bot question` in any chat: answers to share.
             InlineQueryHandler(inline.inline_query),
@@ -173,6 +155,39 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
         ]
     )
     application.add_error_handler(handlers.error_handler)
+
+
+def _lawyer_commands(new: filters.BaseFilter) -> list[CommandHandler[Any, Any]]:
+    """The lawyers' commands, wherever typed (only lawyers are obeyed)."""
+    commands = {
+        "queue": lawyers.queue_command,
+        "ticket": lawyers.ticket_command,
+        "reply": lawyers.reply_command,
+        "close": lawyer_topics.close_command,
+        "assign": lawyer_topics.assign_command,
+        "unclaim": lawyer_topics.unclaim_command,
+        "snip": lawyer_topics.snip_command,
+    }
+    return [CommandHandler(name, callback, filters=new) for name, callback in commands.items()]
+
+
+def _lawyers_group_handlers(
+    lawyers_group: filters.Chat | None, new: filters.BaseFilter
+) -> list[BaseHandler[Update, Any, Any]]:
+    """In the lawyers' group, text is never a question: it is for a ticket's person in its
+    topic, or a reply to a card; /note stays; when the group becomes a supergroup, the bot
+    follows it."""
+    if lawyers_group is None:
+        return []
+    return [
+        MessageHandler(
+            lawyers_group & new & filters.TEXT & ~filters.COMMAND, lawyer_topics.group_message
+        ),
+        CommandHandler("note", lawyer_topics.note_command, filters=lawyers_group & new),
+        MessageHandler(
+            lawyers_group & filters.StatusUpdate.MIGRATE, lawyers.lawyers_group_migrated
+        ),
+    ]
 
 
 async def register_commands(application: AnyApplication) -> None:

@@ -4,12 +4,14 @@ intake choice, /forget's answer, or a ticket card's Claim or Close (bot/telegram
 
 from telegram import CallbackQuery, Update
 
+from bot.telegram import ratings
 from bot.telegram.callbacks import (
     AskCallback,
     CardCallback,
     ChoiceCallback,
     ForgetCallback,
     LawyerCallback,
+    RatingCallback,
     VoteCallback,
     parse_callback,
 )
@@ -47,6 +49,8 @@ async def button(update: Update, context: BotContext) -> None:
             await _forget(update, context, confirmed)
         case CardCallback(action, ticket_id):
             await card_button(update, context, action, ticket_id)
+        case RatingCallback() as rating:
+            await ratings.rate(update, context, query, rating)
         case _:  # stale or unknown: a polite word, never an error
             await _acknowledge(update, context, query)
 

@@ -101,8 +101,29 @@ class CardCallback:
         return f"t:{self.action}:{self.ticket_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class RatingCallback:
+    """A tap on a score (1 to 5) under the question asking to rate ticket `ticket_id`."""
+
+    ticket_id: int
+    score: int
+
+    @property
+    def data(self) -> str:
+        """The button's callback data."""
+        return f"rt:{self.ticket_id}:{self.score}"
+
+
+SCORES = range(1, 6)
+
 Callback = (
-    AskCallback | VoteCallback | LawyerCallback | ChoiceCallback | ForgetCallback | CardCallback
+    AskCallback
+    | VoteCallback
+    | LawyerCallback
+    | ChoiceCallback
+    | ForgetCallback
+    | CardCallback
+    | RatingCallback
 )
 
 
@@ -128,6 +149,9 @@ def parse_callback(data: str | None) -> Callback | None:
             return ChoiceCallback(step, value)
         case ["forget", "yes" | "no" as answer]:
             return ForgetCallback(answer == "yes")
+        case ["rt", ticket_id, "1" | "2" | "3" | "4" | "5" as score]:
+            number = parse_row_id(ticket_id)
+            return RatingCallback(number, int(score)) if number is not None else None
         case ["t", "claim" | "close" as action, ticket_id]:
             number = parse_row_id(ticket_id)  # forged data never reaches a query
             return CardCallback(action, number) if number is not None else None

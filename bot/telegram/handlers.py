@@ -16,6 +16,7 @@ from bot import bootstrap
 from bot.answers.followups import Context, context_after
 from bot.answers.reply import Reply, Suggestion
 from bot.consult.desk import Turn
+from bot.telegram import ratings
 from bot.telegram.callbacks import ForgetCallback
 from bot.telegram.context import (
     BotContext,
@@ -197,6 +198,8 @@ async def question(update: Update, context: BotContext) -> None:
     if message is None or message.text is None or person is None:
         return
     if in_private(update):  # a consultation lives in the user's private chat only
+        if await ratings.comment(update, context):  # a reply to the rating's thanks
+            return
         turn = await context.services.desk.message(
             person,
             message.text,

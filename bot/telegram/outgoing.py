@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
 from bot.consult.desk import Desk
 from bot.consult.model import OutboxItem, Ticket
-from bot.telegram.callbacks import CardCallback
+from bot.telegram.callbacks import SCORES, CardCallback, RatingCallback
 from bot.telegram.render import ButtonLabels, labels_for
 from bot.telegram.split import MESSAGE_LIMIT, cut_to_limit, split_text, utf16_units
 
@@ -46,6 +46,20 @@ def card_keyboard(ticket: Ticket, labels: ButtonLabels) -> InlineKeyboardMarkup 
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
+def rating_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
+    """The scores 1 to 5 under the question asking to rate a consultation."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    str(score), callback_data=RatingCallback(ticket_id, score).data
+                )
+                for score in SCORES
+            ]
+        ]
+    )
+
+
 class RowMessages:
     """Makes the messages of outbox rows from the desk's tickets and content."""
 
@@ -56,6 +70,8 @@ class RowMessages:
         """What the row sends, as the messages it takes; None when its ticket is gone."""
         if item.kind == "text":
             return Outgoing([Piece(cut_to_limit(item.text or ""))])
+        if item.kind == "rating" and item.ticket_id is not None:
+            return Outgoing([Piece(cut_to_limit(item.text or ""), rating_keyboard(item.ticket_id))])
         ticket = await self.desk.queue.ticket(item.ticket_id) if item.ticket_id else None
         if ticket is None:
             return None

@@ -91,6 +91,7 @@ class FakeConsultations:
     asked: dict[int, list[ShownQuestion]] = field(default_factory=dict)
     deletions: list[tuple[Deletion, str]] = field(default_factory=list)  # with status
     reports: dict[int, tuple[int | None, str]] = field(default_factory=dict)
+    ratings: dict[int, tuple[int, str | None]] = field(default_factory=dict)  # by ticket
 
     # -- helpers of the fake
 
@@ -214,6 +215,7 @@ class FakeConsultations:
         user_notice: Callable[[Ticket], str | None],
         lawyers_notice: Callable[[Ticket], str | None],
         claimed_by: int | None = None,
+        rating: Callable[[Ticket], str | None] | None = None,
     ) -> Ticket | None:
         if closed_by not in ("user", "lawyer"):
             raise ValueError(f"closed_by must be 'user' or 'lawyer', not {closed_by!r}")
@@ -230,7 +232,66 @@ class FakeConsultations:
             self._queue("text", ticket.chat_id, ticket_id, to_user)
         if to_lawyers is not None:
             self._queue("text", None, ticket_id, to_lawyers)
+        asked = rating(ticket) if rating is not None and ticket.lawyer_id else None
+        if ticket.chat_id is not None and asked is not None:
+            self._queue("rating", ticket.chat_id, ticket_id, asked)
         return ticket
+
+    async def hand_over(
+        self,
+        ticket_id: int,
+        by_lawyer_id: int,
+        to: tuple[int, str] | None,
+        user_notice: Callable[[Ticket], str | None],
+    ) -> Ticket | None:
+        ticket = self.tickets_by_id.get(ticket_id)
+        if ticket is None:
+            return None
+        mine = ticket.status == "claimed" and ticket.lawyer_id == by_lawyer_id
+        if not (mine or (to is not None and ticket.status == "open")):
+            return None
+        if to is None:
+            ticket = replace(ticket, status="open", lawyer_id=None, lawyer_name=None)
+        else:
+            ticket = replace(ticket, status="claimed", lawyer_id=to[0], lawyer_name=to[1])
+        self.tickets_by_id[ticket_id] = ticket
+        self._queue("card_update", None, ticket_id)
+        notice = user_notice(ticket) if to is not None else None
+        if ticket.chat_id is not None and notice is not None:
+            self._queue("text", ticket.chat_id, ticket_id, notice)
+        return ticket
+
+    async def set_topic(self, ticket_id: int, topic_id: int) -> None:
+        self.tickets_by_id[ticket_id] = replace(self.tickets_by_id[ticket_id], topic_id=topic_id)
+
+    async def ticket_for_topic(self, topic_id: int) -> int | None:
+        found = [t.id for t in self.tickets_by_id.values() if t.topic_id == topic_id]
+        return max(found, default=None)
+
+    async def earlier_topic(self, ticket_id: int) -> int | None:
+        ticket = self.tickets_by_id[ticket_id]
+        earlier = [
+            t
+            for t in self.tickets_by_id.values()
+            if t.user_id == ticket.user_id and t.id < ticket_id and t.topic_id is not None
+        ]
+        return max(earlier, key=lambda t: t.id).topic_id if earlier else None
+
+    async def rate(self, ticket_id: int, user_id: int, score: int) -> bool:
+        ticket = self.tickets_by_id.get(ticket_id)
+        if ticket is None or ticket.user_id != user_id or ticket_id in self.ratings:
+            return False
+        self.ratings[ticket_id] = (score, None)
+        return True
+
+    async def rating_message(self, ticket_id: int) -> int | None:
+        return None  # the fake sends nothing
+
+    async def comment(self, chat_id: int, user_id: int, replied_to: int, text: str) -> bool:
+        return False
+
+    async def asked_rating(self, chat_id: int, message_id: int) -> bool:
+        return False
 
     async def due_for_reminder(self, cutoff: dt.datetime) -> list[Ticket]:
         return [

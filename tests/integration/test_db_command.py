@@ -30,6 +30,7 @@ TABLES = {
     "forget_reports",
     "deletions",
     "job_runs",
+    "ratings",
 }
 
 

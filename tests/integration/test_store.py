@@ -46,6 +46,7 @@ TABLES = {
     "forget_reports",
     "deletions",
     "job_runs",
+    "ratings",
 }
 
 

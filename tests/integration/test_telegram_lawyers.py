@@ -651,7 +651,9 @@ async def test_close_by_the_lawyer_ends_the_conversation(firm: Firm) -> None:
     await firm.send(text_update("/close 1", ADA, LAWYERS_CHAT))
     assert firm.to_lawyers()[-1] == "Ticket #1 is closed."
     await firm.deliver()
-    assert firm.texts()[-1].startswith(CLOSED)
+    closed, rate = firm.texts()[-2:]
+    assert closed.startswith(CLOSED)
+    assert rate.startswith("How was your consultation about ticket #1?")
     edited = firm.api.sent("editMessageText")[-1]
     assert "Ticket #1 · closed" in edited["text"]
     assert buttons(edited) == []
@@ -704,7 +706,9 @@ async def test_end_by_the_user_ends_the_conversation(firm: Firm) -> None:
     await claimed_ticket(firm)
     await firm.send(text_update("/end"))
     await firm.deliver()
-    assert firm.texts()[-1].startswith(ENDED)
+    ended, rate = firm.texts()[-2:]
+    assert ended.startswith(ENDED)
+    assert rate.startswith("How was your consultation about ticket #1?")
     assert "The user ended the conversation on ticket #1." in firm.to_lawyers()
     assert "Ticket #1 · closed" in firm.api.sent("editMessageText")[-1]["text"]
     [ticket] = await firm.tickets()

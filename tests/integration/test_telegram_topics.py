@@ -182,7 +182,7 @@ async def test_close_in_the_topic_closes_the_ticket_and_the_topic(forum: Firm) -
     [ticket] = await forum.tickets()
     assert ticket.status == "closed"
     assert forum.api.topics[LAWYERS_CHAT.id][thread].closed
-    assert forum.texts()[-1].startswith("The conversation about ticket #1 is closed.")
+    assert forum.texts()[-2].startswith("The conversation about ticket #1 is closed.")
 
 
 async def test_a_second_persons_ticket_gets_its_own_topic_and_nothing_crosses(

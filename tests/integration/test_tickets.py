@@ -631,8 +631,15 @@ async def conversation(store: SqlStore, queue: Queue, person: Person, word: str)
         )
         await queue.relay(ticket.id, "to_user", f"to {word}: ok", LAWYER, f"l{ticket.id}")
         await send_everything(queue)
-        if ticket.id % 2:  # the first of each person's tickets is over
-            await queue.close(ticket.id, "lawyer", closed_notice, closed_notice)
+        if ticket.id % 2:  # the first of each person's tickets is over, and rated
+            await queue.close(
+                ticket.id, "lawyer", closed_notice, closed_notice, rating=lambda t: f"{word}, rate"
+            )
+            await send_everything(queue)
+            await queue.rate(ticket.id, person.user_id, 4)
+            asked = await queue.rating_message(ticket.id)
+            if asked is not None and person.chat_id is not None:
+                await queue.comment(person.chat_id, person.user_id, asked, f"{word} comments")
     # An intake in progress, with a reply held while they say whether it was a question.
     in_progress = intake(person, need=f"{word} again", contact_detail=f"{word}@x.org")
     await queue.save_intake(replace(in_progress, held=f"what is {word} asked next?"))
