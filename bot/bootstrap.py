@@ -96,4 +96,5 @@ def build_desk(
         lawyers_language=language,
         on_outbox=on_outbox,
         answerable=answerable,
+        office_hours=settings.lawyers.office,
     )

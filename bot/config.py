@@ -27,9 +27,13 @@ from bot.config_values import (
     _secret_text,
     _switch,
     _text,
+    holidays,
+    office_hours,
+    time_zone,
 )
 from bot.config_values import Secret as Secret
 from bot.config_values import bot_username as bot_username
+from bot.consult.office_hours import OfficeHours
 
 ENV_CONFIG = "RWA_BOT_CONFIG"
 ENV_TOKEN = "RWA_BOT_TOKEN"
@@ -70,6 +74,18 @@ class LawyerSettings:
     # At most this many messages a minute carry one user's relays to the lawyers' group; what
     # they write beyond that goes out merged into the next one.
     relays_per_minute: int = 5
+    # When the lawyers answer ("" or "always": at any time), in `timezone`, except `holidays`:
+    # a request outside them is told when the lawyers are back.
+    office_hours: str = "mon-fri 09:00-18:00"
+    timezone: str = "Asia/Hong_Kong"
+    holidays: tuple[str, ...] = ()
+
+    @property
+    def office(self) -> OfficeHours | None:
+        """The office hours, or None when the firm answers at any time."""
+        if self.office_hours.strip().lower() in ("", "always"):
+            return None
+        return OfficeHours.parse(self.office_hours, self.timezone, self.holidays)
 
 
 @dataclass(frozen=True)
@@ -161,6 +177,9 @@ _SETTINGS = (
             ("retention_days", "RWA_BOT_RETENTION_DAYS", _positive),
             ("check_chat_id", "RWA_BOT_CHECK_CHAT_ID", _chat_id),
             ("relays_per_minute", "RWA_BOT_RELAYS_PER_MINUTE", _positive),
+            ("office_hours", "RWA_BOT_OFFICE_HOURS", office_hours),
+            ("timezone", "RWA_BOT_TIMEZONE", time_zone),
+            ("holidays", "RWA_BOT_HOLIDAYS", holidays),
         )
     ),
     _Setting("webhook", "url", "webhook.url", "RWA_BOT_WEBHOOK_URL", _text),

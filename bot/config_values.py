@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.consult.office_hours import OfficeHours, OfficeHoursError
+
 BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")  # Telegram's: 5 to 32 characters
 
 
@@ -167,3 +169,36 @@ def _secret_in_file(value: Any, key: str, base: Path) -> Secret:
 def _secret_text(value: Any, key: str, base: Path) -> Secret | None:
     """A secret given as text (in the environment only); blank sets nothing."""
     return Secret(value.strip()) if value.strip() else None
+
+
+def office_hours(value: Any, key: str) -> str:
+    """Office hours like "mon-fri 09:00-18:00", or "" / "always" for none."""
+    text = str(value).strip()
+    if text.lower() in ("", "always"):
+        return text
+    try:
+        OfficeHours.parse(text, "UTC")
+    except OfficeHoursError as error:
+        raise ConfigError(f"{key}: {error}") from None
+    return text
+
+
+def time_zone(value: Any, key: str) -> str:
+    """An IANA time zone name ("Asia/Hong_Kong")."""
+    text = str(value).strip()
+    try:
+        OfficeHours.parse("mon 09:00-10:00", text)
+    except OfficeHoursError as error:
+        raise ConfigError(f"{key}: {error}") from None
+    return text
+
+
+def holidays(value: Any, key: str) -> tuple[str, ...]:
+    """Dates the office is closed: a list, or text separated by commas ("2026-12-25,...")."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    days = tuple(str(item).strip() for item in items if str(item).strip())
+    try:
+        OfficeHours.parse("mon 09:00-10:00", "UTC", days)
+    except OfficeHoursError as error:
+        raise ConfigError(f"{key}: {error}") from None
+    return days

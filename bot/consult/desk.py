@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from bot.consult.cards import MESSAGE_KEYS as LAWYER_KEYS
 from bot.consult.cards import Cards
 from bot.consult.clock import utc_now
+from bot.consult.expectations import MESSAGE_KEYS as EXPECTATION_KEYS
+from bot.consult.expectations import Expectations
 from bot.consult.intake import (
     ASIDE,
     Advanced,
@@ -34,6 +36,7 @@ from bot.consult.lawyer_desk import LawyersDesk
 from bot.consult.model import TICKET_PLACEHOLDER, Person, SavedIntake, Ticket
 from bot.consult.notices import MESSAGE_KEYS as NOTICE_KEYS
 from bot.consult.notices import TicketNotices
+from bot.consult.office_hours import OfficeHours
 from bot.consult.ports import Consultations
 from bot.consult.redelivery import delivered_again, fresh_key
 from bot.content.loader import Content
@@ -66,6 +69,7 @@ MESSAGE_KEYS = (
     "forget.copies_kept",
     "language_name",
     *LAWYER_KEYS,
+    *EXPECTATION_KEYS,
 )
 
 # How many of a user's latest questions a ticket carries for the lawyer.
@@ -110,6 +114,7 @@ class Desk(LawyersDesk):
         lawyers_language: str = "en",
         on_outbox: Callable[[], None] | None = None,
         answerable: Callable[[str], bool] | None = None,
+        office_hours: OfficeHours | None = None,
     ) -> None:
         """`answerable(text)`: whether the answer engine answers `text` with confidence (the
         intake then takes a reply that picks no choice for a question; see intake.py)."""
@@ -117,6 +122,7 @@ class Desk(LawyersDesk):
         self.lawyers_language = lawyers_language
         self._answerable = answerable
         self._on_outbox = on_outbox or (lambda: None)
+        self.office_hours = office_hours
         self.use_content(content)
         # Nothing of a user's consultation state is kept here: the store is the one truth, so
         # that replicas on one database, and a user's messages handled by any of them, agree.
@@ -126,6 +132,7 @@ class Desk(LawyersDesk):
         self.content, self.intake = content, Intake(content, self._answerable)
         self.notices = TicketNotices(content)
         self.cards = Cards(content, self.intake, self.lawyers_language)
+        self.expectations = Expectations(content, self.queue, self.office_hours)
 
     # -- users ---------------------------------------------------------------------------------
 
@@ -327,6 +334,8 @@ class Desk(LawyersDesk):
         offline = person.chat_id is None
         context = await self.queue.recent_questions(person.user_id, RECENT_QUESTIONS)
         notice = self.notices.received(reader, answers, offline=offline, ticket=TICKET_PLACEHOLDER)
+        expect = await self.expectations.on_filing(reader)
+        notice = f"{notice} {expect}" if expect else notice
         ticket, created = await self.queue.open_ticket(
             person, reader, answers, context, None if offline else notice
         )

@@ -112,6 +112,10 @@ class Tickets(Protocol):
         question asking its person to rate a consultation that took place."""
         ...
 
+    async def first_responses(self, since: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+        """(filed, taken) of the tickets filed since `since` that a lawyer took."""
+        ...
+
     async def due_for_reminder(self, cutoff: dt.datetime) -> list[Ticket]:
         """Return the open tickets last announced at or before `cutoff`, oldest first."""
         ...

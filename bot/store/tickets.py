@@ -232,6 +232,14 @@ class SqlTickets(OnEngine):
             await queue_messages(connection, messages)
             return ticket
 
+    async def first_responses(self, since: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+        """(filed, taken) of the tickets filed since `since` that a lawyer took."""
+        query = select(tickets.c.created_at, tickets.c.claimed_at).where(
+            tickets.c.created_at >= since, tickets.c.claimed_at.is_not(None)
+        )
+        async with self.engine.connect() as connection:
+            return [(row.created_at, row.claimed_at) for row in await connection.execute(query)]
+
     async def due_for_reminder(self, cutoff: dt.datetime) -> list[Ticket]:
         """Return the open tickets last announced at or before `cutoff`, oldest first."""
         query = (

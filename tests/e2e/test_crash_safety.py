@@ -702,6 +702,8 @@ class Scenario:
         number = row["ticket_id"]
         if row["kind"] == "text":
             return bool(sent == row["text"].strip())
+        if row["kind"] == "rating":  # the question, with its scores
+            return sent == row["text"].strip() and has_button(call, f"rt:{number}:5")
         if row["kind"] == "card":
             return has_button(call, f"t:close:{number}") and sent.startswith(f"Ticket #{number} ")
         if row["direction"] == "to_user":

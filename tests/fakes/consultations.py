@@ -237,6 +237,13 @@ class FakeConsultations:
             self._queue("rating", ticket.chat_id, ticket_id, asked)
         return ticket
 
+    async def first_responses(self, since: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+        return [
+            (t.created_at, t.claimed_at)
+            for t in self.tickets_by_id.values()
+            if t.claimed_at is not None and t.created_at >= since
+        ]
+
     async def hand_over(
         self,
         ticket_id: int,

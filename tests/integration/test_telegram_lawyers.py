@@ -251,6 +251,7 @@ async def firm(
             chat_id=LAWYERS_CHAT.id,
             user_ids=frozenset({ADA.id, BEN.id}),
             remind_after_minutes=REMIND_AFTER_MINUTES,
+            office_hours="always",  # what a request is told does not hang on the hour of the run
         ),
     )
     store = await open_store(sqlite_url(settings.data_dir))
