@@ -28,6 +28,7 @@ from bot.config_values import (
     _switch,
     _text,
     holidays,
+    lead_lawyer,
     office_hours,
     time_zone,
 )
@@ -79,6 +80,10 @@ class LawyerSettings:
     office_hours: str = "mon-fri 09:00-18:00"
     timezone: str = "Asia/Hong_Kong"
     holidays: tuple[str, ...] = ()
+    # An open ticket nobody took within this many office hours is named to the lawyers (0: no
+    # target); at twice that, the lead lawyer ("@username"; "" for none) is mentioned.
+    first_response_hours: float = 2.0
+    lead_lawyer: str = ""
 
     @property
     def office(self) -> OfficeHours | None:
@@ -180,6 +185,8 @@ _SETTINGS = (
             ("office_hours", "RWA_BOT_OFFICE_HOURS", office_hours),
             ("timezone", "RWA_BOT_TIMEZONE", time_zone),
             ("holidays", "RWA_BOT_HOLIDAYS", holidays),
+            ("first_response_hours", "RWA_BOT_FIRST_RESPONSE_HOURS", _number_or_zero),
+            ("lead_lawyer", "RWA_BOT_LEAD_LAWYER", lead_lawyer),
         )
     ),
     _Setting("webhook", "url", "webhook.url", "RWA_BOT_WEBHOOK_URL", _text),

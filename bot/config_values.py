@@ -202,3 +202,11 @@ def holidays(value: Any, key: str) -> tuple[str, ...]:
     except OfficeHoursError as error:
         raise ConfigError(f"{key}: {error}") from None
     return days
+
+
+def lead_lawyer(value: Any, key: str) -> str:
+    """The lead lawyer's Telegram @username (mentioned in the lawyers' group), or ""."""
+    text = str(value).strip()
+    if text and not BOT_USERNAME.fullmatch(text.removeprefix("@")):
+        raise ConfigError(f"{key}: {text!r} is not a Telegram @username")
+    return "@" + text.removeprefix("@") if text else ""

@@ -38,6 +38,8 @@ MESSAGE_KEYS = (
     "lawyer.assign_usage",
     "lawyer.not_a_lawyer",
     "lawyer.snip_unknown",
+    "lawyer.overdue",
+    "lawyer.lead",
 )
 TOPIC_NAME_LIMIT = 128  # Telegram's longest topic name
 # A ticket card stays well under Telegram's 4096 characters.

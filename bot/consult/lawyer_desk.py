@@ -8,9 +8,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from bot.consult import clock
 from bot.consult.cards import Cards
 from bot.consult.clock import utc_now
 from bot.consult.model import Person, Ticket
+from bot.consult.office_hours import OfficeHours
 from bot.consult.ports import Consultations
 from bot.consult.row_ids import is_row_id
 from bot.content.loader import TRADITIONAL_LOCALES, Content
@@ -26,6 +28,7 @@ class LawyersDesk:
     queue: Consultations
     content: Content
     cards: Cards
+    office_hours: OfficeHours | None
     _on_outbox: Callable[[], None]
 
     def _text(self, language: str, key: str, **fields: object) -> str:
@@ -216,6 +219,30 @@ class LawyersDesk:
             log.info("reminded the lawyers of %d unclaimed ticket(s)", reminded)
         return reminded
 
+    async def chase(self, target: dt.timedelta, lead: str | None) -> int:
+        """Tell the lawyers of each open ticket past its first-response `target` (in office
+        time, where there are office hours), once; at twice the target name the `lead` lawyer
+        ("@username"), once. Return how many notices were queued."""
+        if target <= dt.timedelta():
+            return 0
+        now, office = clock.utc_now(), self.office_hours
+        queued = 0
+        for waiting in await self.queue.waiting_for_first_response():
+            waited = office.office_time(waiting.filed, now) if office else now - waiting.filed
+            hours = _hours(waited)
+            if waited >= target and not waiting.overdue_told:
+                notice = self._lawyer_text(
+                    "overdue", ticket=waiting.ticket_id, hours=hours, target=_hours(target)
+                )
+                queued += await self.queue.chased(waiting.ticket_id, "overdue", notice)
+            if lead and waited >= 2 * target and not waiting.lead_told:
+                notice = self._lawyer_text("lead", lead=lead, ticket=waiting.ticket_id, hours=hours)
+                queued += await self.queue.chased(waiting.ticket_id, "lead", notice)
+        if queued:
+            self._on_outbox()
+            log.info("chased the lawyers about %d ticket(s) past the first-response target", queued)
+        return queued
+
     def card(self, ticket: Ticket) -> str:
         """The ticket card for the lawyers' group, as plain text."""
         return self.cards.card(ticket)
@@ -235,3 +262,8 @@ def snippet_text(content: Content, snippet: Snippet, reader: str) -> str:
     source = content.sources.get(quoted[0].source_id)
     brief = content.source_brief(reader, source) if source is not None else ""
     return "\n\n".join([text, *(f"“{passage.text}”" for passage in quoted), f"— {brief}"])
+
+
+def _hours(span: dt.timedelta) -> str:
+    """A span in hours, to one decimal where it has one ("2", "2.5")."""
+    return f"{span.total_seconds() / 3600:.1f}".removesuffix(".0")

@@ -222,6 +222,20 @@ class Relayed:
         }
 
 
+ChaseStep = Literal["overdue", "lead"]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An open ticket waiting for a first response: when it was filed, and whether the lawyers
+    were told it is overdue, and the lead lawyer named."""
+
+    ticket_id: int
+    filed: dt.datetime
+    overdue_told: bool
+    lead_told: bool
+
+
 @dataclass(frozen=True)
 class ClaimResult:
     """What a claim did: `claimed` True for the lawyer who got the ticket; `ticket` as it now

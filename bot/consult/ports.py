@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.consult.model import (
+    ChaseStep,
     ClaimResult,
     ClosedBy,
     Deletion,
@@ -23,6 +24,7 @@ from bot.consult.model import (
     SavedIntake,
     ShownQuestion,
     Ticket,
+    Waiting,
 )
 
 
@@ -114,6 +116,14 @@ class Tickets(Protocol):
 
     async def first_responses(self, since: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
         """(filed, taken) of the tickets filed since `since` that a lawyer took."""
+        ...
+
+    async def waiting_for_first_response(self) -> list[Waiting]:
+        """The open tickets, oldest first, with how far the lawyers were chased about each."""
+        ...
+
+    async def chased(self, ticket_id: int, step: ChaseStep, notice: str) -> bool:
+        """Record one chase of an open ticket and queue `notice` for the lawyers, once."""
         ...
 
     async def due_for_reminder(self, cutoff: dt.datetime) -> list[Ticket]:

@@ -360,6 +360,13 @@ def m014_ratings(connection: Connection) -> None:
     metadata.tables["ratings"].create(connection)
 
 
+def m015_first_response_chasing(connection: Connection) -> None:
+    """When the lawyers were told a ticket passed its first-response target (`overdue_at`),
+    and when the lead lawyer was named for it (`lead_told_at`); NULL: not yet."""
+    add_column(connection, "tickets", Column("overdue_at", UtcDateTime, nullable=True))
+    add_column(connection, "tickets", Column("lead_told_at", UtcDateTime, nullable=True))
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -375,4 +382,5 @@ MIGRATIONS: list[Migration] = [
     m012_outbox_threads,
     m013_ticket_topics,
     m014_ratings,
+    m015_first_response_chasing,
 ]

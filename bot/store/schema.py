@@ -108,6 +108,10 @@ tickets = Table(
     # m013: the ticket's forum topic in the lawyers' group (its message_thread_id); NULL: none
     # (the group is no forum, or the topic is not made yet).
     Column("topic_id", BigInteger, nullable=True),
+    # m015: when the lawyers were told the ticket passed its first-response target, and when
+    # the lead lawyer was named for it (NULL: not yet).
+    Column("overdue_at", UtcDateTime, nullable=True),
+    Column("lead_told_at", UtcDateTime, nullable=True),
 )
 outbox = Table(
     "outbox",

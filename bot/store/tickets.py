@@ -12,11 +12,13 @@ from bot.consult.clock import utc_now
 from bot.consult.model import (
     ACTIVE,
     TICKET_PLACEHOLDER,
+    ChaseStep,
     ClaimResult,
     ClosedBy,
     Person,
     ShownQuestion,
     Ticket,
+    Waiting,
 )
 from bot.store.database import write_transaction
 from bot.store.queue_rows import (
@@ -239,6 +241,39 @@ class SqlTickets(OnEngine):
         )
         async with self.engine.connect() as connection:
             return [(row.created_at, row.claimed_at) for row in await connection.execute(query)]
+
+    async def waiting_for_first_response(self) -> list[Waiting]:
+        """The open tickets (no lawyer took them yet), oldest first, with how far the lawyers
+        were chased about each."""
+        query = (
+            select(tickets.c.id, tickets.c.created_at, tickets.c.overdue_at, tickets.c.lead_told_at)
+            .where(tickets.c.status == "open")
+            .order_by(tickets.c.id)
+        )
+        async with self.engine.connect() as connection:
+            return [
+                Waiting(
+                    row.id, row.created_at, row.overdue_at is not None, row.lead_told_at is not None
+                )
+                for row in await connection.execute(query)
+            ]
+
+    async def chased(self, ticket_id: int, step: ChaseStep, notice: str) -> bool:
+        """Record that the lawyers were chased about open ticket `ticket_id` (`step`: "overdue"
+        or "lead") and queue `notice` for their group; False, writing nothing, when that was
+        done already (by another replica, say) or the ticket was taken meanwhile."""
+        column = tickets.c.overdue_at if step == "overdue" else tickets.c.lead_told_at
+        now = utc_now()
+        async with write_transaction(self.engine) as connection:
+            changed = await connection.execute(
+                update(tickets)
+                .where(tickets.c.id == ticket_id, tickets.c.status == "open", column.is_(None))
+                .values({column.key: now})
+            )
+            if changed.rowcount == 0:
+                return False
+            await queue_messages(connection, [pending_row(now, "text", None, ticket_id, notice)])
+        return True
 
     async def due_for_reminder(self, cutoff: dt.datetime) -> list[Ticket]:
         """Return the open tickets last announced at or before `cutoff`, oldest first."""

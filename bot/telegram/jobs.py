@@ -36,6 +36,8 @@ async def remind_unclaimed(context: BotContext) -> None:
     if not await claim_run(services.store.engine, "remind", reminder_check_every(lawyers)):
         return  # another replica did this period's
     await services.desk.remind(dt.timedelta(minutes=lawyers.remind_after_minutes))
+    target = dt.timedelta(hours=lawyers.first_response_hours)
+    await services.desk.chase(target, lawyers.lead_lawyer or None)
 
 
 async def purge_old_data(context: BotContext) -> None:

@@ -14,6 +14,7 @@ from bot.consult.office_hours import OfficeHours
 from bot.store.schema import tickets
 from tests.integration.test_telegram_lawyers import (
     ADA,
+    LAWYERS_CHAT,
     RECEIVED,
     Firm,
     file_ticket,
@@ -30,7 +31,9 @@ OFFICE = OfficeHours.parse("mon-fri 09:00-18:00", "Asia/Hong_Kong", ["2026-12-25
 def office(request: pytest.FixtureRequest) -> Firm:
     """The firm, open Monday to Friday 9 to 18, Hong Kong time."""
     firm: Firm = request.getfixturevalue("firm_fixture")
-    firm.services.desk.expectations.office = OFFICE
+    desk = firm.services.desk
+    desk.office_hours = OFFICE
+    desk.use_content(desk.content)  # its parts take the office hours from the desk
     return firm
 
 
@@ -88,3 +91,65 @@ async def test_once_enough_tickets_were_taken_the_median_wait_is_told(
 
     [received] = [t for t in office.texts(latest.id) if t.startswith("Received: ticket #6.")]
     assert "Lately a lawyer has taken a request in about 2 hours of office time" in received
+
+
+# -- the first-response target ---------------------------------------------------------------------
+
+TARGET = dt.timedelta(hours=2)
+
+
+async def filed_at(firm: Firm, moment: dt.datetime) -> None:
+    """Ticket #1, filed (as the store records it) at `moment`."""
+    await file_ticket(firm)
+    async with firm.store.engine.begin() as connection:
+        await connection.execute(update(tickets).values(created_at=moment.astimezone(dt.UTC)))
+
+
+async def chase_at(firm: Firm, monkeypatch: pytest.MonkeyPatch, moment: dt.datetime) -> None:
+    frozen_at(monkeypatch, moment)
+    await firm.services.desk.chase(TARGET, "@lead_ada")
+    await firm.deliver()
+
+
+def chased(firm: Firm) -> list[str]:
+    return [t for t in firm.to_lawyers() if "first response" in t]
+
+
+async def test_the_lawyers_are_told_once_when_a_ticket_passes_the_target_then_the_lead(
+    office: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await filed_at(office, dt.datetime(2026, 12, 8, 10, 0, tzinfo=HK))
+
+    await chase_at(office, monkeypatch, dt.datetime(2026, 12, 8, 11, 59, tzinfo=HK))
+    assert chased(office) == []
+    await chase_at(office, monkeypatch, dt.datetime(2026, 12, 8, 12, 1, tzinfo=HK))
+    await chase_at(office, monkeypatch, dt.datetime(2026, 12, 8, 12, 30, tzinfo=HK))
+    [overdue] = chased(office)
+    assert overdue.startswith("Ticket #1 has waited 2 office hours for a first response")
+    await chase_at(office, monkeypatch, dt.datetime(2026, 12, 8, 14, 1, tzinfo=HK))
+    await chase_at(office, monkeypatch, dt.datetime(2026, 12, 8, 16, 0, tzinfo=HK))
+    assert chased(office)[1:] == [
+        "@lead_ada: ticket #1 still waits for a first response after 4 office hours."
+    ]
+
+
+async def test_the_target_counts_office_hours_only(
+    office: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await filed_at(office, dt.datetime(2026, 12, 11, 17, 0, tzinfo=HK))  # Friday, 17:00
+
+    await chase_at(office, monkeypatch, dt.datetime(2026, 12, 13, 20, 0, tzinfo=HK))  # Sunday
+    assert chased(office) == []
+    await chase_at(office, monkeypatch, dt.datetime(2026, 12, 14, 10, 0, tzinfo=HK))  # Monday
+    assert len(chased(office)) == 1
+
+
+async def test_a_ticket_a_lawyer_took_is_not_chased(
+    office: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await filed_at(office, dt.datetime(2026, 12, 8, 10, 0, tzinfo=HK))
+    await office.press("t:claim:1", ADA, LAWYERS_CHAT)
+
+    await chase_at(office, monkeypatch, dt.datetime(2026, 12, 8, 16, 0, tzinfo=HK))
+
+    assert chased(office) == []
