@@ -97,4 +97,5 @@ def build_desk(
         on_outbox=on_outbox,
         answerable=answerable,
         office_hours=settings.lawyers.office,
+        routes=settings.lawyers.routing,
     )

@@ -30,11 +30,13 @@ from bot.config_values import (
     holidays,
     lead_lawyer,
     office_hours,
+    routing,
     time_zone,
 )
 from bot.config_values import Secret as Secret
 from bot.config_values import bot_username as bot_username
 from bot.consult.office_hours import OfficeHours
+from bot.consult.routing import Route
 
 ENV_CONFIG = "RWA_BOT_CONFIG"
 ENV_TOKEN = "RWA_BOT_TOKEN"
@@ -84,6 +86,8 @@ class LawyerSettings:
     # target); at twice that, the lead lawyer ("@username"; "" for none) is mentioned.
     first_response_hours: float = 2.0
     lead_lawyer: str = ""
+    # Which lawyers a new ticket's card mentions, by its answers (bot/consult/routing.py).
+    routing: tuple[Route, ...] = ()
 
     @property
     def office(self) -> OfficeHours | None:
@@ -187,6 +191,7 @@ _SETTINGS = (
             ("holidays", "RWA_BOT_HOLIDAYS", holidays),
             ("first_response_hours", "RWA_BOT_FIRST_RESPONSE_HOURS", _number_or_zero),
             ("lead_lawyer", "RWA_BOT_LEAD_LAWYER", lead_lawyer),
+            ("routing", "RWA_BOT_ROUTING", routing),
         )
     ),
     _Setting("webhook", "url", "webhook.url", "RWA_BOT_WEBHOOK_URL", _text),

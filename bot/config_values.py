@@ -2,6 +2,7 @@
 environment variable and returns it typed, or raises ConfigError saying what to fix. Secrets are
 `Secret`s, which never print."""
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.consult.office_hours import OfficeHours, OfficeHoursError
+from bot.consult.routing import Route, RoutingError, parse_routes
 
 BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")  # Telegram's: 5 to 32 characters
 
@@ -210,3 +212,17 @@ def lead_lawyer(value: Any, key: str) -> str:
     if text and not BOT_USERNAME.fullmatch(text.removeprefix("@")):
         raise ConfigError(f"{key}: {text!r} is not a Telegram @username")
     return "@" + text.removeprefix("@") if text else ""
+
+
+def routing(value: Any, key: str) -> tuple[Route, ...]:
+    """Routing rules: a list of {when, mention} (in the environment, as JSON)."""
+    raw = value
+    if isinstance(value, str):
+        try:
+            raw = json.loads(value) if value.strip() else []
+        except ValueError:
+            raise ConfigError(f"{key}: not JSON (a list of {{when, mention}} rules)") from None
+    try:
+        return parse_routes(raw)
+    except RoutingError as error:
+        raise ConfigError(f"{key}: {error}") from None

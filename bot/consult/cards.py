@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from bot.consult.intake import ASSET, JURISDICTION, Intake
 from bot.consult.model import Ticket
+from bot.consult.routing import Route, mentions
 from bot.content.loader import Content
 
 # The messages the lawyers read (`read_content` requires them, through the desk's MESSAGE_KEYS).
@@ -15,6 +16,7 @@ MESSAGE_KEYS = (
     "lawyer.status_closed",
     "lawyer.card_user",
     "lawyer.card_consent",
+    "lawyer.card_for",
     "lawyer.card_questions",
     "lawyer.card_no_questions",
     "lawyer.already_claimed",
@@ -50,10 +52,13 @@ QUESTION_PREVIEW = 200
 class Cards:
     """The lawyers' texts: `lawyer.*` messages in `language`, cards and the queue list."""
 
-    def __init__(self, content: Content, intake: Intake, language: str) -> None:
+    def __init__(
+        self, content: Content, intake: Intake, language: str, routes: tuple[Route, ...] = ()
+    ) -> None:
         self.content = content
         self.intake = intake
         self.language = language
+        self.routes = routes
 
     def text(self, key: str, **fields: object) -> str:
         """The message `lawyer.<key>` in the lawyers' language, with `fields` filled in."""
@@ -102,6 +107,9 @@ class Cards:
                 language=self.content.message(ticket.language, "language_name"),
             )
         )
+        named = mentions(self.routes, ticket)
+        if named:
+            lines.append(self.text("card_for", lawyers=" ".join(named)))
         lines.append("")
         for label, value in self.intake.describe(ticket.answers, self.language):
             lines.append(f"{label}: {value}")

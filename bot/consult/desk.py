@@ -39,6 +39,7 @@ from bot.consult.notices import TicketNotices
 from bot.consult.office_hours import OfficeHours
 from bot.consult.ports import Consultations
 from bot.consult.redelivery import delivered_again, fresh_key
+from bot.consult.routing import Route
 from bot.content.loader import Content
 from index.text import Language, normalize
 
@@ -115,6 +116,7 @@ class Desk(LawyersDesk):
         on_outbox: Callable[[], None] | None = None,
         answerable: Callable[[str], bool] | None = None,
         office_hours: OfficeHours | None = None,
+        routes: tuple[Route, ...] = (),
     ) -> None:
         """`answerable(text)`: whether the answer engine answers `text` with confidence (the
         intake then takes a reply that picks no choice for a question; see intake.py)."""
@@ -123,6 +125,7 @@ class Desk(LawyersDesk):
         self._answerable = answerable
         self._on_outbox = on_outbox or (lambda: None)
         self.office_hours = office_hours
+        self.routes = routes
         self.use_content(content)
         # Nothing of a user's consultation state is kept here: the store is the one truth, so
         # that replicas on one database, and a user's messages handled by any of them, agree.
@@ -131,7 +134,7 @@ class Desk(LawyersDesk):
         """Speak with (reloaded) content from now on."""
         self.content, self.intake = content, Intake(content, self._answerable)
         self.notices = TicketNotices(content)
-        self.cards = Cards(content, self.intake, self.lawyers_language)
+        self.cards = Cards(content, self.intake, self.lawyers_language, self.routes)
         self.expectations = Expectations(content, self.queue, self.office_hours)
 
     # -- users ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from telegram import Chat, Message, User
 
+from bot.consult.routing import parse_routes
 from tests.fakes.bot_api import text_update
 from tests.integration.test_telegram_lawyers import (
     ADA,
@@ -328,3 +329,14 @@ async def test_an_unknown_snippet_is_refused_with_the_names_there_are(forum: Fir
     told = sent_to_topic(forum, thread)[-1]
     assert "hello" in told and "welcome" in told and "mainland-red-line" in told
     assert not any("Thank you for your request" in text for text in forum.texts())
+
+
+async def test_routing_rules_name_the_lawyers_on_the_card(forum: Firm) -> None:
+    desk = forum.services.desk
+    desk.routes = parse_routes([{"when": {"jurisdiction": "hong_kong"}, "mention": ["@ben_chan"]}])
+    desk.use_content(desk.content)
+
+    await file_ticket(forum)  # a Hong Kong project
+
+    [card] = sent_to_topic(forum, await only_topic(forum))
+    assert "For: @ben_chan" in card

@@ -116,6 +116,12 @@ def test_without_lawyers_settings_tickets_wait_for_a_group(tmp_path: Path) -> No
         ({"RWA_BOT_REMIND_AFTER_MINUTES": "0"}, "RWA_BOT_REMIND_AFTER_MINUTES"),
         ({"RWA_BOT_RETENTION_DAYS": "-3"}, "RWA_BOT_RETENTION_DAYS"),
         ({"RWA_BOT_FLOOD_LIMIT": "-1"}, "RWA_BOT_FLOOD_LIMIT"),
+        ({"RWA_BOT_OFFICE_HOURS": "weekdays"}, "RWA_BOT_OFFICE_HOURS"),
+        ({"RWA_BOT_TIMEZONE": "Hong Kong"}, "RWA_BOT_TIMEZONE"),
+        ({"RWA_BOT_HOLIDAYS": "Christmas"}, "RWA_BOT_HOLIDAYS"),
+        ({"RWA_BOT_LEAD_LAWYER": "ada wong"}, "RWA_BOT_LEAD_LAWYER"),
+        ({"RWA_BOT_ROUTING": "[{]"}, "RWA_BOT_ROUTING"),
+        ({"RWA_BOT_ROUTING": '[{"when": {"asset": "gold"}, "mention": ["@ada_wong"]}]'}, "gold"),
     ],
 )
 def test_bad_lawyer_and_flood_settings_are_refused_by_name(
@@ -206,3 +212,25 @@ def test_the_bot_username_comes_from_the_file_or_the_environment_without_its_at(
 def test_a_bot_username_telegram_could_not_have_given_is_refused_by_name(name: str) -> None:
     with pytest.raises(ConfigError, match="RWA_BOT_USERNAME' must be a bot's Telegram username"):
         load_settings(environ={"RWA_BOT_USERNAME": name})
+
+
+def test_office_hours_the_lead_and_routing_come_from_the_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "lawyers:\n  office_hours: sun-thu 08:30-17:00\n  timezone: Asia/Dubai\n"
+        "  holidays: ['2026-12-25']\n  first_response_hours: 1.5\n  lead_lawyer: ada_wong\n"
+        "  routing:\n    - when: {jurisdiction: hong_kong}\n      mention: ['@ben_chan']\n",
+    )
+    lawyers = load_settings(path, environ={}).lawyers
+    office = lawyers.office
+    assert office is not None and office.describe() == "sun-thu 08:30-17:00, Asia/Dubai"
+    assert lawyers.first_response_hours == 1.5
+    assert lawyers.lead_lawyer == "@ada_wong"
+    [route] = lawyers.routing
+    assert (route.when, route.mention) == ((("jurisdiction", "hong_kong"),), ("@ben_chan",))
+
+
+def test_office_hours_default_to_hong_kong_weekdays_and_always_turns_them_off() -> None:
+    office = load_settings(environ={}).lawyers.office
+    assert office is not None and office.describe() == "mon-fri 09:00-18:00, Asia/Hong_Kong"
+    assert load_settings(environ={"RWA_BOT_OFFICE_HOURS": "always"}).lawyers.office is None
