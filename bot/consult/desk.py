@@ -33,7 +33,7 @@ from bot.consult.intake import (
 )
 from bot.consult.intake import MESSAGE_KEYS as INTAKE_KEYS
 from bot.consult.lawyer_desk import LawyersDesk
-from bot.consult.model import TICKET_PLACEHOLDER, Person, SavedIntake, Ticket
+from bot.consult.model import TICKET_PLACEHOLDER, Attachment, Person, SavedIntake, Ticket
 from bot.consult.notices import MESSAGE_KEYS as NOTICE_KEYS
 from bot.consult.notices import TicketNotices
 from bot.consult.office_hours import OfficeHours
@@ -185,6 +185,20 @@ class Desk(LawyersDesk):
             self._on_outbox()
         # Also answered: who asks whether anyone is there should not hear nothing.
         return Turn((self._status(person, ticket, locale),)) if asks_status else Turn()
+
+    async def send_file(
+        self, person: Person, attachment: Attachment, caption: str, source_key: str
+    ) -> bool:
+        """A document or photo from the user: copied to their lawyer while a lawyer has their
+        ticket (True); else nothing is sent (False: the front end says where files go)."""
+        ticket = await self.queue.active_ticket(person.user_id)
+        if ticket is None or ticket.status != "claimed":
+            return False
+        if await self.queue.relay(
+            ticket.id, "to_lawyers", caption, person.user_id, source_key, attachment
+        ):
+            self._on_outbox()
+        return True
 
     async def choose(
         self,

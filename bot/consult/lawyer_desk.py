@@ -11,7 +11,7 @@ from collections.abc import Callable
 from bot.consult import clock
 from bot.consult.cards import Cards
 from bot.consult.clock import utc_now
-from bot.consult.model import Person, Ticket
+from bot.consult.model import Attachment, Person, Ticket
 from bot.consult.office_hours import OfficeHours
 from bot.consult.ports import Consultations
 from bot.consult.row_ids import is_row_id
@@ -42,7 +42,12 @@ class LawyersDesk:
         return (await self._claim(ticket_id, lawyer))[1]
 
     async def write_in_topic(
-        self, ticket_id: int, lawyer: Person, text: str, source_key: str
+        self,
+        ticket_id: int,
+        lawyer: Person,
+        text: str,
+        source_key: str,
+        attachment: Attachment | None = None,
     ) -> str | None:
         """A lawyer's message in the ticket's forum topic: for the person, as with /reply; the
         first lawyer to write takes an open ticket. What to tell the lawyer, or None."""
@@ -50,7 +55,7 @@ class LawyersDesk:
         claimed = False
         if ticket is not None and ticket.status == "open":
             claimed = (await self._claim(ticket_id, lawyer))[0]
-        refusal = await self.reply(ticket_id, lawyer, text, source_key)
+        refusal = await self.reply(ticket_id, lawyer, text, source_key, attachment)
         if refusal is None and claimed:
             return self._lawyer_text("claimed_in_topic", ticket=ticket_id)
         return refusal
@@ -130,8 +135,16 @@ class LawyersDesk:
             return False, self._lawyer_text("already_closed", ticket=ticket_id)
         return False, self._lawyer_text("already_claimed", lawyer=result.ticket.lawyer_name or "?")
 
-    async def reply(self, ticket_id: int, lawyer: Person, text: str, source_key: str) -> str | None:
-        """A lawyer's message for a ticket's user; None when it was queued, else the refusal."""
+    async def reply(
+        self,
+        ticket_id: int,
+        lawyer: Person,
+        text: str,
+        source_key: str,
+        attachment: Attachment | None = None,
+    ) -> str | None:
+        """A lawyer's message (or document or photo, `text` its caption) for a ticket's user;
+        None when it was queued, else the refusal."""
         if not is_row_id(ticket_id):
             return self._lawyer_text("no_such_ticket", ticket=ticket_id)
         ticket = await self.queue.ticket(ticket_id)
@@ -147,7 +160,9 @@ class LawyersDesk:
             )
         if ticket.chat_id is None:
             return self._lawyer_text("offline_ticket", ticket=ticket_id)
-        if await self.queue.relay(ticket_id, "to_user", text, lawyer.user_id, source_key):
+        if await self.queue.relay(
+            ticket_id, "to_user", text, lawyer.user_id, source_key, attachment
+        ):
             self._on_outbox()
         return None
 

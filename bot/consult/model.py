@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 TicketStatus = Literal["open", "claimed", "closed"]
 ClosedBy = Literal["user", "lawyer"]
-OutboxKind = Literal["text", "card", "card_update", "relay", "rating"]
+OutboxKind = Literal["text", "card", "card_update", "relay", "rating", "file"]
 Direction = Literal["to_user", "to_lawyers"]
 OutboxStatus = Literal["pending", "sent", "failed"]
 DeletionOutcome = Literal["deleted", "kept"]
@@ -146,6 +146,23 @@ class SavedIntake:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A document or photo in a ticket's conversation, relayed by copying Telegram's message
+    `from_message_id` of chat `from_chat_id` (the bot never downloads it): its file name, size
+    in bytes and kind ("document", "photo") as Telegram described it."""
+
+    from_chat_id: int
+    from_message_id: int
+    name: str | None
+    size: int | None
+    kind: str
+
+    def to_json(self) -> dict[str, Any]:
+        """What the records say of the file (not where it is)."""
+        return {"name": self.name, "size": self.size, "type": self.kind}
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     """One message for the worker to send: to `chat_id`, or to the lawyers' group when None.
     A 'text' or 'relay' carries its text; a 'card' or 'card_update' is drawn from the ticket."""
@@ -168,6 +185,7 @@ class OutboxItem:
     merged_upto: int | None = None
     sender_id: int | None = None
     thread_id: int | None = None  # the forum topic in its chat (None: the main thread)
+    attachment: Attachment | None = None  # a "file" row's document or photo
 
 
 @dataclass(frozen=True)
@@ -207,6 +225,7 @@ class Relayed:
     created_at: dt.datetime
     sent_at: dt.datetime | None
     status: OutboxStatus
+    file: dict[str, Any] | None = None  # a document or photo: its name, size and type
 
     def to_json(self) -> dict[str, Any]:
         """Return the message as a JSON-able dict, datetimes in ISO 8601."""
@@ -219,6 +238,7 @@ class Relayed:
             "created_at": self.created_at.isoformat(),
             "sent_at": _iso(self.sent_at),
             "status": self.status,
+            **({"file": self.file} if self.file is not None else {}),
         }
 
 

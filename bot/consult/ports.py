@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.consult.model import (
+    Attachment,
     ChaseStep,
     ClaimResult,
     ClosedBy,
@@ -152,8 +153,10 @@ class Relay(Protocol):
         text: str,
         sender_id: int,
         source_key: str | None,
+        attachment: Attachment | None = None,
     ) -> bool:
-        """Queue one message of a claimed ticket's conversation; False, writing nothing, when
+        """Queue one message of a claimed ticket's conversation (with an `attachment`: a copy
+        of that document or photo, `text` its caption); False, writing nothing, when
         `source_key` was seen, the ticket is not claimed, or the user has no chat."""
         ...
 

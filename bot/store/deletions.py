@@ -38,7 +38,7 @@ async def plan_deletions(
         .where(
             outbox.c.ticket_id.in_(ticket_ids),
             outbox.c.chat_id.is_(None),
-            outbox.c.kind == "relay",
+            outbox.c.kind.in_(("relay", "file")),
             outbox.c.direction == "to_lawyers",
             or_(outbox.c.message_id.is_not(None), outbox.c.message_ids.is_not(None)),
         )

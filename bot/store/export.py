@@ -218,7 +218,10 @@ async def _tickets(connection: AsyncConnection, user_id: int) -> list[dict[str, 
     found = (await connection.execute(query)).all()
     relays = (
         select(outbox)
-        .where(outbox.c.ticket_id.in_([row.id for row in found]), outbox.c.kind == "relay")
+        .where(
+            outbox.c.ticket_id.in_([row.id for row in found]),
+            outbox.c.kind.in_(("relay", "file")),
+        )
         .order_by(outbox.c.id)
     )
     messages: dict[int, list[dict[str, Any]]] = {row.id: [] for row in found}
@@ -252,6 +255,11 @@ def _relayed(row: Row[Any]) -> dict[str, Any]:
         "written_at": _iso(row.created_at),
         "delivered_at": _iso(row.sent_at),
         "status": row.status,
+        **(
+            {"file": {"name": row.file_name, "size": row.file_size, "type": row.file_type}}
+            if row.kind == "file"
+            else {}
+        ),
     }
 
 

@@ -367,6 +367,19 @@ def m015_first_response_chasing(connection: Connection) -> None:
     add_column(connection, "tickets", Column("lead_told_at", UtcDateTime, nullable=True))
 
 
+def m016_file_relays(connection: Connection) -> None:
+    """Documents and photos in a ticket's conversation, relayed by copying the message: on the
+    outbox, the message a "file" row copies and the file's name, size and type."""
+    for column in (
+        Column("from_chat_id", BigInteger, nullable=True),
+        Column("from_message_id", BigInteger, nullable=True),
+        Column("file_name", Text, nullable=True),
+        Column("file_size", BigInteger, nullable=True),
+        Column("file_type", String(16), nullable=True),
+    ):
+        add_column(connection, "outbox", column)
+
+
 MIGRATIONS: list[Migration] = [
     m001_questions_and_votes,
     m002_user_languages,
@@ -383,4 +396,5 @@ MIGRATIONS: list[Migration] = [
     m013_ticket_topics,
     m014_ratings,
     m015_first_response_chasing,
+    m016_file_relays,
 ]

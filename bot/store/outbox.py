@@ -23,6 +23,7 @@ from bot.consult.ports import ClaimLost
 from bot.store.database import is_postgresql, write_transaction
 from bot.store.queue_rows import (
     OnEngine,
+    attachment_of,
     joined_ids,
     pending_row,
     queue_messages,
@@ -85,6 +86,7 @@ def _item(row: Row[Any]) -> OutboxItem:
         merged_upto=row.merged_upto,
         sender_id=row.sender_id,
         thread_id=row.thread_id,
+        attachment=attachment_of(row),
     )
 
 

@@ -82,7 +82,7 @@ async def _withdraw_outbox(connection: AsyncConnection, ticket_ids: Sequence[int
     still waiting; return how many rows changed."""
     ours = outbox.c.ticket_id.in_(ticket_ids)
     deleted = await connection.execute(delete(outbox).where(ours, outbox.c.chat_id.is_not(None)))
-    waiting = and_(outbox.c.status == "pending", outbox.c.kind.in_(("text", "relay")))
+    waiting = and_(outbox.c.status == "pending", outbox.c.kind.in_(("text", "relay", "file")))
     blanked = await connection.execute(
         update(outbox)
         .where(
@@ -91,6 +91,7 @@ async def _withdraw_outbox(connection: AsyncConnection, ticket_ids: Sequence[int
                 outbox.c.text.is_not(None),
                 outbox.c.sender_id.is_not(None),
                 outbox.c.source_key.is_not(None),
+                outbox.c.from_message_id.is_not(None),
                 waiting,
             ),
         )
@@ -98,6 +99,10 @@ async def _withdraw_outbox(connection: AsyncConnection, ticket_ids: Sequence[int
             text=None,
             sender_id=None,
             source_key=None,
+            # A file's name is theirs; the message it copied, in their chat, too.
+            from_chat_id=None,
+            from_message_id=None,
+            file_name=None,
             # A notice or relay with its text gone can never be sent: withdraw it.
             status=case((waiting, "failed"), else_=outbox.c.status),
             error=case((waiting, FORGOTTEN), else_=outbox.c.error),
@@ -263,9 +268,9 @@ class SqlPrivacy(OnEngine):
                 .where(
                     outbox.c.status != "pending",
                     func.coalesce(outbox.c.sent_at, outbox.c.created_at) < before,
-                    outbox.c.text.is_not(None),
+                    or_(outbox.c.text.is_not(None), outbox.c.from_message_id.is_not(None)),
                 )
-                .values(text=None)
+                .values(text=None, from_chat_id=None, from_message_id=None, file_name=None)
             )
             unread = await connection.execute(
                 delete(dead_letters).where(dead_letters.c.received_at < before)
@@ -293,7 +298,7 @@ class SqlPrivacy(OnEngine):
     async def export(self) -> list[dict[str, Any]]:
         """Return every ticket, oldest first, as `Ticket.to_json()` plus "transcript": its
         relayed messages (`Relayed.to_json()`), oldest first."""
-        relays = select(outbox).where(outbox.c.kind == "relay").order_by(outbox.c.id)
+        relays = select(outbox).where(outbox.c.kind.in_(("relay", "file"))).order_by(outbox.c.id)
         async with self.engine.connect() as connection:
             found = [
                 ticket_from_row(row)

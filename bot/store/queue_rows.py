@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.consult.model import (
     ACTIVE,
+    Attachment,
     Direction,
     OutboxKind,
     Relayed,
@@ -65,6 +66,16 @@ def ticket_from_row(row: Row[Any]) -> Ticket:
     )
 
 
+def attachment_of(row: Row[Any]) -> Attachment | None:
+    """The document or photo a "file" outbox row copies (None for other rows, or once its
+    person was forgotten)."""
+    if row.from_message_id is None or row.from_chat_id is None:
+        return None
+    return Attachment(
+        row.from_chat_id, row.from_message_id, row.file_name, row.file_size, row.file_type or ""
+    )
+
+
 def relayed_from_row(row: Row[Any]) -> Relayed:
     """The relayed message an `outbox` row of kind "relay" holds."""
     return Relayed(
@@ -76,6 +87,11 @@ def relayed_from_row(row: Row[Any]) -> Relayed:
         created_at=row.created_at,
         sent_at=row.sent_at,
         status=row.status,
+        file=(
+            {"name": row.file_name, "size": row.file_size, "type": row.file_type}
+            if row.kind == "file"
+            else None
+        ),
     )
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.consult.clock import utc_now
-from bot.consult.model import DIRECTIONS, Direction, Relayed
+from bot.consult.model import DIRECTIONS, Attachment, Direction, Relayed
 from bot.store.database import write_transaction
 from bot.store.queue_rows import OnEngine, pending_row, queue_messages, relayed_from_row
 from bot.store.schema import outbox, tickets
@@ -22,8 +22,10 @@ class SqlRelay(OnEngine):
         text: str,
         sender_id: int,
         source_key: str | None,
+        attachment: Attachment | None = None,
     ) -> bool:
-        """Queue one message of a claimed ticket's conversation; return True if queued.
+        """Queue one message of a claimed ticket's conversation; return True if queued. With an
+        `attachment` it is a "file" row, copying that message, `text` its caption.
 
         `direction` "to_user" sends it to the ticket's chat, "to_lawyers" to the lawyers' group;
         `source_key` names the inbound message (e.g. "chat:message_id", at most 64 characters)
@@ -53,7 +55,7 @@ class SqlRelay(OnEngine):
                 chat_id = ticket.chat_id if direction == "to_user" else None
                 row = pending_row(
                     now,
-                    "relay",
+                    "relay" if attachment is None else "file",
                     chat_id,
                     ticket_id,
                     text,
@@ -61,6 +63,14 @@ class SqlRelay(OnEngine):
                     sender_id=sender_id,
                     source_key=source_key,
                 )
+                if attachment is not None:
+                    row |= {
+                        "from_chat_id": attachment.from_chat_id,
+                        "from_message_id": attachment.from_message_id,
+                        "file_name": attachment.name,
+                        "file_size": attachment.size,
+                        "file_type": attachment.kind,
+                    }
                 await queue_messages(connection, [row])
                 return True
         except IntegrityError:
@@ -100,7 +110,7 @@ class SqlRelay(OnEngine):
         """Return the messages relayed for ticket `ticket_id`, both ways, oldest first."""
         query = (
             select(outbox)
-            .where(outbox.c.ticket_id == ticket_id, outbox.c.kind == "relay")
+            .where(outbox.c.ticket_id == ticket_id, outbox.c.kind.in_(("relay", "file")))
             .order_by(outbox.c.id)
         )
         async with self.engine.connect() as connection:

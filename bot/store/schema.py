@@ -148,6 +148,13 @@ outbox = Table(
     Column("lease_until", UtcDateTime, nullable=True),
     # m012: the forum topic (message_thread_id) it goes to in its chat; NULL: the main thread.
     Column("thread_id", BigInteger, nullable=True),
+    # m016: a "file" row: the message it copies (chat, message id) and the file's name, size and
+    # type as Telegram described it; blanked when the person is forgotten.
+    Column("from_chat_id", BigInteger, nullable=True),
+    Column("from_message_id", BigInteger, nullable=True),
+    Column("file_name", Text, nullable=True),
+    Column("file_size", BigInteger, nullable=True),
+    Column("file_type", String(16), nullable=True),
 )
 # m014: how the person rated a consultation once it ended (one rating per ticket): the score,
 # 1 to 5, and an optional comment; anonymised with the ticket (user id and comment removed).

@@ -26,7 +26,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import LawyerSettings, Settings
 from bot.content.faq import LANGUAGES
-from bot.telegram import handlers, inline, languages, lawyer_topics, lawyers, my_data
+from bot.telegram import files, handlers, inline, languages, lawyer_topics, lawyers, my_data
 from bot.telegram.buttons import button
 from bot.telegram.context import BotContext, BotData, Services, UserData
 from bot.telegram.http import AiohttpRequest
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 32
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+FILES = filters.PHOTO | filters.Document.ALL  # what is relayed as a file
 
 
 def build_application(
@@ -147,7 +150,8 @@ def register_handlers(application: AnyApplication, lawyers_group: filters.Chat |
                 new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
                 handlers.group_question,
             ),
-            # Photos, files, stickers... in a private chat: say that only text is read.
+            # A document or photo: for the person's lawyer; stickers and the like: text only.
+            MessageHandler(new & filters.ChatType.PRIVATE & FILES, files.person_file),
             MessageHandler(new & filters.ChatType.PRIVATE & ~filters.TEXT, handlers.not_text),
             # An unknown command gets the help text rather than silence (in a group, only
             # one addressed to the bot by name).
@@ -184,6 +188,7 @@ def _lawyers_group_handlers(
             lawyers_group & new & filters.TEXT & ~filters.COMMAND, lawyer_topics.group_message
         ),
         CommandHandler("note", lawyer_topics.note_command, filters=lawyers_group & new),
+        MessageHandler(lawyers_group & new & FILES, files.lawyer_file),
         MessageHandler(
             lawyers_group & filters.StatusUpdate.MIGRATE, lawyers.lawyers_group_migrated
         ),

@@ -43,6 +43,7 @@ MESSAGE_KEYS = (
     "language_name",
     "relay.from_lawyer",
     "relay.text_only",
+    "relay.files_after_claim",
     "forget.confirm",
     "forget.done",
     "forget.kept",

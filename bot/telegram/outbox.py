@@ -30,6 +30,7 @@ from bot.consult.desk import Desk
 from bot.consult.model import DeletionOutcome, OutboxItem
 from bot.consult.ports import ClaimLost
 from bot.telegram.delivery import DeliveryCheck, shares_counter
+from bot.telegram.file_copies import copy_file
 from bot.telegram.outgoing import Piece, RowMessages
 from bot.telegram.rate_limit import RateLimiter
 from bot.telegram.topics import TicketTopics
@@ -169,6 +170,13 @@ class OutboxWorker:
         if item.kind == "card_update":
             await self._update_card(item, chat_id)
             await queue.mark_sent(item.id, None)
+            return True
+        if item.kind == "file":  # a document or photo: copied, never downloaded
+            topic = await self.topics.thread_of(item, chat_id)
+            copied = await copy_file(self.bot, self.desk, self.messages, item, (chat_id, topic))
+            if copied is not None:
+                self.note(chat_id, copied)
+            await queue.mark_sent(item.id, copied, chat_id)
             return True
         if await self._held_back(item):
             return False

@@ -14,6 +14,7 @@ from bot.telegram.split import MESSAGE_LIMIT, cut_to_limit, split_text, utf16_un
 
 # Between the user's messages merged into one relay.
 MERGED_SEPARATOR = "\n\n"
+CAPTION_LIMIT = 1024  # Telegram's longest caption
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,17 @@ class RowMessages:
         )
         pieces = [Piece(piece, reply=reply) for piece in split_text(self._user_wrote(ticket, rows))]
         return Outgoing(pieces, tuple(row_id for row_id, _ in rows[1:]))
+
+    def file_caption(self, item: OutboxItem, ticket: Ticket) -> str:
+        """The caption a relayed document or photo goes with: whose it is, and its own."""
+        text = item.text or (item.attachment.name if item.attachment else None) or ""
+        if item.direction == "to_lawyers":
+            caption = self._user_wrote(ticket, [(item.id, text)])
+        else:
+            caption = self.desk.content.message(
+                ticket.reader, "relay.from_lawyer", ticket=ticket.id, text=text
+            )
+        return caption if len(caption) <= CAPTION_LIMIT else caption[: CAPTION_LIMIT - 1] + "…"
 
     def _user_wrote(self, ticket: Ticket, rows: list[tuple[int, str]]) -> str:
         return self.desk.content.message(

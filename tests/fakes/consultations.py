@@ -333,6 +333,7 @@ class FakeConsultations:
         text: str,
         sender_id: int,
         source_key: str | None,
+        attachment: Any = None,
     ) -> bool:
         if direction not in DIRECTIONS:
             raise ValueError(f"unknown direction {direction!r}")

@@ -1102,8 +1102,10 @@ async def test_a_button_of_an_earlier_step_does_not_answer_the_current_one(firm:
     assert saved is not None and saved.step == "need" and saved.answers == {}
 
 
-async def test_a_photo_gets_told_that_only_text_is_read(firm: Firm) -> None:
-    from telegram import PhotoSize
+async def test_a_photo_without_a_lawyer_is_told_where_files_go_and_a_sticker_text_only(
+    firm: Firm,
+) -> None:
+    from telegram import PhotoSize, Sticker
 
     photo = Message(
         message_id=9001,
@@ -1113,8 +1115,18 @@ async def test_a_photo_gets_told_that_only_text_is_read(firm: Firm) -> None:
         photo=(PhotoSize("file", "unique", 10, 10),),
     )
     await firm.send(Update(update_id=9001, message=photo))
-    [reply] = firm.api.sent()
-    assert "only read and pass on text" in reply["text"]
+    sticker = Message(
+        message_id=9002,
+        date=dt.datetime.now(dt.UTC),
+        chat=private(USER),
+        from_user=USER,
+        sticker=Sticker("s", "us", 512, 512, False, False, "regular"),
+    )
+    await firm.send(Update(update_id=9002, message=sticker))
+    files, text_only = firm.api.sent()
+    assert "only to a lawyer who has taken your request" in files["text"]
+    assert text_only["text"] == "I can only read text. Please type your message."
+    assert firm.api.sent("copyMessage") == []
 
 
 async def test_an_edited_message_is_not_taken_again(firm: Firm) -> None:

@@ -5,12 +5,15 @@ share), the real Application over the fake Bot API; here the fake says the lawye
 forum (getChat: is_forum) and keeps its topics as Telegram does.
 """
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from telegram import Chat, Message, User
 
 from bot.consult.routing import parse_routes
+from bot.store.schema import outbox
 from tests.fakes.bot_api import text_update
 from tests.integration.test_telegram_lawyers import (
     ADA,
@@ -340,3 +343,75 @@ async def test_routing_rules_name_the_lawyers_on_the_card(forum: Firm) -> None:
 
     [card] = sent_to_topic(forum, await only_topic(forum))
     assert "For: @ben_chan" in card
+
+
+# -- documents and photos --------------------------------------------------------------------------
+
+
+def document_from(user: User, chat: Chat, message_id: int, thread: int | None = None) -> Any:
+    """`user` sends a PDF (with a caption) in `chat` (in forum topic `thread` if given)."""
+    from telegram import Document, Update
+
+    message = Message(
+        message_id=message_id,
+        date=dt.datetime.now(dt.UTC),
+        chat=chat,
+        from_user=user,
+        document=Document("doc-id", "doc-unique", file_name="title-deed.pdf", file_size=48213),
+        caption="The title deed",
+        message_thread_id=thread,
+        is_topic_message=True if thread is not None else None,
+    )
+    return Update(update_id=message_id, message=message)
+
+
+async def test_a_pdf_from_the_person_is_copied_into_the_topic_and_kept_in_the_transcript(
+    forum: Firm,
+) -> None:
+    await file_ticket(forum)
+    thread = await only_topic(forum)
+    await forum.send(in_topic("Please send the deed.", ADA, thread))
+    await forum.deliver()
+
+    await forum.send(document_from(USER, private(USER), 7001))
+    await forum.deliver()
+
+    [copied] = forum.api.sent("copyMessage")
+    assert (int(copied["chat_id"]), int(copied["message_thread_id"])) == (LAWYERS_CHAT.id, thread)
+    assert (int(copied["from_chat_id"]), int(copied["message_id"])) == (USER.id, 7001)
+    assert copied["caption"].endswith("The title deed")
+    [ticket] = await forum.services.desk.queue.export()
+    [sent_file] = [m for m in ticket["transcript"] if "file" in m]
+    assert sent_file["file"] == {"name": "title-deed.pdf", "size": 48213, "type": "document"}
+
+
+async def test_a_lawyers_photo_in_the_topic_reaches_the_person_and_forget_blanks_the_file(
+    forum: Firm,
+) -> None:
+    from telegram import PhotoSize, Update
+
+    await file_ticket(forum)
+    thread = await only_topic(forum)
+    await forum.send(in_topic("Ada here.", ADA, thread))
+    photo = Message(
+        message_id=7002,
+        date=dt.datetime.now(dt.UTC),
+        chat=FORUM,
+        from_user=ADA,
+        photo=(PhotoSize("p", "up", 90, 90, file_size=2048),),
+        message_thread_id=thread,
+        is_topic_message=True,
+    )
+    await forum.send(Update(update_id=7002, message=photo))
+    await forum.deliver()
+
+    [copied] = forum.api.sent("copyMessage")
+    assert int(copied["chat_id"]) == USER.id
+    assert (int(copied["from_chat_id"]), int(copied["message_id"])) == (LAWYERS_CHAT.id, 7002)
+    assert copied["caption"].startswith("Lawyer, ticket #1:")
+
+    await forum.send(document_from(USER, private(USER), 7003))
+    await forum.services.desk.forget(USER.id, chat_id=USER.id)
+    async with forum.store.engine.connect() as connection:
+        rows = (await connection.execute(select(outbox).where(outbox.c.kind == "file"))).all()
+    assert all(row.file_name is None and row.from_message_id is None for row in rows)
