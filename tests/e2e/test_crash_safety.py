@@ -131,6 +131,7 @@ def bot_env(data_dir: Path, base_url: str, webhook_port: int | None = None) -> d
         RWA_BOT_LAWYER_IDS=str(LAWYER),
         RWA_BOT_REMIND_AFTER_MINUTES="1440",  # no reminders during a test
         RWA_BOT_FLOOD_LIMIT="0",
+        RWA_BOT_OFFICE_HOURS="always",  # the notices do not hang on the hour of the run
         # Faults and kills are what this is about: no relay held back a minute for its pace
         # (tests/integration/test_telegram_lawyers.py tests that); relays queued together still
         # merge.

@@ -95,6 +95,7 @@ def _bot_env(data_dir: Path, api_url: str | None = None) -> dict[str, str]:
         env["RWA_BOT_API_BASE_URL"] = f"{api_url}/bot"
         env["RWA_BOT_LAWYERS_CHAT_ID"] = str(LAWYERS_GROUP)
         env["RWA_BOT_LAWYER_IDS"] = f"{LAWYER_ID},{SECOND_LAWYER_ID}"
+        env["RWA_BOT_OFFICE_HOURS"] = "always"  # the notices do not hang on the hour of the run
     return env
 
 

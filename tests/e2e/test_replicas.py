@@ -90,6 +90,7 @@ def replica_env(data_dir: Path, base_url: str, database_url: str) -> dict[str, s
         RWA_BOT_LAWYER_IDS=",".join(map(str, LAWYERS)),
         RWA_BOT_REMIND_AFTER_MINUTES="1440",  # no reminders during a test
         RWA_BOT_FLOOD_LIMIT="0",
+        RWA_BOT_OFFICE_HOURS="always",  # the notices do not hang on the hour of the run
         RWA_BOT_GROUP_FLOOD_LIMIT="0",  # Telegram allows 20 a minute in a group; the fake, any
         RWA_BOT_RELAYS_PER_MINUTE="1000",
     )
